@@ -1,0 +1,1 @@
+"""Drawing side: each layer draws itself to folium (interactive) and matplotlib (print)."""

@@ -1,0 +1,66 @@
+"""Layer base class, shared style and the explicit registry.
+
+Each layer kind lives in its own module with one class. A layer draws itself both ways
+from the same :class:`Style` entry, so an exported image shows what the map shows.
+Layers never reproject: they receive EPSG:4326 frames and metric work is done in atlas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    import folium
+    from matplotlib.axes import Axes
+
+    from atlas.data import AtlasData
+    from atlas.spec import MapSpec
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One legend line: ``kind`` is 'point', 'line', 'patch' or 'gradient'."""
+
+    label: str
+    kind: str
+    color: str
+    edgecolor: str = ""
+    size: float = 8.0
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class Style:
+    """Colours and sizes one layer uses on both renderers."""
+
+    color: str = "#333333"
+    fill: str = ""
+    opacity: float = 1.0
+    fill_opacity: float = 0.0
+    weight: float = 1.5
+    dashed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Layer:
+    """Base class: subclasses set ``name`` / ``title`` and implement the three methods."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[dict[str, str]] = {"en": "", "es": ""}
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        raise NotImplementedError
+
+    def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
+        raise NotImplementedError
+
+    def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
+        raise NotImplementedError
+
+
+#: name -> Layer class, in draw order. Filled explicitly by layers/registry.py.
+REGISTRY: dict[str, type[Layer]] = {}

@@ -1,0 +1,46 @@
+"""Shared pytest options: ``--real-data DIR`` turns on the tests marked ``realdata``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--real-data",
+        action="store",
+        default=None,
+        metavar="DIR",
+        help="folder of real data (../shared/data); runs the tests marked realdata",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--real-data"):
+        return
+    skip = pytest.mark.skip(reason="needs --real-data DIR")
+    for item in items:
+        if "realdata" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def real_data(request: pytest.FixtureRequest) -> Path:
+    """The --real-data folder; tests using it are skipped without the option."""
+    value = request.config.getoption("--real-data")
+    if not value:
+        pytest.skip("needs --real-data DIR")
+    path = Path(value).resolve()
+    if not path.is_dir():
+        pytest.fail(f"--real-data {value}: not a folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES

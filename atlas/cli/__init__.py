@@ -1,0 +1,44 @@
+"""`conflict-atlas`: the command-line front door (join, fetch, export).
+
+Each subcommand is a module in this package with ``add_parser(subparsers)`` and
+``run(args) -> int``. Errors the user can fix (AtlasError) become a one-line message on
+stderr and exit status 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from atlas import __version__
+from atlas.errors import AtlasError
+
+SUBCOMMANDS = ("join", "fetch", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conflict-atlas",
+        description="Map violent incidents against coca-growing regions.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"atlas.cli.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except AtlasError as exc:
+        print(f"conflict-atlas {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

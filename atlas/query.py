@@ -1,0 +1,311 @@
+"""Filter incidents by a MapSpec, count what the filters keep, and bucket them in time.
+
+The app, the CLI and the exports all filter through :func:`filter_incidents`, so the
+counts a reader sees on the page are the counts printed on an exported map. Everything
+here is vectorised (pandas / shapely); nothing loops over rows.
+
+Precision: events whose ``geo_precision`` is not in ``spec.precisions`` (by default the
+ones known only to department or country level) are *not drawn* but are *counted*, and
+:class:`FilterSummary` says how many, so a caption can say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from atlas.errors import InputError
+from atlas.spec import BUCKETS, STEP_MODES, MapSpec
+
+#: pandas period codes for each time bucket (weeks run Monday..Sunday).
+_PERIOD = {"week": "W-SUN", "month": "M", "year": "Y"}
+
+
+@dataclass(frozen=True)
+class FilterSummary:
+    """What the filters kept, in numbers a caption can quote.
+
+    ``incidents`` counts every event matching the filters, including the ones hidden by
+    precision; ``drawn`` = ``incidents - hidden_by_precision``. ``deaths`` is the sum of
+    the best estimates (unknown counted as 0; ``deaths_unknown`` events had no figure).
+    ``inside_region`` counts drawn events inside ``region`` (coarser events cannot be
+    placed in a region honestly); it is ``None`` when no region geometry was given.
+    """
+
+    total: int
+    incidents: int
+    drawn: int
+    hidden_by_precision: int
+    hidden_precisions: dict[str, int] = field(default_factory=dict)
+    deaths: int = 0
+    deaths_unknown: int = 0
+    inside_region: int | None = None
+    deaths_inside: int | None = None
+    region: str = ""
+    date_min: dt.date | None = None
+    date_max: dt.date | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("date_min", "date_max"):
+            if d[key] is not None:
+                d[key] = d[key].isoformat()
+        return d
+
+
+# ---- public API ---------------------------------------------------------------------------
+def filter_incidents(
+    incidents: gpd.GeoDataFrame,
+    spec: MapSpec,
+    regions: gpd.GeoDataFrame | None = None,
+    *,
+    inside: pd.Series | None = None,
+) -> tuple[gpd.GeoDataFrame, FilterSummary]:
+    """Apply the spec's filters; return the incidents to draw and a :class:`FilterSummary`.
+
+    ``inside`` is an optional precomputed boolean Series (same index as ``incidents``)
+    saying which events lie inside ``spec.region``; without it the region is looked up in
+    ``regions`` by ``region_id`` and containment is computed here. The returned frame
+    has an extra boolean column ``inside_region`` (all False when no region is known).
+    """
+    _check_incidents(incidents)
+    keep = match_mask(incidents, spec)
+    precise = incidents["geo_precision"].isin(spec.precisions)
+    matched = incidents[keep]
+    hidden = matched[~precise[keep]]
+    drawn = incidents[keep & precise].copy()
+
+    if inside is None:
+        inside = region_mask(incidents, regions, spec.region) if regions is not None else None
+    if inside is not None:
+        if not inside.index.equals(incidents.index):
+            raise InputError("inside: the region mask must have the same index as the incidents")
+        drawn["inside_region"] = inside[keep & precise].astype(bool).to_numpy()
+    else:
+        drawn["inside_region"] = False
+
+    deaths = _fatalities(matched)
+    dates = matched["date_start"]
+    summary = FilterSummary(
+        total=len(incidents),
+        incidents=len(matched),
+        drawn=len(drawn),
+        hidden_by_precision=len(hidden),
+        hidden_precisions={
+            str(k): int(v) for k, v in hidden["geo_precision"].value_counts().items()
+        },
+        deaths=int(deaths.sum()),
+        deaths_unknown=int(matched["fatalities"].isna().sum()),
+        inside_region=int(drawn["inside_region"].sum()) if inside is not None else None,
+        deaths_inside=(
+            int(_fatalities(drawn[drawn["inside_region"]]).sum()) if inside is not None else None
+        ),
+        region=spec.region if inside is not None else "",
+        date_min=dates.min().date() if len(matched) else None,
+        date_max=matched["date_end"].fillna(dates).max().date() if len(matched) else None,
+    )
+    return drawn, summary
+
+
+def match_mask(incidents: pd.DataFrame, spec: MapSpec) -> pd.Series:
+    """Boolean Series: rows matching every filter of ``spec`` except precision."""
+    keep = date_mask(incidents, spec.date_from, spec.date_to)
+    if spec.event_types:
+        keep &= incidents["event_type"].isin(spec.event_types).to_numpy()
+    if spec.datasets:
+        keep &= incidents["dataset"].isin(spec.datasets).to_numpy()
+    if spec.min_fatalities > 0:
+        fat = pd.to_numeric(incidents["fatalities"], errors="coerce")
+        keep &= (fat >= spec.min_fatalities).fillna(False).to_numpy(dtype=bool)
+    needle = fold_text(pd.Series([spec.actor.strip()])).iloc[0]
+    if needle:
+        hay1 = fold_text(incidents["actor1"])
+        hay2 = fold_text(incidents["actor2"])
+        hit = hay1.str.contains(needle, regex=False) | hay2.str.contains(needle, regex=False)
+        keep &= hit.fillna(False).to_numpy(dtype=bool)
+    return keep
+
+
+def date_mask(
+    incidents: pd.DataFrame, date_from: dt.date | None, date_to: dt.date | None
+) -> pd.Series:
+    """Events whose [date_start, date_end] overlaps [date_from, date_to] (inclusive days)."""
+    start = pd.to_datetime(incidents["date_start"])
+    end = pd.to_datetime(incidents["date_end"]).fillna(start)
+    keep = pd.Series(True, index=incidents.index)
+    if date_from is not None:
+        keep &= end >= pd.Timestamp(date_from)
+    if date_to is not None:
+        keep &= start < pd.Timestamp(date_to) + pd.Timedelta(days=1)
+    return keep.fillna(False).astype(bool)
+
+
+def region_mask(
+    incidents: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, region_id: str
+) -> pd.Series:
+    """Boolean Series: which incidents lie inside (or on the edge of) region ``region_id``.
+
+    Several rows with the same id (e.g. a zone split in parts) are unioned.
+    """
+    if "region_id" not in regions.columns:
+        raise InputError("regions: no region_id column; load regions with atlas.regions")
+    rows = regions[regions["region_id"].astype(str) == str(region_id)]
+    if rows.empty:
+        known = ", ".join(sorted(regions["region_id"].astype(str).unique())[:10])
+        raise InputError(f"region {region_id!r}: not among the loaded regions ({known})")
+    if incidents.crs is not None and rows.crs is not None and incidents.crs != rows.crs:
+        rows = rows.to_crs(incidents.crs)
+    area = shapely.union_all(rows.geometry.to_numpy())
+    shapely.prepare(area)
+    pts = incidents.geometry.to_numpy()
+    ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    hit = np.zeros(len(pts), dtype=bool)
+    hit[ok] = shapely.intersects(area, pts[ok])
+    return pd.Series(hit, index=incidents.index, name="inside_region")
+
+
+def time_series(
+    incidents: pd.DataFrame,
+    region_mask: pd.Series | np.ndarray | None,
+    bucket: str,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> pd.DataFrame:
+    """Incidents and fatalities per time bucket, inside vs outside the region.
+
+    Long format, one row per (period, where): columns ``period`` (Timestamp of the
+    bucket's first day), ``where`` ("inside"/"outside"), ``incidents``, ``fatalities``.
+    Every bucket from ``date_from`` (or the first event) to ``date_to`` (or the last) is
+    present, empty ones with zeros, so a chart shows quiet periods as zero, not as gaps.
+    Events are placed by ``date_start``.
+    """
+    if bucket not in BUCKETS:
+        raise InputError(f"bucket {bucket!r}: choose from {', '.join(BUCKETS)}")
+    freq = _PERIOD[bucket]
+    start = pd.to_datetime(incidents["date_start"])
+    inside = (
+        np.zeros(len(incidents), dtype=bool)
+        if region_mask is None
+        else np.asarray(region_mask, dtype=bool)
+    )
+    if len(inside) != len(incidents):
+        raise InputError("region_mask: must have one value per incident")
+    lo = pd.Timestamp(date_from) if date_from is not None else start.min()
+    hi = pd.Timestamp(date_to) if date_to is not None else start.max()
+    cols = ["period", "where", "incidents", "fatalities"]
+    if pd.isna(lo) or pd.isna(hi):
+        return pd.DataFrame(columns=cols)
+    periods = pd.period_range(lo.to_period(freq), hi.to_period(freq), freq=freq)
+    frame = pd.DataFrame(
+        {
+            "period": start.dt.to_period(freq).to_numpy(),
+            "where": np.where(inside, "inside", "outside"),
+            "incidents": 1,
+            "fatalities": _fatalities(incidents).to_numpy(),
+        }
+    )
+    grouped = frame.groupby(["period", "where"]).sum()
+    full = pd.MultiIndex.from_product([periods, ["inside", "outside"]], names=["period", "where"])
+    out = grouped.reindex(full, fill_value=0).reset_index()
+    out["period"] = out["period"].dt.start_time
+    out["incidents"] = out["incidents"].astype(int)
+    out["fatalities"] = out["fatalities"].astype(int)
+    return out[cols]
+
+
+def steps(date_from: dt.date, date_to: dt.date, bucket: str) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive (start, end) inclusive day ranges covering date_from..date_to by bucket.
+
+    The first and last steps are clipped to the range, so the steps tile it exactly.
+    """
+    if bucket not in BUCKETS:
+        raise InputError(f"bucket {bucket!r}: choose from {', '.join(BUCKETS)}")
+    if date_to < date_from:
+        raise InputError(f"steps: date_to {date_to} is before date_from {date_from}; swap them")
+    freq = _PERIOD[bucket]
+    periods = pd.period_range(
+        pd.Timestamp(date_from).to_period(freq), pd.Timestamp(date_to).to_period(freq), freq=freq
+    )
+    starts = np.maximum(periods.start_time.normalize(), pd.Timestamp(date_from))
+    ends = np.minimum(periods.end_time.normalize(), pd.Timestamp(date_to))
+    return [(s.date(), e.date()) for s, e in zip(starts, ends, strict=True)]
+
+
+def step_range(
+    all_steps: list[tuple[dt.date, dt.date]], index: int, mode: str
+) -> tuple[dt.date, dt.date]:
+    """The date range shown at step ``index``: from the first step ("cumulative") or just
+    that step ("window")."""
+    if mode not in STEP_MODES:
+        raise InputError(f"step mode {mode!r}: choose from {', '.join(STEP_MODES)}")
+    if not all_steps:
+        raise InputError("steps: the date range has no steps")
+    if not 0 <= index < len(all_steps):
+        raise InputError(f"step {index}: choose a step between 0 and {len(all_steps) - 1}")
+    start = all_steps[0][0] if mode == "cumulative" else all_steps[index][0]
+    return start, all_steps[index][1]
+
+
+def step_mask(
+    incidents: pd.DataFrame, all_steps: list[tuple[dt.date, dt.date]], index: int, mode: str
+) -> pd.Series:
+    """Boolean Series: incidents shown at step ``index`` (cumulative or moving window)."""
+    lo, hi = step_range(all_steps, index, mode)
+    return date_mask(incidents, lo, hi)
+
+
+def fold_text(values: pd.Series) -> pd.Series:
+    """Lower-case and strip accents ("Sendero Luminoso" == "sendero luminóso")."""
+    text = values.astype("string").fillna("")
+    return (
+        text.str.normalize("NFKD")
+        .str.encode("ascii", errors="ignore")
+        .str.decode("ascii")
+        .str.casefold()
+    )
+
+
+# ---- private stages -----------------------------------------------------------------------
+_REQUIRED = (
+    "date_start",
+    "date_end",
+    "event_type",
+    "dataset",
+    "fatalities",
+    "actor1",
+    "actor2",
+    "geo_precision",
+)
+
+
+def _check_incidents(incidents: pd.DataFrame) -> None:
+    missing = [c for c in _REQUIRED if c not in incidents.columns]
+    if missing:
+        raise InputError(
+            f"incidents: missing columns {', '.join(missing)}; load them with "
+            "atlas.readers.read_incidents"
+        )
+
+
+def _fatalities(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_numeric(frame["fatalities"], errors="coerce").fillna(0).astype(float)
+
+
+__all__ = [
+    "FilterSummary",
+    "date_mask",
+    "filter_incidents",
+    "fold_text",
+    "match_mask",
+    "region_mask",
+    "step_mask",
+    "step_range",
+    "steps",
+    "time_series",
+]

@@ -1,0 +1,350 @@
+"""Interface text in English and Peruvian Spanish, and number/date formats for both.
+
+Every string the app shows lives in :data:`STRINGS` with an ``en`` and an ``es`` entry;
+:func:`t` looks one up and fills ``{placeholders}``. Numbers and dates follow CLDR:
+English and es-PE both group thousands with "," and use "." for decimals (es-PE differs
+from es-ES here); es-PE dates are dd/mm/yyyy with Spanish month names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from atlas.errors import InputError
+
+LANGS: tuple[str, ...] = ("en", "es")
+
+MONTHS: dict[str, tuple[str, ...]] = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre"),
+}  # fmt: skip
+
+#: key -> {"en": ..., "es": ...}. Placeholders are ``{name}`` and must match in both.
+STRINGS: dict[str, dict[str, str]] = {
+    # ---- page --------------------------------------------------------------------------
+    "page_title": {"en": "Conflict Atlas: VRAEM", "es": "Atlas de conflictos: VRAEM"},
+    "page_caption": {
+        "en": "Violent incidents and coca-growing regions in Peru's VRAEM "
+        "(valley of the Apurímac, Ene and Mantaro rivers).",
+        "es": "Incidentes violentos y zonas cocaleras en el VRAEM del Perú "
+        "(valle de los ríos Apurímac, Ene y Mantaro).",
+    },
+    "sample_banner": {
+        "en": "SAMPLE DATA: the incidents on this page are synthetic, generated to show how "
+        "the atlas works. They are not real events. Load an ACLED or UCDP export to map "
+        "real incidents.",
+        "es": "DATOS DE MUESTRA: los incidentes de esta página son sintéticos, generados para "
+        "mostrar cómo funciona el atlas. No son hechos reales. Cargue una exportación de "
+        "ACLED o UCDP para mapear incidentes reales.",
+    },
+    "approx_note": {
+        "en": "Approximate boundary: {regions} drawn from simplified or approximate geometry; "
+        "counts near the edge may be wrong. Fetch exact district boundaries in the "
+        "'Fetch data' panel.",
+        "es": "Límite aproximado: {regions} se dibuja con geometría simplificada o aproximada; "
+        "los conteos cerca del borde pueden fallar. Descargue los límites distritales "
+        "exactos en el panel 'Descargar datos'.",
+    },
+    "counts": {
+        "en": "{incidents} incidents, {deaths} deaths (best estimate), {inside} inside the "
+        "{region}",
+        "es": "{incidents} incidentes, {deaths} muertes (mejor estimación), {inside} dentro "
+        "del {region}",
+    },
+    "counts_no_region": {
+        "en": "{incidents} incidents, {deaths} deaths (best estimate)",
+        "es": "{incidents} incidentes, {deaths} muertes (mejor estimación)",
+    },
+    "period": {"en": "Period: {start} to {end}", "es": "Periodo: del {start} al {end}"},
+    "hidden_precision": {
+        "en": "{n} events known only to department or country level are counted but not drawn.",
+        "es": "{n} eventos conocidos solo a nivel de departamento o país se cuentan pero no "
+        "se dibujan.",
+    },
+    "deaths_unknown": {
+        "en": "{n} events have no fatality figure; they count as 0 deaths.",
+        "es": "{n} eventos no tienen cifra de víctimas; cuentan como 0 muertes.",
+    },
+    "no_match": {
+        "en": "No incidents match these filters. An empty map is not evidence that no "
+        "violence happened.",
+        "es": "Ningún incidente cumple estos filtros. Un mapa vacío no prueba que no hubo "
+        "violencia.",
+    },
+    "bad_url": {
+        "en": "The link has a setting that cannot be used ({error}). The default view is "
+        "shown instead.",
+        "es": "El enlace tiene un ajuste que no se puede usar ({error}). Se muestra la vista "
+        "predeterminada.",
+    },
+    "map_failed": {
+        "en": "The map could not be drawn: {error}",
+        "es": "No se pudo dibujar el mapa: {error}",
+    },
+    "data_failed": {
+        "en": "The data could not be loaded: {error}",
+        "es": "No se pudieron cargar los datos: {error}",
+    },
+    # ---- sidebar: filters -----------------------------------------------------------------
+    "language": {"en": "Language / Idioma", "es": "Idioma / Language"},
+    "filters": {"en": "Filters", "es": "Filtros"},
+    "date_range": {"en": "Date range", "es": "Rango de fechas"},
+    "date_range_help": {
+        "en": "Inclusive. An event counts if any day of it falls in the range.",
+        "es": "Inclusivo. Un evento cuenta si algún día suyo cae en el rango.",
+    },
+    "quick_range": {"en": "Quick range", "es": "Rango rápido"},
+    "quick_custom": {"en": "Custom", "es": "Personalizado"},
+    "quick_all": {"en": "All dates", "es": "Todas las fechas"},
+    "quick_last12": {"en": "Last 12 months of the data", "es": "Últimos 12 meses de los datos"},
+    "quick_year": {"en": "Year {year}", "es": "Año {year}"},
+    "bucket": {"en": "Time step", "es": "Paso de tiempo"},
+    "bucket_week": {"en": "Week", "es": "Semana"},
+    "bucket_month": {"en": "Month", "es": "Mes"},
+    "bucket_year": {"en": "Year", "es": "Año"},
+    "event_types": {"en": "Event types", "es": "Tipos de evento"},
+    "event_types_help": {"en": "Empty means all types.", "es": "Vacío significa todos."},
+    "actor": {"en": "Actor contains", "es": "Actor contiene"},
+    "actor_help": {
+        "en": "Searches both actors; ignores case and accents.",
+        "es": "Busca en ambos actores; ignora mayúsculas y tildes.",
+    },
+    "min_fatalities": {"en": "Minimum deaths", "es": "Muertes mínimas"},
+    "datasets": {"en": "Datasets", "es": "Conjuntos de datos"},
+    "precisions": {"en": "Location precision drawn", "es": "Precisión de ubicación dibujada"},
+    "precisions_help": {
+        "en": "Events with other precisions are counted but not drawn.",
+        "es": "Los eventos con otra precisión se cuentan pero no se dibujan.",
+    },
+    "precision_exact": {"en": "exact place", "es": "lugar exacto"},
+    "precision_near": {"en": "near a place", "es": "cerca de un lugar"},
+    "precision_admin2": {"en": "province / district", "es": "provincia / distrito"},
+    "precision_admin1": {"en": "department only", "es": "solo departamento"},
+    "precision_country": {"en": "country only", "es": "solo país"},
+    "region": {"en": "Compare inside region", "es": "Comparar dentro de la región"},
+    # ---- sidebar: layers ---------------------------------------------------------------
+    "layers": {"en": "Layers", "es": "Capas"},
+    "layer_points": {"en": "Incidents (points)", "es": "Incidentes (puntos)"},
+    "layer_clusters": {"en": "Incident clusters", "es": "Grupos de incidentes"},
+    "layer_heat": {"en": "Heat map", "es": "Mapa de calor"},
+    "layer_choropleth": {"en": "Choropleth by region", "es": "Coropletas por región"},
+    "layer_regions": {"en": "Region outlines", "es": "Contornos de regiones"},
+    "layer_coca": {"en": "Coca-growing zones", "es": "Zonas cocaleras"},
+    "layer_reference": {"en": "Reference event", "es": "Evento de referencia"},
+    "metric": {"en": "Choropleth value", "es": "Valor de coropletas"},
+    "metric_count": {"en": "Incident count", "es": "Número de incidentes"},
+    "metric_per_area": {"en": "Per 1,000 km²", "es": "Por cada 1,000 km²"},
+    "basemap": {"en": "Basemap", "es": "Mapa base"},
+    "basemap_outlines": {"en": "Outlines (offline)", "es": "Contornos (sin conexión)"},
+    "basemap_osm": {
+        "en": "OpenStreetMap (© OpenStreetMap contributors)",
+        "es": "OpenStreetMap (© colaboradores de OpenStreetMap)",
+    },
+    "basemap_carto": {
+        "en": "CARTO light (© OpenStreetMap contributors © CARTO)",
+        "es": "CARTO claro (© colaboradores de OpenStreetMap © CARTO)",
+    },
+    "tiles_note": {
+        "en": "Tile basemaps need internet access; offline, use Outlines.",
+        "es": "Los mapas base de teselas necesitan internet; sin conexión use Contornos.",
+    },
+    # ---- chart and steps ---------------------------------------------------------------
+    "chart_title": {
+        "en": "Incidents and deaths per {bucket}, inside vs outside the {region}",
+        "es": "Incidentes y muertes por {bucket}, dentro y fuera del {region}",
+    },
+    "inside": {"en": "inside", "es": "dentro"},
+    "outside": {"en": "outside", "es": "fuera"},
+    "incidents": {"en": "Incidents", "es": "Incidentes"},
+    "fatalities": {"en": "Deaths (best estimate)", "es": "Muertes (mejor estimación)"},
+    "period_axis": {"en": "Period", "es": "Periodo"},
+    "where": {"en": "Where", "es": "Dónde"},
+    "step_title": {"en": "Step through time", "es": "Recorrer el tiempo"},
+    "step_on": {"en": "Show one step on the map", "es": "Mostrar un paso en el mapa"},
+    "step_slider": {"en": "Step", "es": "Paso"},
+    "step_mode": {"en": "Mode", "es": "Modo"},
+    "step_cumulative": {"en": "Cumulative", "es": "Acumulado"},
+    "step_window": {"en": "Moving window", "es": "Ventana móvil"},
+    "step_next": {"en": "Next step ▶", "es": "Paso siguiente ▶"},
+    "step_prev": {"en": "◀ Previous", "es": "◀ Anterior"},
+    "step_showing": {
+        "en": "Map shows {start} to {end}.",
+        "es": "El mapa muestra del {start} al {end}.",
+    },
+    # ---- upload --------------------------------------------------------------------------
+    "upload_title": {"en": "Load your own data", "es": "Cargar sus propios datos"},
+    "upload_kind": {"en": "The file holds", "es": "El archivo contiene"},
+    "upload_incidents": {
+        "en": "Incidents (ACLED, UCDP or any table with coordinates)",
+        "es": "Incidentes (ACLED, UCDP o cualquier tabla con coordenadas)",
+    },
+    "upload_regions": {"en": "Regions (polygons)", "es": "Regiones (polígonos)"},
+    "upload_file": {"en": "File", "es": "Archivo"},
+    "upload_help": {
+        "en": "CSV, TSV, XLSX, GeoJSON, JSON, GeoPackage, zipped shapefile or KML; up to {mb} MB.",
+        "es": "CSV, TSV, XLSX, GeoJSON, JSON, GeoPackage, shapefile comprimido o KML; hasta "
+        "{mb} MB.",
+    },
+    "upload_too_big": {
+        "en": "{name}: the file is {size} MB, over the {mb} MB limit; filter it before uploading.",
+        "es": "{name}: el archivo pesa {size} MB, más que el límite de {mb} MB; fíltrelo "
+        "antes de cargarlo.",
+    },
+    "load_report": {"en": "Load report", "es": "Informe de carga"},
+    "report_counts": {
+        "en": "{name}: {read} rows read, {kept} kept, {rejected} left out.",
+        "es": "{name}: {read} filas leídas, {kept} conservadas, {rejected} excluidas.",
+    },
+    "report_reason": {"en": "Reason", "es": "Motivo"},
+    "report_rows": {"en": "Rows", "es": "Filas"},
+    "report_examples": {"en": "Example rows", "es": "Filas de ejemplo"},
+    "report_warnings": {"en": "Warnings", "es": "Advertencias"},
+    "use_data": {"en": "Use this data", "es": "Usar estos datos"},
+    "in_use": {
+        "en": "Using {name}: {kept} rows.",
+        "es": "Usando {name}: {kept} filas.",
+    },
+    "remove_upload": {"en": "Stop using uploaded data", "es": "Dejar de usar datos cargados"},
+    "nothing_kept": {
+        "en": "{name}: no usable rows; nothing to map.",
+        "es": "{name}: ninguna fila utilizable; nada que mapear.",
+    },
+    # ---- sources -------------------------------------------------------------------------
+    "sources_title": {"en": "Data sources and caveats", "es": "Fuentes de datos y advertencias"},
+    "src_name": {"en": "Dataset", "es": "Conjunto"},
+    "src_version": {"en": "Version / accessed", "es": "Versión / consulta"},
+    "src_licence": {"en": "Licence", "es": "Licencia"},
+    "src_caveats": {"en": "Caveats", "es": "Advertencias"},
+    "src_sample": {"en": "Synthetic sample", "es": "Muestra sintética"},
+    "src_url": {"en": "Link", "es": "Enlace"},
+    "yes": {"en": "yes", "es": "sí"},
+    "no": {"en": "no", "es": "no"},
+    "caveat_acled": {
+        "en": "ACLED records political violence and protest; it excludes ordinary crime.",
+        "es": "ACLED registra violencia política y protestas; excluye la delincuencia común.",
+    },
+    "caveat_ucdp": {
+        "en": "UCDP GED counts organised lethal violence only (at least one death).",
+        "es": "UCDP GED cuenta solo violencia organizada letal (al menos una muerte).",
+    },
+    "caveat_empty": {
+        "en": "An area with no points is not evidence of no violence: it may be unreported.",
+        "es": "Un área sin puntos no prueba que no hubo violencia: puede no estar registrada.",
+    },
+    "load_reports_title": {"en": "What was loaded", "es": "Qué se cargó"},
+    # ---- share and downloads -------------------------------------------------------------
+    "share_title": {"en": "Share this view", "es": "Compartir esta vista"},
+    "copy_link": {
+        "en": "Copy this link (it carries the filters, layers, time window and map view):",
+        "es": "Copie este enlace (lleva los filtros, capas, periodo y vista del mapa):",
+    },
+    "downloads_title": {"en": "Downloads", "es": "Descargas"},
+    "dl_csv": {"en": "Filtered incidents (CSV)", "es": "Incidentes filtrados (CSV)"},
+    "dl_geojson": {"en": "Filtered incidents (GeoJSON)", "es": "Incidentes filtrados (GeoJSON)"},
+    "dl_regions": {"en": "Per-region summary (CSV)", "es": "Resumen por región (CSV)"},
+    "dl_spec": {"en": "Map spec (JSON)", "es": "Especificación del mapa (JSON)"},
+    "dl_note": {
+        "en": "CSV cells that look like spreadsheet formulas are prefixed with ' for safety.",
+        "es": "Las celdas CSV que parecen fórmulas de hoja de cálculo llevan ' por seguridad.",
+    },
+    # ---- export --------------------------------------------------------------------------
+    "export_title": {"en": "Export a publication map", "es": "Exportar un mapa para publicar"},
+    "export_size": {"en": "Size preset", "es": "Tamaño predefinido"},
+    "export_title_field": {"en": "Title", "es": "Título"},
+    "export_dek": {"en": "Subtitle (dek)", "es": "Bajada"},
+    "export_notes": {"en": "Notes", "es": "Notas"},
+    "export_source": {"en": "Source line", "es": "Línea de fuente"},
+    "export_byline": {"en": "Byline", "es": "Firma"},
+    "export_format": {"en": "Format", "es": "Formato"},
+    "export_scale": {"en": "Scale (PNG)", "es": "Escala (PNG)"},
+    "export_button": {"en": "Generate export", "es": "Generar exportación"},
+    "export_download": {"en": "Download {fmt}", "es": "Descargar {fmt}"},
+    "export_done": {"en": "Export ready: {name}", "es": "Exportación lista: {name}"},
+    "export_unavailable": {
+        "en": "Export is not available yet: {error}",
+        "es": "La exportación aún no está disponible: {error}",
+    },
+    # ---- fetch ---------------------------------------------------------------------------
+    "fetch_title": {"en": "Fetch data", "es": "Descargar datos"},
+    "fetch_intro": {
+        "en": "Sources the atlas can download, with their licences:",
+        "es": "Fuentes que el atlas puede descargar, con sus licencias:",
+    },
+    "fetch_districts": {
+        "en": "Fetch exact district boundaries",
+        "es": "Descargar límites distritales exactos",
+    },
+    "fetch_offline": {
+        "en": "No internet: {error}. The approximate boundary stays in use.",
+        "es": "Sin internet: {error}. Se sigue usando el límite aproximado.",
+    },
+    "fetch_done": {
+        "en": "Exact district boundaries loaded; the VRAEM was rebuilt from them.",
+        "es": "Límites distritales exactos cargados; el VRAEM se reconstruyó con ellos.",
+    },
+    "fetch_unavailable": {
+        "en": "Fetching is not available in this build: {error}",
+        "es": "La descarga no está disponible en esta versión: {error}",
+    },
+    # ---- misc ------------------------------------------------------------------------------
+    "region_summary": {"en": "Per-region summary", "es": "Resumen por región"},
+    "legend_note": {
+        "en": "Colour: event type. Size: deaths (best estimate).",
+        "es": "Color: tipo de evento. Tamaño: muertes (mejor estimación).",
+    },
+}
+
+
+def t(key: str, lang: str, **fmt: Any) -> str:
+    """The UI text ``key`` in ``lang`` ("en"/"es"), with ``{placeholders}`` filled."""
+    if lang not in LANGS:
+        raise InputError(f"language {lang!r}: choose from {', '.join(LANGS)}")
+    try:
+        text = STRINGS[key][lang]
+    except KeyError:
+        raise InputError(f"UI text {key!r}: no such key in atlas.i18n.STRINGS") from None
+    return text.format(**fmt) if fmt else text
+
+
+def fmt_int(n: float | int | None, lang: str) -> str:
+    """Whole number with thousands separators: "1,047" in en and es-PE (CLDR)."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "–"
+    if lang not in LANGS:
+        raise InputError(f"language {lang!r}: choose from {', '.join(LANGS)}")
+    return f"{round(n):,}"  # en and es-PE share "," grouping
+
+
+def fmt_number(x: float | int | None, lang: str, decimals: int = 1) -> str:
+    """Number with grouping and ``decimals`` places: "1,234.5" in en and es-PE (CLDR)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if lang not in LANGS:
+        raise InputError(f"language {lang!r}: choose from {', '.join(LANGS)}")
+    return f"{x:,.{decimals}f}"
+
+
+def fmt_date(d: dt.date | None, lang: str, style: str = "short") -> str:
+    """A date: short es "23/05/2021", en "2021-05-23"; long es "23 de mayo de 2021",
+    en "23 May 2021"; month es "mayo 2021", en "May 2021"."""
+    if d is None:
+        return "–"
+    if lang not in LANGS:
+        raise InputError(f"language {lang!r}: choose from {', '.join(LANGS)}")
+    if isinstance(d, dt.datetime):
+        d = d.date()
+    month = MONTHS[lang][d.month - 1]
+    if style == "short":
+        return d.strftime("%d/%m/%Y") if lang == "es" else d.isoformat()
+    if style == "long":
+        return f"{d.day} de {month} de {d.year}" if lang == "es" else f"{d.day} {month} {d.year}"
+    if style == "month":
+        return f"{month} {d.year}"
+    raise InputError(f"date style {style!r}: choose short, long or month")
+
+
+__all__ = ["LANGS", "MONTHS", "STRINGS", "fmt_date", "fmt_int", "fmt_number", "t"]

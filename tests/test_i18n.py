@@ -1,0 +1,66 @@
+"""atlas.i18n: every key in both languages, placeholders agree, es-PE formats (CLDR)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+
+import pytest
+
+from atlas.errors import InputError
+from atlas.i18n import LANGS, STRINGS, fmt_date, fmt_int, fmt_number, t
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("key", sorted(STRINGS))
+def test_every_key_in_both_languages_with_same_placeholders(key: str) -> None:
+    entry = STRINGS[key]
+    assert set(entry) == set(LANGS)
+    assert all(entry[lang].strip() for lang in LANGS)
+    assert _fields(entry["en"]) == _fields(entry["es"])
+
+
+def test_spanish_differs_from_english_for_sentences() -> None:
+    # A missing translation copied from English would show up here.
+    same = [k for k, v in STRINGS.items() if v["en"] == v["es"] and len(v["en"]) > 12]
+    assert same == []
+
+
+def test_t_fills_placeholders_and_names_bad_keys() -> None:
+    assert t("counts", "en", incidents="312", deaths="1,047", inside="281", region="VRAEM") == (
+        "312 incidents, 1,047 deaths (best estimate), 281 inside the VRAEM"
+    )
+    assert t("counts", "es", incidents="312", deaths="1,047", inside="281", region="VRAEM") == (
+        "312 incidentes, 1,047 muertes (mejor estimación), 281 dentro del VRAEM"
+    )
+    with pytest.raises(InputError, match="no_such_key"):
+        t("no_such_key", "en")
+    with pytest.raises(InputError, match="'fr'"):
+        t("filters", "fr")
+
+
+def test_numbers_follow_cldr_es_pe() -> None:
+    # CLDR es_PE (checked with Babel 2.19 format_decimal): group ",", decimal ".".
+    assert fmt_int(1047, "es") == "1,047"
+    assert fmt_int(1234567, "es") == "1,234,567"
+    assert fmt_int(5, "es") == "5"
+    assert fmt_int(1047, "en") == "1,047"
+    assert fmt_number(1234567.5, "es") == "1,234,567.5"
+    assert fmt_number(2.25, "en", 2) == "2.25"
+    assert fmt_int(None, "es") == "–"
+
+
+def test_dates_es_pe_and_english() -> None:
+    d = dt.date(2021, 5, 23)
+    assert fmt_date(d, "es") == "23/05/2021"
+    assert fmt_date(d, "es", "long") == "23 de mayo de 2021"
+    assert fmt_date(d, "es", "month") == "mayo 2021"
+    assert fmt_date(d, "en") == "2021-05-23"
+    assert fmt_date(d, "en", "long") == "23 May 2021"
+    assert fmt_date(dt.date(2020, 9, 1), "es", "month") == "septiembre 2020"
+    assert fmt_date(dt.datetime(2021, 1, 2, 13, 0), "es") == "02/01/2021"
+    with pytest.raises(InputError):
+        fmt_date(d, "es", "roman")

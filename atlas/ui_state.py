@@ -1,0 +1,181 @@
+"""The app's session-state keys, declared once, and the UI logic that needs no Streamlit.
+
+app.py holds only widgets; what can be tested without a browser lives here: the URL to
+MapSpec round trip with its fallback, quick date ranges, reading an upload with a size
+check, and the load-report table a user sees before uploaded data is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from atlas.errors import InputError, LimitError
+from atlas.schema import REJECTION_REASONS, LoadReport
+from atlas.spec import MapSpec
+
+
+class K:
+    """Session-state keys. Widget keys double as the widget's ``key=`` argument."""
+
+    INIT = "atlas_initialised"  # True once the URL has been read into the widgets
+    URL_ERROR = "atlas_url_error"  # message of a bad URL value, shown once as a warning
+    LANG = "w_lang"
+    DATES = "w_dates"
+    QUICK = "w_quick"
+    BUCKET = "w_bucket"
+    TYPES = "w_types"
+    ACTOR = "w_actor"
+    MIN_FAT = "w_min_fatalities"
+    DATASETS = "w_datasets"
+    PRECISIONS = "w_precisions"
+    LAYERS = "w_layers"
+    METRIC = "w_metric"
+    BASEMAP = "w_basemap"
+    STEP_ON = "w_step_on"
+    STEP = "w_step"
+    STEP_MODE = "w_step_mode"
+    VIEW = "atlas_view"  # (center, zoom) the map opened with (from the URL)
+    MOVED = "atlas_moved"  # (center, zoom) the reader panned/zoomed to (from st_folium)
+    UPLOAD_KIND = "w_upload_kind"
+    UPLOAD_FILE = "w_upload_file"
+    UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
+    UPLOADS = "atlas_uploads"  # sha -> Upload (read once, kept for the session)
+    DISTRICTS = "atlas_districts"  # path of fetched exact district boundaries
+    EXPORT = "atlas_export"  # (file name, bytes, mime, preview png bytes or None)
+    MAP = "map"
+
+
+#: Extra URL parameter (not part of MapSpec): the step index when stepping through time.
+STEP_PARAM = "step"
+STEP_ON_PARAM = "stepping"
+
+
+@dataclass
+class Upload:
+    """One uploaded file after reading: the frame, its LoadReport and what it holds."""
+
+    name: str
+    sha256: str
+    kind: str  # "incidents" or "regions"
+    frame: gpd.GeoDataFrame
+    report: LoadReport
+
+
+def spec_from_params(params: dict[str, str | list[str]]) -> tuple[MapSpec, str | None]:
+    """MapSpec from URL parameters; on a bad value the default spec and the error text."""
+    try:
+        return MapSpec.from_query(dict(params)), None
+    except InputError as exc:
+        return MapSpec(), str(exc)
+
+
+def step_from_params(params: dict[str, str | list[str]]) -> int | None:
+    """The step index carried in the URL, or None (absent or not a small whole number)."""
+    raw = params.get(STEP_PARAM)
+    if isinstance(raw, list):
+        raw = raw[-1] if raw else None
+    if raw is None or not str(raw).isdigit() or len(str(raw)) > 5:
+        return None
+    return int(raw)
+
+
+def quick_ranges(date_min: dt.date, date_max: dt.date) -> dict[str, tuple[dt.date, dt.date] | None]:
+    """Named date ranges over the data: "all", "last12" (12 months up to the last event)
+    and one per calendar year ("y2021"), newest first. "custom" maps to None."""
+    out: dict[str, tuple[dt.date, dt.date] | None] = {"custom": None}
+    out["all"] = (date_min, date_max)
+    start12 = (pd.Timestamp(date_max) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
+    out["last12"] = (max(start12, date_min), date_max)
+    for year in range(date_max.year, date_min.year - 1, -1):
+        out[f"y{year}"] = (max(dt.date(year, 1, 1), date_min), min(dt.date(year, 12, 31), date_max))
+    return out
+
+
+def check_upload_size(name: str, size: int, max_bytes: int) -> None:
+    """Raise LimitError naming the file when it is over ``max_bytes``."""
+    if size > max_bytes:
+        raise LimitError(
+            f"{name}: the file is {size / 2**20:,.1f} MB, over the {max_bytes / 2**20:,.0f} MB "
+            "limit; filter it (fewer rows or columns) before uploading"
+        )
+
+
+def read_upload(name: str, data: bytes, kind: str, max_bytes: int) -> Upload:
+    """Read an uploaded file as incidents or regions (with the readers' LoadReport).
+
+    Raises the readers' InputError/LimitError for a file that cannot be used at all;
+    row-level problems land in the report instead.
+    """
+    check_upload_size(name, len(data), max_bytes)
+    sha = hashlib.sha256(data).hexdigest()
+    if kind == "incidents":
+        from atlas.readers import read_incidents
+
+        frame, report = read_incidents(data, filename=name)
+    elif kind == "regions":
+        from atlas.regions import read_regions
+
+        frame, report = read_regions(data, filename=name)
+    else:
+        raise InputError(f"{name}: upload kind {kind!r}; choose incidents or regions")
+    return Upload(name=name, sha256=sha, kind=kind, frame=frame, report=report)
+
+
+def report_table(report: LoadReport) -> pd.DataFrame:
+    """Rejected rows by reason: reason text, count, up to five example spreadsheet rows."""
+    counts = report.by_reason()
+    return pd.DataFrame(
+        {
+            "reason": [REJECTION_REASONS[r] for r in counts],
+            "rows": list(counts.values()),
+            "examples": [
+                ", ".join(str(n) for n in report.rows_for(r))
+                + (", …" if counts[r] > len(report.rows_for(r)) else "")
+                for r in counts
+            ],
+        }
+    )
+
+
+def rejected_details(report: LoadReport, limit: int = 20) -> pd.DataFrame:
+    """The first ``limit`` rejected rows with their row number, reason and detail."""
+    rows = report.rejected[:limit]
+    return pd.DataFrame(
+        {
+            "row": [r.row for r in rows],
+            "reason": [REJECTION_REASONS[r.reason] for r in rows],
+            "detail": [r.detail for r in rows],
+        }
+    )
+
+
+def files_fingerprint(paths: list[Path]) -> str:
+    """Cache key for shipped files: names, sizes and modification times."""
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+
+__all__ = [
+    "STEP_ON_PARAM",
+    "STEP_PARAM",
+    "K",
+    "Upload",
+    "check_upload_size",
+    "files_fingerprint",
+    "quick_ranges",
+    "read_upload",
+    "rejected_details",
+    "report_table",
+    "spec_from_params",
+    "step_from_params",
+]

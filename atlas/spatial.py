@@ -1,0 +1,280 @@
+"""Incidents against regions: join, distance and per-region aggregation (vectorised).
+
+Every function takes canonical frames (incidents: points; regions: REGION_COLUMNS), both
+in the same CRS (EPSG:4326), and works on whole arrays through the regions' STRtree:
+no Python loop per incident.
+
+Boundary rule: a point exactly on a boundary shared by two regions belongs to **every**
+region whose closed polygon contains it (``intersects``/``covers``, boundary included).
+Counts per region can therefore add up to more than the number of incidents; the join
+output shows each incident once per region and once with no region when it is outside
+all of them.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from atlas.crs import EQUAL_AREA_CRS, METRIC_CRS
+from atlas.errors import CRSError, InputError
+
+PREDICATES = ("intersects", "covered_by", "within")
+BY_CHOICES = (None, "week", "month", "year")
+_FREQ = {"week": "W-SUN", "month": "M", "year": "Y"}
+
+
+def _check_inputs(
+    incidents: gpd.GeoDataFrame,
+    regions: gpd.GeoDataFrame,
+    *,
+    incident_columns: tuple[str, ...] = (),
+) -> None:
+    """CRSs equal and named, incidents are points, needed columns present."""
+    for label, frame in (("incidents", incidents), ("regions", regions)):
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise InputError(f"{label}: expected a GeoDataFrame, got {type(frame).__name__}")
+    if "region_id" not in regions.columns:
+        raise InputError(
+            "regions: no 'region_id' column; read the file with atlas.regions.read_regions"
+        )
+    missing = [c for c in incident_columns if c not in incidents.columns]
+    if missing:
+        raise InputError(
+            f"incidents: missing column(s) {', '.join(missing)}; read them with "
+            "atlas.readers.read_incidents"
+        )
+    if incidents.crs is None or regions.crs is None:
+        raise CRSError(
+            f"CRS missing: incidents have {_crs_name(incidents.crs)}, regions have "
+            f"{_crs_name(regions.crs)}; both must be EPSG:4326 (use the atlas readers)"
+        )
+    if not pyproj.CRS(incidents.crs).equals(pyproj.CRS(regions.crs)):
+        raise CRSError(
+            f"CRS mismatch: incidents are in {_crs_name(incidents.crs)} but regions are in "
+            f"{_crs_name(regions.crs)}; reproject one (both should be EPSG:4326)"
+        )
+    geoms = incidents.geometry
+    present = geoms.notna() & ~geoms.is_empty
+    not_point = present & (geoms.geom_type != "Point")
+    if not_point.any():
+        kinds = ", ".join(sorted(set(geoms[not_point].geom_type)))
+        raise InputError(
+            f"incidents: {int(not_point.sum())} geometries are not points ({kinds}); "
+            "incidents must be points"
+        )
+
+
+def _crs_name(crs: object) -> str:
+    if crs is None:
+        return "no CRS"
+    return pyproj.CRS(crs).to_string()
+
+
+def _pairs(
+    incidents: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, predicate: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(incident position, region position) pairs from the regions' STRtree, sorted."""
+    if predicate not in PREDICATES:
+        raise InputError(f"predicate {predicate!r} unknown; choose from {', '.join(PREDICATES)}")
+    inc_pos, reg_pos = regions.sindex.query(
+        np.asarray(incidents.geometry.array), predicate=predicate
+    )
+    order = np.lexsort((reg_pos, inc_pos))
+    return inc_pos[order], reg_pos[order]
+
+
+def join_incidents(
+    incidents: gpd.GeoDataFrame,
+    regions: gpd.GeoDataFrame,
+    *,
+    predicate: str = "intersects",
+) -> gpd.GeoDataFrame:
+    """Long form: one row per (incident, region containing it); outside → one row, NA.
+
+    Regions may overlap (the VRAEM and a district): an incident in both gets two rows.
+    A point exactly on a shared boundary belongs to every region whose closed polygon
+    contains it (``intersects``, the default; ``within`` would leave it in none).
+    Added columns: ``region_id``, ``region_name``, ``region_layer`` (NA when outside).
+    The incidents' own columns and geometry are kept; the index is reset.
+    """
+    _check_inputs(incidents, regions)
+    inc_pos, reg_pos = _pairs(incidents, regions, predicate)
+    matched = np.zeros(len(incidents), dtype=bool)
+    matched[inc_pos] = True
+    outside = np.flatnonzero(~matched)
+    all_inc = np.concatenate([inc_pos, outside])
+    all_reg = np.concatenate([reg_pos, np.full(len(outside), -1)])
+    order = np.argsort(all_inc, kind="stable")
+    all_inc, all_reg = all_inc[order], all_reg[order]
+
+    out = incidents.iloc[all_inc].reset_index(drop=True)
+    has = all_reg >= 0
+    for target, source in (
+        ("region_id", "region_id"),
+        ("region_name", "name"),
+        ("region_layer", "layer"),
+    ):
+        values = pd.array([pd.NA] * len(all_reg), dtype="string")
+        if source in regions.columns and has.any():
+            values[has] = regions[source].astype("string").to_numpy()[all_reg[has]]
+        out[target] = values
+    return out
+
+
+def assign_region(
+    incidents: gpd.GeoDataFrame,
+    regions: gpd.GeoDataFrame,
+    *,
+    predicate: str = "intersects",
+) -> pd.Series:
+    """One region id per incident (NA outside), for a single non-overlapping layer.
+
+    A point on a shared boundary gets the first region in ``regions`` order. Indexed
+    like ``incidents``.
+    """
+    _check_inputs(incidents, regions)
+    inc_pos, reg_pos = _pairs(incidents, regions, predicate)
+    first = np.ones(len(inc_pos), dtype=bool)
+    first[1:] = inc_pos[1:] != inc_pos[:-1]
+    values = pd.array([pd.NA] * len(incidents), dtype="string")
+    if len(inc_pos):
+        values[inc_pos[first]] = regions["region_id"].astype("string").to_numpy()[reg_pos[first]]
+    return pd.Series(values, index=incidents.index, name="region_id")
+
+
+def distance_to_regions(incidents: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> pd.Series:
+    """Kilometres from each incident to the nearest region (0 inside; NaN without point).
+
+    Computed in :data:`atlas.crs.METRIC_CRS` (UTM zone 18S): accurate to well under 1 %
+    within a few hundred km of the VRAEM; the scale error grows away from the zone's
+    central meridian (75°W), so distances elsewhere in the world are rough.
+    """
+    _check_inputs(incidents, regions)
+    if regions.empty:
+        raise InputError("regions: no regions to measure distance to")
+    points = incidents.geometry.to_crs(METRIC_CRS)
+    polys = regions.geometry.to_crs(METRIC_CRS)
+    km = np.full(len(incidents), np.nan)
+    present = (points.notna() & ~points.is_empty).to_numpy()
+    if present.any():
+        (inc_pos, _reg_pos), dist = polys.sindex.nearest(
+            np.asarray(points.array)[present], return_distance=True, return_all=False
+        )
+        km[np.flatnonzero(present)[inc_pos]] = dist / 1000.0
+    return pd.Series(km, index=incidents.index, name="distance_km")
+
+
+def within_km(incidents: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, km: float) -> pd.Series:
+    """True where an incident is inside a region or within ``km`` kilometres of one."""
+    if not np.isfinite(km) or km < 0:
+        raise InputError(f"within_km: distance must be a number ≥ 0 km, got {km!r}")
+    dist = distance_to_regions(incidents, regions)
+    return (dist <= km).rename("within_km")
+
+
+def region_areas_km2(regions: gpd.GeoDataFrame) -> pd.Series:
+    """Area of each region in km², in :data:`atlas.crs.EQUAL_AREA_CRS`."""
+    return regions.geometry.to_crs(EQUAL_AREA_CRS).area / 1e6
+
+
+def _bucket_start(dates: pd.Series, by: str) -> pd.Series:
+    return dates.dt.to_period(_FREQ[by]).dt.start_time
+
+
+def aggregate(
+    incidents: gpd.GeoDataFrame,
+    regions: gpd.GeoDataFrame,
+    *,
+    by: str | None = None,
+    joined: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per region (and per week/month/year of ``date_start``): counts and fatalities.
+
+    Columns: region_id, name, layer, [period], incidents, fatalities, fatalities_low,
+    fatalities_high (sums over known values; NA when every incident's value is unknown,
+    0 when there are no incidents), fatalities_unknown (incidents without a best
+    estimate), area_km2, incidents_per_1000km2. Every region appears, with 0 for each
+    bucket between the first and last incident date when ``by`` is set. Weeks start on
+    Monday. Pass ``joined`` (from :func:`join_incidents`) to reuse a join.
+    """
+    if by not in BY_CHOICES:
+        raise InputError(f"aggregate: by={by!r} unknown; choose week, month or year")
+    needed = ("date_start",) if by else ()
+    _check_inputs(incidents, regions, incident_columns=needed)
+    if regions["region_id"].duplicated().any():
+        dups = ", ".join(regions.loc[regions["region_id"].duplicated(), "region_id"].head(5))
+        raise InputError(f"regions: duplicate region_id {dups}; ids must be unique to aggregate")
+    if joined is None:
+        joined = join_incidents(incidents, regions)
+    inside = joined[joined["region_id"].notna()]
+    frame = pd.DataFrame({"region_id": inside["region_id"].astype("string").to_numpy()})
+    for col in ("fatalities", "fatalities_low", "fatalities_high"):
+        if col in inside.columns:
+            frame[col] = pd.to_numeric(inside[col], errors="coerce").astype("Float64").to_numpy()
+        else:
+            frame[col] = pd.array([pd.NA] * len(inside), dtype="Float64")
+    frame["_unknown"] = frame["fatalities"].isna().to_numpy(dtype="int64")
+    keys = ["region_id"]
+    if by:
+        start = _bucket_start(pd.to_datetime(inside["date_start"]), by)
+        frame["period"] = start.to_numpy().astype("datetime64[ns]")
+        keys.append("period")
+
+    grouped = frame.groupby(keys, sort=False, dropna=False)
+    stats = grouped.size().rename("incidents").to_frame()
+    for col in ("fatalities", "fatalities_low", "fatalities_high"):
+        stats[col] = grouped[col].sum(min_count=1)
+    stats["fatalities_unknown"] = grouped["_unknown"].sum()
+
+    base = pd.DataFrame(
+        {
+            "region_id": regions["region_id"].astype("string").to_numpy(),
+            "name": regions["name"].astype("string").to_numpy()
+            if "name" in regions.columns
+            else regions["region_id"].astype("string").to_numpy(),
+            "layer": regions["layer"].astype("string").to_numpy()
+            if "layer" in regions.columns
+            else pd.array([pd.NA] * len(regions), dtype="string"),
+            "area_km2": region_areas_km2(regions).to_numpy(),
+        }
+    )
+    if by:
+        dates = pd.to_datetime(incidents["date_start"]).dropna()
+        if len(dates):
+            periods = pd.period_range(dates.min(), dates.max(), freq=_FREQ[by]).start_time
+        else:
+            periods = pd.DatetimeIndex([])
+        periods = np.asarray(periods).astype("datetime64[ns]")
+        base = base.merge(pd.DataFrame({"period": periods}), how="cross")
+    out = base.merge(stats.reset_index(), on=keys, how="left")
+    out["incidents"] = out["incidents"].fillna(0).astype("int64")
+    none = out["incidents"] == 0
+    for col in ("fatalities", "fatalities_low", "fatalities_high", "fatalities_unknown"):
+        out[col] = out[col].astype("Float64")
+        out.loc[none, col] = 0
+    out["fatalities_unknown"] = out["fatalities_unknown"].astype("int64")
+    out["incidents_per_1000km2"] = out["incidents"] / out["area_km2"] * 1000.0
+    columns = ["region_id", "name", "layer"] + (["period"] if by else [])
+    columns += [
+        "incidents",
+        "fatalities",
+        "fatalities_low",
+        "fatalities_high",
+        "fatalities_unknown",
+        "area_km2",
+        "incidents_per_1000km2",
+    ]
+    return out[columns].reset_index(drop=True)
+
+
+__all__ = [
+    "aggregate",
+    "assign_region",
+    "distance_to_regions",
+    "join_incidents",
+    "region_areas_km2",
+    "within_km",
+]

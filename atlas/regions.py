@@ -431,8 +431,12 @@ def build_region(
             chosen = chosen[chosen["_group"] != ""]
     else:
         chosen["_group"] = ""
+    # Subzones in the order the definition lists their codes.
+    group_of = dict(zip(chosen["_code"], chosen["_group"], strict=True))
+    order = list(dict.fromkeys(group_of[c] for c in found_codes if c in group_of))
     rows = []
-    for group, part in chosen.groupby("_group", sort=False):
+    for group in order:
+        part = chosen[chosen["_group"] == group]
         geom = shapely.union_all(np.asarray(part.geometry.array))
         geom = polygonal_parts(np.asarray([shapely.make_valid(geom)], dtype=object))[0]
         geom = _handle_holes(geom, districts.crs, fill_holes_km2, group, report)

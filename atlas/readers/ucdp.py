@@ -1,0 +1,96 @@
+"""UCDP Georeferenced Event Dataset (GED) CSV: a declaration.
+
+The 49-column GED export. ``best`` is the best fatality estimate, ``low``/``high`` the
+range. ``where_prec`` 1..7 and ``date_prec`` 1..5 follow the GED codebook; UCDP gives an
+explicit ``date_start``/``date_end`` window, which is kept as is. Type of violence 1
+(state-based) and 2 (non-state) are armed clashes, 3 (one-sided) is violence against
+civilians; the code is kept verbatim in ``source_event_type`` and its codebook name in
+``sub_event_type``. ``notes`` holds ``source_headline`` (GED has no free-text summary).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+DATASET = "ucdp"
+
+SIGNATURE: frozenset[str] = frozenset({"where_prec", "date_start", "best"})
+
+CROSSWALK: dict[str, str] = {
+    "event_id": "id",
+    "date_start": "date_start",
+    "date_end": "date_end",
+    "source_event_type": "type_of_violence",
+    "actor1": "side_a",
+    "actor2": "side_b",
+    "fatalities": "best",
+    "fatalities_low": "low",
+    "fatalities_high": "high",
+    "location": "where_coordinates",
+    "admin1": "adm_1",
+    "admin2": "adm_2",
+    "country": "country",
+    "source": "source_article",
+    "notes": "source_headline",
+    "latitude": "latitude",
+    "longitude": "longitude",
+}
+
+#: GED dates are ISO ("2021-05-23", sometimes with a time "2021-05-23 00:00:00.000").
+DATE_FORMATS: tuple[str, ...] = ("ISO",)
+
+WHERE_PREC: dict[str, str] = {
+    "1": "exact",
+    "2": "near",
+    "3": "admin2",
+    "4": "admin1",
+    "5": "admin1",
+    "6": "country",
+    "7": "country",
+}
+DATE_PREC: dict[str, str] = {"1": "day", "2": "week", "3": "week", "4": "month", "5": "year"}
+TYPE_OF_VIOLENCE: dict[str, str] = {
+    "1": "armed_clash",
+    "2": "armed_clash",
+    "3": "violence_against_civilians",
+}
+TYPE_NAMES: dict[str, str] = {
+    "1": "state-based conflict",
+    "2": "non-state conflict",
+    "3": "one-sided violence",
+}
+
+
+def matches(columns: list[str]) -> bool:
+    """True when the header looks like a UCDP GED export."""
+    return SIGNATURE <= {c.strip().lower() for c in columns}
+
+
+def used_columns(columns: list[str]) -> list[str]:
+    """The raw columns :func:`stage` reads, in file order (others are not parsed)."""
+    wanted = set(CROSSWALK.values()) | {*("type_of_violence", "where_prec", "date_prec")}
+    return [c for c in columns if c.strip().lower() in wanted]
+
+
+def stage(raw: pd.DataFrame) -> pd.DataFrame:
+    """Rename and map one chunk of raw GED text columns to staged canonical columns."""
+    cols = {c.strip().lower(): c for c in raw.columns}
+    out = pd.DataFrame({"_row": raw["_row"]})
+    for canonical, name in CROSSWALK.items():
+        if name in cols:
+            out[canonical] = raw[cols[name]]
+    tov = _codes(raw, cols, "type_of_violence")
+    out["event_type"] = tov.map(TYPE_OF_VIOLENCE).fillna("other").astype("string")
+    out["sub_event_type"] = tov.map(TYPE_NAMES).fillna("").astype("string")
+    out["civilian_targeting"] = pd.array((tov == "3").fillna(False), dtype="boolean")
+    out.loc[tov.isna().to_numpy(), "civilian_targeting"] = pd.NA
+    out["geo_precision"] = _codes(raw, cols, "where_prec").map(WHERE_PREC).fillna("country")
+    out["date_precision"] = _codes(raw, cols, "date_prec").map(DATE_PREC).fillna("day")
+    return out
+
+
+def _codes(raw: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
+    if name not in cols:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    text = raw[cols[name]].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    return text.mask(text == "")

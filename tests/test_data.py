@@ -1,0 +1,161 @@
+"""AtlasData: the shipped bundle, and the bundle with districts, cache and user files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from atlas.data import (
+    CAVEAT_ACLED,
+    CAVEAT_EMPTY,
+    CAVEAT_SAMPLE,
+    load_bundle,
+    load_shipped,
+)
+from atlas.definitions import load_definitions
+from atlas.errors import InputError
+from atlas.regions import REGION_COLUMNS, RegionDefinition, build_region, read_regions
+from atlas.schema import INCIDENT_COLUMNS
+
+SMENE = shapely.Point(-74.027090, -12.186019)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the fetch cache at an empty folder so the user's cache never leaks in."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(cache))
+    return cache
+
+
+def _vraem_squares(path: Path, drop: int = 0) -> Path:
+    """SYNTHETIC districts: one 0.1° square per VRAEM code (a 6x4 grid), minus ``drop``."""
+    codes = load_definitions()["vraem-devida"].codes
+    rows = []
+    for k, code in enumerate(codes[drop:], start=drop):
+        x0, y0 = -74.6 + 0.1 * (k % 6), -12.6 + 0.1 * (k // 6)
+        rows.append(
+            {
+                "ubigeo": code,
+                "nombre": f"synthetic {code}",
+                "geometry": shapely.box(x0, y0, x0 + 0.1, y0 + 0.1),
+            }
+        )
+    rows.append(
+        {
+            "ubigeo": "150101",
+            "nombre": "synthetic other",
+            "geometry": shapely.box(-77, -12, -76.9, -11.9),
+        }
+    )
+    gpd.GeoDataFrame(rows, crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_load_shipped_is_sample_and_approximate() -> None:
+    data = load_shipped()
+    assert list(data.incidents.columns) == list(INCIDENT_COLUMNS)
+    assert data.incidents.crs.to_epsg() == 4326
+    assert 1500 <= len(data.incidents) <= 3000
+    assert data.incidents["synthetic"].all()
+    assert (data.incidents["dataset"] == "sample (synthetic)").all()
+    assert data.reports[0].rows_read == data.reports[0].rows_kept == len(data.incidents)
+    assert data.is_sample and data.approximate
+    assert data.boundary_vintage == ""
+    assert data.districts is None
+    assert list(data.regions.columns[: len(REGION_COLUMNS)]) == list(REGION_COLUMNS)
+    vraem = data.regions.set_index("region_id").loc["vraem-devida"]
+    assert bool(vraem["approximate"]) and vraem.geometry.contains(SMENE)
+    assert data.basemap.crs.to_epsg() == 4326 and "604" in set(data.basemap["iso_n3"])
+    assert {"zone", "year", "hectares", "source_publisher", "source_url"} <= set(data.coca.columns)
+    ref = data.reference_events.iloc[0]
+    assert ref["event_id"] == "SMENE-2021-05-23" and ref.geometry.equals(SMENE)
+    caveats = [c for s in data.sources for c in s.caveats]
+    assert CAVEAT_SAMPLE in caveats and CAVEAT_EMPTY in caveats
+    assert any("APPROXIMATE" in c for c in caveats)
+    assert any(s.sample for s in data.sources)
+
+
+def test_definition_built_from_fixture_districts_equals_their_dissolve(fixtures_dir: Path) -> None:
+    districts, report = read_regions(fixtures_dir / "fetch" / "tiny_districts.geojson")
+    assert report.rows_kept == 4
+    definition = RegionDefinition(
+        "test", "Test zone", ("990001", "990002", "990003"), source="fixture"
+    )
+    built, build = build_region(definition, districts, vintage="2099")
+    expected = districts[districts["region_id"].isin(definition.codes)].dissolve().geometry.iloc[0]
+    assert built.geometry.iloc[0].equals(expected)
+    assert built.geometry.iloc[0].area == pytest.approx(3.0)
+    assert build.codes_missing == ()
+
+
+def test_load_bundle_builds_exact_vraem_from_districts(tmp_path: Path) -> None:
+    path = _vraem_squares(tmp_path / "districts.geojson")
+    data = load_bundle(districts=path, districts_vintage="2099", use_cache=False)
+    vraem = data.regions.set_index("region_id").loc["vraem-devida"]
+    assert not bool(vraem["approximate"]) and vraem["vintage"] == "2099"
+    # 24 squares of 0.1° in a 6x4 grid: one 0.6° x 0.4° rectangle
+    assert vraem.geometry.symmetric_difference(shapely.box(-74.6, -12.6, -74.0, -12.2)).area < 1e-9
+    assert not data.approximate and data.is_sample
+    assert data.boundary_vintage == "2099"
+    subzones = data.regions[data.regions["layer"] == "vraem-subzone"]
+    assert sorted(subzones["region_id"]) == [
+        "vraem-devida-centro",
+        "vraem-devida-norte",
+        "vraem-devida-sur",
+    ]
+    assert data.districts is not None and len(data.districts) == 25
+    assert data.build_reports[0].codes_missing == ()
+    assert "Reporte N° 7" in vraem["source"]
+    assert not any("APPROXIMATE" in c for s in data.sources for c in s.caveats)
+
+
+def test_load_bundle_with_missing_codes_stays_approximate(tmp_path: Path) -> None:
+    path = _vraem_squares(tmp_path / "districts.geojson", drop=4)
+    data = load_bundle(districts=path, districts_vintage="2007", use_cache=False)
+    build = data.build_reports[0]
+    codes = load_definitions()["vraem-devida"].codes
+    assert build.codes_missing == tuple(codes[:4])
+    vraem = data.regions.set_index("region_id").loc["vraem-devida"]
+    assert bool(vraem["approximate"]) and data.approximate
+    assert all(c in vraem["source"] for c in codes[:4])
+
+
+def test_load_bundle_finds_districts_in_the_fetch_cache(_empty_cache: Path) -> None:
+    folder = _empty_cache / "pe-districts-2023"
+    folder.mkdir(parents=True)
+    _vraem_squares(folder / "distritos.geojson")
+    data = load_bundle()
+    vraem = data.regions.set_index("region_id").loc["vraem-devida"]
+    assert not bool(vraem["approximate"]) and vraem["vintage"] == "2023"
+    assert "IDE-INEI" in vraem["source"]
+    # without the cache the approximate outline stays
+    assert load_bundle(use_cache=False).approximate
+
+
+def test_load_bundle_user_incidents_replace_the_sample(tmp_path: Path) -> None:
+    csv = tmp_path / "my_acled_export.csv"
+    csv.write_text(
+        "event_id_cnty,event_date,event_type,sub_event_type,actor1,actor2,fatalities,"
+        "country,admin1,location,latitude,longitude,source,notes\n"
+        "TEST1,2021-05-23,Violence against civilians,Attack,A (test),B (test),1,Peru,Junin,"
+        "test place,-12.19,-74.03,test fixture,synthetic test row\n"
+        "TEST2,2022-01-02,Battles,Armed clash,A (test),B (test),0,Peru,Cusco,test place,,,"
+        "test fixture,row without coordinates\n",
+        encoding="utf-8",
+    )
+    data = load_bundle(incidents=[csv], use_cache=False)
+    assert data.incidents["event_id"].tolist() == ["TEST1"]
+    assert not data.is_sample
+    assert data.reports[0].rows_read == 2 and data.reports[0].rows_rejected == 1
+    assert not any(s.sample for s in data.sources)
+    src = next(s for s in data.sources if s.name == "my_acled_export.csv")
+    assert CAVEAT_ACLED in src.caveats and CAVEAT_EMPTY in src.caveats
+
+
+def test_load_bundle_missing_districts_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="nope.geojson: district file not found"):
+        load_bundle(districts=tmp_path / "nope.geojson")

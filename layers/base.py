@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class LegendEntry:
-    """One legend line: ``kind`` is 'point', 'line', 'patch' or 'gradient'."""
+    """One legend line: ``kind`` is 'point', 'star', 'line', 'patch' or 'gradient'."""
 
     label: str
     kind: str

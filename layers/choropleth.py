@@ -1,0 +1,114 @@
+"""Choropleth: incidents (or incidents per 1,000 km²) per region of ``spec.region_layer``.
+
+Counts come from :func:`atlas.spatial.aggregate` (areas in an equal-area CRS there);
+this layer only bins and colours them, with a sequential colour-blind-safe ramp.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from layers.base import Layer, LegendEntry
+from layers.style import STYLES, bin_colors, choropleth_bins, esc, fmt_number, ramp_for, t
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from atlas.data import AtlasData
+    from atlas.spec import MapSpec
+
+
+def metric_column(spec: MapSpec) -> str:
+    return "incidents_per_1000km2" if spec.metric == "per_area" else "incidents"
+
+
+def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, list[float]]:
+    """Regions of ``spec.region_layer`` with the metric, its colour, and the class edges."""
+    from atlas.spatial import aggregate  # written alongside; imported when first drawn
+
+    regions = data.regions
+    if regions is None or regions.empty:
+        return regions, []
+    regions = regions[regions["layer"] == spec.region_layer]
+    if regions.empty:
+        return regions, []
+    summary = aggregate(data.incidents, regions)
+    col = metric_column(spec)
+    frame = regions[["region_id", "name", "approximate", "geometry"]].merge(
+        summary[["region_id", col]], on="region_id", how="left"
+    )
+    frame[col] = pd.to_numeric(frame[col], errors="coerce").fillna(0.0)
+    edges = choropleth_bins(frame[col])
+    frame["fill"] = bin_colors(frame[col], edges)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=regions.crs), edges
+
+
+def bin_labels(edges: list[float], lang: str) -> list[str]:
+    return [
+        f"{fmt_number(lo, lang)} – {fmt_number(hi, lang)}"
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    ]
+
+
+class ChoroplethLayer(Layer):
+    """Regions shaded by incident count or density."""
+
+    name = "choropleth"
+    title = {"en": "Incidents by region", "es": "Incidentes por región"}
+    style = STYLES["choropleth"]
+
+    def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        frame, edges = choropleth_frame(data, spec)
+        if frame is None or frame.empty:
+            return []
+        head = t("per_area" if spec.metric == "per_area" else "count", spec.lang)
+        ramp = ramp_for(len(edges) - 1)
+        return [
+            LegendEntry(label=f"{head}: {lab}", kind="patch", color=c, edgecolor=self.style.color)
+            for lab, c in zip(bin_labels(edges, spec.lang), ramp, strict=True)
+        ]
+
+    def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
+        frame, _edges = choropleth_frame(data, spec)
+        if frame is None or frame.empty:
+            return
+        col = metric_column(spec)
+        frame = frame.copy()
+        frame["name"] = frame["name"].map(esc)
+        frame["value"] = frame[col].map(lambda v: fmt_number(v, spec.lang))
+        s = self.style
+        folium.GeoJson(
+            frame[["region_id", "name", "value", "fill", "geometry"]],
+            name=self.title.get(spec.lang, self.title["en"]),
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "fillOpacity": s.fill_opacity,
+                "color": s.color,
+                "weight": s.weight,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "value"],
+                aliases=[
+                    "",
+                    t("per_area" if spec.metric == "per_area" else "count", spec.lang) + ":",
+                ],
+            ),
+        ).add_to(fmap)
+
+    def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
+        frame, _edges = choropleth_frame(data, spec)
+        if frame is None or frame.empty:
+            return
+        s = self.style
+        frame.plot(
+            ax=ax,
+            color=list(frame["fill"]),
+            edgecolor=s.color,
+            linewidth=s.weight * 0.6,
+            alpha=s.fill_opacity,
+            zorder=1,
+        )

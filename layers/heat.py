@@ -1,0 +1,91 @@
+"""Heat map of incidents weighted by fatalities + 1 (so zero-fatality events still count)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import folium
+import numpy as np
+import pandas as pd
+from folium.plugins import HeatMap
+
+from atlas.errors import InputError
+from layers.base import Layer, LegendEntry
+from layers.style import CHOROPLETH_RAMP, STYLES, t
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from atlas.data import AtlasData
+    from atlas.spec import MapSpec
+
+
+#: The same YlOrRd ramp the legend and the print hexbin use.
+HEAT_GRADIENT = {
+    0.2: CHOROPLETH_RAMP[0],
+    0.4: CHOROPLETH_RAMP[1],
+    0.6: CHOROPLETH_RAMP[2],
+    0.8: CHOROPLETH_RAMP[3],
+    1.0: CHOROPLETH_RAMP[4],
+}
+
+
+def heat_weights(incidents: pd.DataFrame) -> np.ndarray:
+    """fatalities + 1, unknown fatalities counted as 0."""
+    f = pd.to_numeric(incidents["fatalities"], errors="coerce").astype("float64")
+    return f.fillna(0.0).clip(lower=0.0).to_numpy() + 1.0
+
+
+class HeatLayer(Layer):
+    """Density of incidents, weighted by fatalities + 1."""
+
+    name = "heat"
+    title = {"en": "Heat map", "es": "Mapa de calor"}
+    style = STYLES["heat"]
+
+    def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        if data.incidents is None or data.incidents.empty:
+            return []
+        return [LegendEntry(label=t("heat", spec.lang), kind="gradient", color=self.style.color)]
+
+    def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
+        inc = data.incidents
+        if inc is None or inc.empty:
+            return
+        w = heat_weights(inc)
+        rows = np.column_stack(
+            [
+                np.round(inc.geometry.y.to_numpy(), 5),
+                np.round(inc.geometry.x.to_numpy(), 5),
+                w / w.max(),
+            ]
+        )
+        heat = HeatMap(
+            rows[:1].tolist(),  # folium validates row by row; rows are checked here instead
+            name=self.title.get(spec.lang, self.title["en"]),
+            radius=self.style.extra["radius"],
+            blur=self.style.extra["blur"],
+            min_opacity=0.3,
+            gradient=HEAT_GRADIENT,
+        )
+        if not np.isfinite(rows).all():
+            raise InputError("incidents: some coordinates are not finite; re-run the reader")
+        heat.data = rows.tolist()
+        heat.add_to(fmap)
+
+    def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
+        inc = data.incidents
+        if inc is None or inc.empty:
+            return
+        ax.hexbin(
+            inc.geometry.x.to_numpy(),
+            inc.geometry.y.to_numpy(),
+            C=heat_weights(inc),
+            reduce_C_function=np.sum,
+            gridsize=30,
+            cmap=self.style.extra["cmap"],
+            mincnt=1,
+            alpha=0.75,
+            linewidths=0,
+            zorder=2,
+        )

@@ -1,0 +1,313 @@
+"""Incident points: coloured by event type, sized by fatalities, escaped popups.
+
+Up to :data:`MAX_DOM_POINTS` incidents each become a Leaflet CircleMarker with a full
+popup. Above that, one compact array is sent (lat, lon, type, fatalities, day, date
+precision) and the browser builds clustered circle markers from it, with popups made
+from text nodes (never HTML). 100k incidents stay a few MB; see tests/test_compose.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import folium
+import numpy as np
+import pandas as pd
+from folium.plugins import FastMarkerCluster, MarkerCluster
+from folium.template import Template
+
+from atlas.schema import DATE_PRECISIONS, EVENT_TYPES
+from layers.base import Layer, LegendEntry
+from layers.style import (
+    EVENT_COLORS,
+    SIZE_LEGEND_FATALITIES,
+    STYLES,
+    esc,
+    event_colors,
+    event_label,
+    mpl_marker_area,
+    radius_px,
+    t,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+
+    from atlas.data import AtlasData
+    from atlas.spec import MapSpec
+
+#: Above this many incidents the points layer switches to the compact representation.
+MAX_DOM_POINTS = 2_000
+
+
+def present_types(incidents: gpd.GeoDataFrame) -> list[str]:
+    """Canonical event types present, in EVENT_TYPES order."""
+    if incidents is None or incidents.empty:
+        return []
+    found = set(incidents["event_type"].dropna().astype(str))
+    return [et for et in EVENT_TYPES if et in found]
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A column as escaped strings ('' when missing)."""
+    if name not in df.columns:
+        return pd.Series("", index=df.index, dtype=object)
+    return df[name].map(esc)
+
+
+def _fmt_fatalities(df: pd.DataFrame, lang: str) -> pd.Series:
+    best = pd.to_numeric(df.get("fatalities"), errors="coerce")
+    out = best.map(lambda v: t("unknown", lang) if pd.isna(v) else f"{v:,.0f}")
+    if "fatalities_low" in df and "fatalities_high" in df:
+        lo = pd.to_numeric(df["fatalities_low"], errors="coerce")
+        hi = pd.to_numeric(df["fatalities_high"], errors="coerce")
+        both = lo.notna() & hi.notna() & (lo != hi)
+        rng = " (" + lo.map("{:,.0f}".format, na_action="ignore").astype(str) + "–"
+        rng = rng + hi.map("{:,.0f}".format, na_action="ignore").astype(str) + ")"
+        out = out.where(~both, out + rng)
+    return out.astype(str)
+
+
+def _fmt_dates(df: pd.DataFrame) -> pd.Series:
+    start = pd.to_datetime(df["date_start"]).dt.strftime("%Y-%m-%d").fillna("?")
+    end = pd.to_datetime(df.get("date_end", df["date_start"])).dt.strftime("%Y-%m-%d")
+    end = end.fillna(start)
+    span = start.where(start == end, start + " – " + end)
+    prec = _col(df, "date_precision")
+    return span + " (" + prec + ")"
+
+
+def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
+    """Popup HTML per incident; every value escaped (vectorised string ops)."""
+    df = incidents
+    label = df["event_type"].map(lambda v: esc(event_label(str(v), lang)))
+    src_type = _col(df, "source_event_type")
+    type_txt = label.where(src_type == "", label + " (" + src_type + ")")
+    a1, a2 = _col(df, "actor1"), _col(df, "actor2")
+    actors = a1.where(a2 == "", a1 + " – " + a2)
+    place = _col(df, "location")
+    for admin in ("admin2", "admin1"):
+        part = _col(df, admin)
+        place = place.where(part == "", place + ", " + part)
+    place = place + " (" + t("precision", lang) + ": " + _col(df, "geo_precision") + ")"
+    rows = [
+        (t("date", lang), _fmt_dates(df)),
+        (t("type", lang), type_txt),
+        (t("actors", lang), actors),
+        (t("fatalities", lang).capitalize(), _fmt_fatalities(df, lang).map(esc)),
+        (t("location", lang), place),
+        (t("dataset", lang), _col(df, "dataset")),
+        (t("source", lang), _col(df, "source")),
+        (t("notes", lang), _col(df, "notes")),
+    ]
+    out = pd.Series("<div class='atlas-popup'>", index=df.index, dtype=object)
+    if sample or ("synthetic" in df and df["synthetic"].any()):
+        flag = df["synthetic"].astype(bool) if "synthetic" in df else pd.Series(True, df.index)
+        banner = "<b style='color:#b00'>" + esc(t("sample_short", lang)) + "</b><br>"
+        out = out + np.where(flag | sample, banner, "")
+    for name, values in rows:
+        out = out + "<b>" + esc(name) + ":</b> " + values + "<br>"
+    return out + "</div>"
+
+
+def tooltip_text(incidents: pd.DataFrame, lang: str) -> pd.Series:
+    """Short escaped tooltip: date, type, fatalities."""
+    date = pd.to_datetime(incidents["date_start"]).dt.strftime("%Y-%m-%d").fillna("?")
+    label = incidents["event_type"].map(lambda v: event_label(str(v), lang))
+    fat = _fmt_fatalities(incidents, lang)
+    return (date + " · " + label + " · " + fat + " " + t("fatalities", lang)).map(esc)
+
+
+class _CompactPoints(FastMarkerCluster):
+    """FastMarkerCluster fed a pre-serialised JSON array (no per-row Python work)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+                var data = {{ this.json_data }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                for (var i = 0; i < data.length; i++) {
+                    callback(data[i]).addTo(cluster);
+                }
+                cluster.addTo({{ this._parent.get_name() }});
+                return cluster;
+            })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, json_data: str, callback: str, name: str, **kwargs: object) -> None:
+        MarkerCluster.__init__(self, name=name, **kwargs)
+        self._name = "FastMarkerCluster"
+        self.json_data = json_data
+        self.callback = callback
+
+
+class _DomPoints(folium.map.Layer):
+    """One circle marker per incident, built in the browser from a JSON array.
+
+    Each row is [lat, lon, radius, colour, popup HTML, tooltip]; popup and tooltip were
+    escaped in Python (:func:`popup_html`), so binding them as HTML is safe.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.featureGroup();
+            (function(){
+                var rows = {{ this.json_data }};
+                var base = {{ this.marker_style|tojson }};
+                for (var i = 0; i < rows.length; i++) {
+                    var r = rows[i];
+                    var opts = Object.assign({radius: r[2], fillColor: r[3], fill: true}, base);
+                    L.circleMarker([r[0], r[1]], opts)
+                        .bindPopup(r[4], {maxWidth: 320})
+                        .bindTooltip(r[5])
+                        .addTo({{ this.get_name() }});
+                }
+            })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, json_data: str, marker_style: dict, name: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "IncidentPoints"
+        self.json_data = json_data.replace("</", "<\\/")  # cannot close the <script>
+        self.marker_style = marker_style
+
+
+def compact_payload(incidents: gpd.GeoDataFrame) -> str:
+    """JSON rows [lat, lon, type index, fatalities (-1 unknown), day number, date prec]."""
+    lat = np.round(incidents.geometry.y.to_numpy(), 5)
+    lon = np.round(incidents.geometry.x.to_numpy(), 5)
+    type_idx = pd.Categorical(incidents["event_type"], categories=EVENT_TYPES).codes
+    type_idx = np.where(type_idx < 0, EVENT_TYPES.index("other"), type_idx)
+    fat = pd.to_numeric(incidents["fatalities"], errors="coerce").astype("float64")
+    fat = np.round(fat.fillna(-1).to_numpy()).astype(np.int64)
+    days = pd.to_datetime(incidents["date_start"]).to_numpy().astype("datetime64[D]")
+    days = days.astype(np.int64)
+    prec = pd.Categorical(incidents["date_precision"], categories=DATE_PRECISIONS).codes
+    frame = pd.DataFrame({"a": lat, "b": lon, "c": type_idx, "d": fat, "e": days, "f": prec})
+    return frame.to_json(orient="values", double_precision=5)
+
+
+def _compact_callback(lang: str, sample: bool) -> str:
+    colors = [EVENT_COLORS[et] for et in EVENT_TYPES]
+    labels = [event_label(et, lang) for et in EVENT_TYPES]
+    texts = {
+        "fat": t("fatalities", lang),
+        "unknown": t("unknown", lang),
+        "note": t("coarse_view", lang),
+        "sample": t("sample_short", lang) if sample else "",
+    }
+    s = STYLES["points"]
+    # textContent only: nothing from the data is parsed as HTML
+    return (
+        "var callback = (function(){"
+        f"var C={json.dumps(colors)},L_={json.dumps(labels, ensure_ascii=False)},"
+        f"P={json.dumps(list(DATE_PRECISIONS))},T={json.dumps(texts, ensure_ascii=False)};"
+        "return function(r){"
+        "var f=r[3];var rad=Math.min(3+2.2*Math.sqrt(Math.max(f,0)),24);"
+        "var m=L.circleMarker([r[0],r[1]],{radius:rad,color:"
+        f"'{s.color}',weight:{s.weight},fillColor:C[r[2]],fillOpacity:{s.fill_opacity}}});"
+        "m.bindPopup(function(){var d=document.createElement('div');"
+        "var day=new Date(r[4]*86400000).toISOString().slice(0,10);"
+        "var lines=[];if(T.sample){lines.push(T.sample);}"
+        "lines.push(day+' ('+(P[r[5]]||'?')+')');lines.push(L_[r[2]]);"
+        "lines.push((f<0?T.unknown:f)+' '+T.fat);lines.push(T.note);"
+        "for(var i=0;i<lines.length;i++){var p=document.createElement('div');"
+        "p.textContent=lines[i];d.appendChild(p);}return d;});"
+        "return m;};})();"
+    )
+
+
+class PointsLayer(Layer):
+    """Incidents as circles: colour = event type, area ~ fatalities."""
+
+    name = "points"
+    title = {"en": "Incidents", "es": "Incidentes"}
+    style = STYLES["points"]
+
+    def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        inc = data.incidents
+        types = present_types(inc)
+        if not types:
+            return []
+        suffix = f" — {t('sample_short', spec.lang)}" if data.is_sample else ""
+        entries = [
+            LegendEntry(
+                label=event_label(et, spec.lang) + suffix,
+                kind="point",
+                color=EVENT_COLORS[et],
+                edgecolor=self.style.color,
+                size=float(radius_px(3.0)[0] * 2),
+            )
+            for et in types
+        ]
+        for n in SIZE_LEGEND_FATALITIES:
+            entries.append(
+                LegendEntry(
+                    label=f"{n:,} {t('fatality' if n == 1 else 'fatalities', spec.lang)}",
+                    kind="point",
+                    color="#ffffff",
+                    edgecolor=self.style.color,
+                    size=float(radius_px(float(n))[0] * 2),
+                )
+            )
+        return entries
+
+    def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
+        inc = data.incidents
+        if inc is None or inc.empty:
+            return
+        name = self.title.get(spec.lang, self.title["en"])
+        if data.is_sample:
+            name += f" ({t('sample_short', spec.lang)})"
+        if len(inc) > MAX_DOM_POINTS:
+            _CompactPoints(
+                compact_payload(inc),
+                _compact_callback(spec.lang, bool(data.is_sample)),
+                name=name,
+                disableClusteringAtZoom=12,
+                chunkedLoading=True,
+            ).add_to(fmap)
+            return
+        order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
+        inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]  # big below
+        s = self.style
+        rows = pd.DataFrame(
+            {
+                "lat": np.round(inc.geometry.y.to_numpy(), 6),
+                "lon": np.round(inc.geometry.x.to_numpy(), 6),
+                "r": np.round(radius_px(inc["fatalities"]), 1),
+                "c": event_colors(inc["event_type"]),
+                "p": popup_html(inc, spec.lang, bool(data.is_sample)).to_numpy(),
+                "t": tooltip_text(inc, spec.lang).to_numpy(),
+            }
+        )
+        _DomPoints(
+            rows.to_json(orient="values", double_precision=6),
+            {"color": s.color, "weight": s.weight, "fillOpacity": s.fill_opacity},
+            name=name,
+        ).add_to(fmap)
+
+    def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
+        inc = data.incidents
+        if inc is None or inc.empty:
+            return
+        order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
+        inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]
+        s = self.style
+        ax.scatter(
+            inc.geometry.x.to_numpy(),
+            inc.geometry.y.to_numpy(),
+            s=mpl_marker_area(inc["fatalities"]),
+            c=list(event_colors(inc["event_type"])),
+            edgecolors=s.color,
+            linewidths=s.weight * 0.6,
+            alpha=s.fill_opacity,
+            zorder=6,
+        )

@@ -1,0 +1,213 @@
+"""One style table for both renderers, plus the small text helpers layers share.
+
+Colours are colour-blind safe: event types use the Okabe-Ito palette (Okabe & Ito 2008,
+"Color Universal Design"); the choropleth uses a single-hue sequential ramp (ColorBrewer
+YlOrRd, 5 classes). Point size grows with the square root of fatalities so area, not
+radius, tracks the count.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES
+from layers.base import Style
+
+#: Okabe-Ito colours, one per canonical event type (atlas.schema.EVENT_TYPES).
+EVENT_COLORS: dict[str, str] = {
+    "armed_clash": "#D55E00",  # vermillion
+    "violence_against_civilians": "#CC79A7",  # reddish purple
+    "explosion_remote": "#E69F00",  # orange
+    "riot": "#0072B2",  # blue
+    "protest": "#56B4E9",  # sky blue
+    "strategic": "#009E73",  # bluish green
+    "other": "#000000",  # black
+}
+assert set(EVENT_COLORS) == set(EVENT_TYPES), "one colour per canonical event type"
+
+#: ColorBrewer YlOrRd, 5 classes (sequential, colour-blind safe).
+CHOROPLETH_RAMP: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+
+#: Fatality counts shown in the size legend.
+SIZE_LEGEND_FATALITIES: tuple[int, ...] = (0, 1, 10, 50)
+
+STYLES: dict[str, Style] = {
+    "basemap": Style(color="#9e9e9e", fill="#f4f1ea", fill_opacity=1.0, weight=0.8),
+    "regions": Style(color="#1b3a5c", weight=2.0),
+    "regions_approx": Style(color="#1b3a5c", weight=2.0, dashed=True),
+    "points": Style(color="#222222", opacity=0.9, fill_opacity=0.75, weight=0.6),
+    "clusters": Style(color="#444444", fill="#7a7a7a", fill_opacity=0.6),
+    "heat": Style(color="#bd0026", extra={"radius": 18, "blur": 15, "cmap": "YlOrRd"}),
+    "choropleth": Style(color="#555555", fill_opacity=0.7, weight=0.8),
+    "coca": Style(color="#2f6b1f", fill="#e8f3dc", opacity=1.0, weight=1.0),
+    "reference": Style(color="#000000", fill="#FFD400", weight=1.2, extra={"size": 22}),
+}
+
+#: Interface text in English and Spanish.
+TEXT: dict[str, dict[str, str]] = {
+    "sample_banner": {
+        "en": "SAMPLE DATA — synthetic incidents",
+        "es": "DATOS DE MUESTRA — incidentes sintéticos",
+    },
+    "sample_short": {"en": "SAMPLE (synthetic)", "es": "MUESTRA (sintético)"},
+    "approximate_banner": {"en": "approximate boundary", "es": "límite aproximado"},
+    "approximate_outline": {"en": "approximate outline", "es": "contorno aproximado"},
+    "fatalities": {"en": "fatalities", "es": "víctimas mortales"},
+    "fatality": {"en": "fatality", "es": "víctima mortal"},
+    "incidents": {"en": "Incidents", "es": "Incidentes"},
+    "date": {"en": "Date", "es": "Fecha"},
+    "type": {"en": "Type", "es": "Tipo"},
+    "actors": {"en": "Actors", "es": "Actores"},
+    "location": {"en": "Location", "es": "Lugar"},
+    "dataset": {"en": "Dataset", "es": "Conjunto de datos"},
+    "source": {"en": "Source", "es": "Fuente"},
+    "notes": {"en": "Notes", "es": "Notas"},
+    "precision": {"en": "precision", "es": "precisión"},
+    "unknown": {"en": "unknown", "es": "desconocido"},
+    "countries": {
+        "en": "Country outlines (Natural Earth)",
+        "es": "Límites de países (Natural Earth)",
+    },
+    "heat": {
+        "en": "Heat: incidents weighted by fatalities + 1",
+        "es": "Calor: incidentes ponderados por víctimas + 1",
+    },
+    "clusters": {"en": "Incident clusters (count)", "es": "Grupos de incidentes (número)"},
+    "reference": {"en": "Reference event (sourced)", "es": "Evento de referencia (con fuente)"},
+    "reference_caveat": {
+        "en": "coordinates: INEI centro poblado point, not the exact site",
+        "es": "coordenadas: punto de centro poblado del INEI, no el sitio exacto",
+    },
+    "coca": {
+        "en": "Coca cultivation (latest year, source)",
+        "es": "Cultivo de coca (último año, fuente)",
+    },
+    "per_area": {"en": "Incidents per 1,000 km²", "es": "Incidentes por 1000 km²"},
+    "count": {"en": "Incidents per region", "es": "Incidentes por región"},
+    "deaths": {"en": "Deaths", "es": "Muertes"},
+    "coarse_view": {
+        "en": "Large selection: compact markers; zoom in or filter for full details.",
+        "es": "Selección grande: marcadores compactos; acerque o filtre para ver detalles.",
+    },
+    "legend": {"en": "Legend", "es": "Leyenda"},
+}
+
+
+def t(key: str, lang: str) -> str:
+    """Interface text for ``key`` in ``lang`` (English when a translation is missing)."""
+    entry = TEXT[key]
+    return entry.get(lang) or entry["en"]
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value for popups and tooltips (untrusted text shows as text)."""
+    if value is None or (not isinstance(value, str) and _isna(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _isna(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def event_label(event_type: str, lang: str) -> str:
+    """Display label of a canonical event type."""
+    labels = EVENT_TYPE_LABELS.get(event_type)
+    if labels is None:
+        return event_type
+    return labels.get(lang) or labels["en"]
+
+
+def event_colors(event_types: pd.Series) -> np.ndarray:
+    """Colour per incident (vectorised); unknown types get the 'other' colour."""
+    return event_types.map(EVENT_COLORS).fillna(EVENT_COLORS["other"]).to_numpy()
+
+
+def radius_px(fatalities: pd.Series | np.ndarray | float) -> np.ndarray:
+    """Circle radius in pixels: 3 px for 0/unknown, growing with sqrt(fatalities), max 24."""
+    f = pd.to_numeric(pd.Series(np.atleast_1d(fatalities)), errors="coerce")
+    f = f.astype("float64").fillna(0.0).clip(lower=0.0).to_numpy()
+    return np.minimum(3.0 + 2.2 * np.sqrt(f), 24.0)
+
+
+def mpl_marker_area(fatalities: pd.Series | np.ndarray | float, dpi: float = 100.0) -> np.ndarray:
+    """matplotlib ``scatter`` size (points²) matching :func:`radius_px` on screen."""
+    r_pt = radius_px(fatalities) * 72.0 / 96.0  # CSS px -> typographic points
+    return (2.0 * r_pt) ** 2 * 0.785  # area of a circle of diameter 2r in pt²
+
+
+def choropleth_bins(values: Iterable[float], k: int = 5) -> list[float]:
+    """Up to ``k`` class edges (k+1 numbers) from quantiles, rounded to 'nice' values."""
+    arr = np.asarray(pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna(), float)
+    if arr.size == 0:
+        return [0.0, 1.0]
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return [lo, lo + 1.0]
+    qs = np.quantile(arr, np.linspace(0, 1, k + 1))
+    edges = sorted({_nice(q) for q in qs[1:-1]} | {lo, hi})
+    edges = [e for e in edges if lo <= e <= hi]
+    if edges[0] > lo:
+        edges.insert(0, lo)
+    if edges[-1] < hi:
+        edges.append(hi)
+    return edges
+
+
+def _nice(x: float) -> float:
+    if x <= 0:
+        return 0.0
+    mag = 10 ** math.floor(math.log10(x))
+    return round(x / mag * 2) / 2 * mag
+
+
+def bin_colors(values: pd.Series, edges: list[float]) -> np.ndarray:
+    """Ramp colour per value for the class edges (NA -> light grey)."""
+    arr = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    idx = np.clip(np.searchsorted(edges, arr, side="right") - 1, 0, len(edges) - 2)
+    ramp = ramp_for(len(edges) - 1)
+    out = np.asarray(ramp, dtype=object)[idx]
+    out[np.isnan(arr)] = "#dddddd"
+    return out
+
+
+def ramp_for(n_classes: int) -> tuple[str, ...]:
+    """``n_classes`` colours spread over :data:`CHOROPLETH_RAMP`."""
+    if n_classes >= len(CHOROPLETH_RAMP):
+        return CHOROPLETH_RAMP
+    idx = np.linspace(0, len(CHOROPLETH_RAMP) - 1, max(n_classes, 1)).round().astype(int)
+    return tuple(CHOROPLETH_RAMP[i] for i in idx)
+
+
+def fmt_number(x: float, lang: str) -> str:
+    """Thousands separator by language: 35,709 (en) / 35 709 (es, RAE recommendation)."""
+    s = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+    if lang == "es":
+        s = s.replace(",", "\u202f")
+    return s
+
+
+__all__ = [
+    "CHOROPLETH_RAMP",
+    "EVENT_COLORS",
+    "STYLES",
+    "TEXT",
+    "bin_colors",
+    "choropleth_bins",
+    "esc",
+    "event_colors",
+    "event_label",
+    "fmt_number",
+    "mpl_marker_area",
+    "radius_px",
+    "ramp_for",
+    "t",
+]

@@ -1,0 +1,252 @@
+"""Layer classes: legend entries, matplotlib artists, style helpers.
+
+Fixture data is tiny and synthetic (built here): a box standing in for the VRAEM outline
+(marked approximate), two box "districts", random sample incidents inside them, one
+reference point and a coca table shaped like geodata's. Nothing here is a real fact
+except the shape of the columns.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection, PolyCollection
+from shapely.geometry import Point, box
+
+from atlas.data import AtlasData
+from atlas.schema import EVENT_TYPES, INCIDENT_COLUMNS
+from atlas.spec import LAYER_NAMES, MapSpec
+from layers.base import REGISTRY
+from layers.registry import layers_for
+from layers.style import (
+    EVENT_COLORS,
+    bin_colors,
+    choropleth_bins,
+    esc,
+    radius_px,
+)
+
+
+def make_incidents(
+    n: int, seed: int = 0, notes: str = "quiet day", synthetic: bool = True
+) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(-74.8, -73.3, n)
+    lat = rng.uniform(-13.5, -11.5, n)
+    day = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    na = pd.array([pd.NA] * n, dtype="Float64")
+    df = pd.DataFrame(
+        {
+            "event_id": pd.Series([f"s{i}" for i in range(n)], dtype="string"),
+            "dataset": "sample",
+            "date_start": day,
+            "date_end": day,
+            "date_precision": "day",
+            "event_type": rng.choice(np.array(EVENT_TYPES[:3]), n),
+            "source_event_type": "Battles",
+            "sub_event_type": "",
+            "actor1": "Actor A",
+            "actor2": "",
+            "fatalities": pd.array(rng.integers(0, 20, n), dtype="Float64"),
+            "fatalities_low": na,
+            "fatalities_high": na.copy(),
+            "civilian_targeting": pd.array([pd.NA] * n, dtype="boolean"),
+            "location": "Placeville",
+            "admin1": "Admin One",
+            "admin2": "Admin Two",
+            "admin3": "",
+            "country": "Peru",
+            "geo_precision": "exact",
+            "source": "synthetic generator",
+            "notes": notes,
+            "synthetic": synthetic,
+        }
+    )
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    return gdf[list(INCIDENT_COLUMNS)]
+
+
+def make_data(
+    n: int = 20, *, sample: bool = True, approximate: bool = True, **kwargs: object
+) -> AtlasData:
+    regions = gpd.GeoDataFrame(
+        {
+            "region_id": ["vraem-devida", "d1", "d2"],
+            "name": ["VRAEM", "District One", "District Two"],
+            "layer": ["vraem", "district", "district"],
+            "approximate": [approximate, False, False],
+            "vintage": ["", "2023", "2023"],
+            "source": ["test outline", "test", "test"],
+        },
+        geometry=[
+            box(-74.9, -13.6, -73.2, -11.4),
+            box(-74.9, -13.6, -74.0, -12.5),
+            box(-74.0, -12.5, -73.2, -11.4),
+        ],
+        crs="EPSG:4326",
+    )
+    basemap = gpd.GeoDataFrame(
+        {"name": ["Testland"]}, geometry=[box(-81, -18, -68, 0)], crs="EPSG:4326"
+    )
+    coca = pd.DataFrame(
+        {
+            "zone": ["VRAEM", "VRAEM", "Zone without geometry"],
+            "year": [2021, 2022, 2022],
+            "hectares": [30000.0, 35709.0, 5.0],
+            "source_publisher": ["DEVIDA (test)", "DEVIDA (test)", "Other"],
+            "source_url": ["u", "u", "u"],
+        }
+    )
+    ref = gpd.GeoDataFrame(
+        {
+            "event_id": ["r1"],
+            "date": [pd.Timestamp("2021-05-23")],
+            "deaths_best": [16.0],
+            "place": ["Reference place"],
+            "sources": ["test source"],
+        },
+        geometry=[Point(-74.2, -12.1)],
+        crs="EPSG:4326",
+    )
+    return AtlasData(
+        incidents=make_incidents(n, synthetic=sample, **kwargs),
+        reports=[],
+        regions=regions,
+        districts=None,
+        basemap=basemap,
+        coca=coca,
+        reference_events=ref,
+        sources=[],
+    )
+
+
+def test_registry_is_in_spec_draw_order() -> None:
+    assert tuple(REGISTRY) == LAYER_NAMES
+    names = [layer.name for layer in layers_for(("reference", "basemap", "points"))]
+    assert names == ["basemap", "points", "reference"]
+
+
+def test_every_event_type_has_a_distinct_colour() -> None:
+    assert set(EVENT_COLORS) == set(EVENT_TYPES)
+    assert len(set(EVENT_COLORS.values())) == len(EVENT_TYPES)
+
+
+def test_radius_grows_with_sqrt_fatalities_and_unknown_is_smallest() -> None:
+    r = radius_px(pd.array([pd.NA, 0, 1, 4, 100000], dtype="Float64"))
+    assert r[0] == r[1] == 3.0
+    assert r[2] < r[3] < r[4]
+    assert (r[3] - 3.0) == pytest.approx(2 * (r[2] - 3.0))  # sqrt(4) = 2 * sqrt(1)
+    assert r[4] == 24.0  # capped
+
+
+def test_choropleth_bins_cover_the_values_and_colour_each() -> None:
+    values = pd.Series([0, 1, 2, 5, 9, 30, 120])
+    edges = choropleth_bins(values)
+    assert edges[0] == 0 and edges[-1] == 120
+    assert edges == sorted(edges)
+    colors = bin_colors(values, edges)
+    assert colors[0] != colors[-1]
+    assert choropleth_bins([]) == [0.0, 1.0]
+    assert choropleth_bins([3, 3]) == [3.0, 4.0]
+
+
+def test_esc_escapes_html_and_handles_missing() -> None:
+    assert esc("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    assert esc(pd.NA) == "" and esc(None) == ""
+
+
+def test_legend_entries_name_present_types_sizes_and_approximate_outline() -> None:
+    data = make_data(30)
+    spec = MapSpec(layers=("basemap", "regions", "coca", "points", "reference"))
+    entries = [e for layer in layers_for(spec.layers) for e in layer.legend_entries(data, spec)]
+    labels = [e.label for e in entries]
+    present = set(data.incidents["event_type"])
+    for et in EVENT_TYPES:
+        shown = any(label.startswith(f"{et.replace('_', ' ')}") for label in labels)
+        assert not shown or et in present
+    assert "VRAEM (DEVIDA zone, approximate outline)" in labels
+    assert any(e.dashed for e in entries if e.kind == "line")
+    assert "Armed clash — SAMPLE (synthetic)" in labels or "Armed clash" not in present
+    assert any(lbl.endswith("10 fatalities") for lbl in labels)
+    assert any(e.kind == "star" for e in entries)
+
+
+def test_legend_entries_spanish_and_not_sample() -> None:
+    data = make_data(10, sample=False, approximate=False)
+    spec = MapSpec(lang="es", layers=("regions", "points"))
+    labels = [e.label for la in layers_for(spec.layers) for e in la.legend_entries(data, spec)]
+    assert "VRAEM (zona DEVIDA)" in labels
+    assert not any("MUESTRA" in lbl or "SAMPLE" in lbl for lbl in labels)
+    assert "Enfrentamiento armado" in labels or "armed_clash" not in set(
+        data.incidents["event_type"]
+    )
+
+
+def test_coca_label_uses_latest_year_and_only_zones_with_geometry() -> None:
+    from layers.coca import coca_labels
+
+    labels = coca_labels(make_data(1), "en")
+    assert list(labels["label"]) == ["VRAEM 2022: 35,709 ha coca (DEVIDA)"]
+    assert labels.geometry.iloc[0].within(box(-74.9, -13.6, -73.2, -11.4))
+
+
+def _artists(ax: plt.Axes) -> int:
+    return len(ax.collections) + len(ax.patches) + len(ax.lines) + len(ax.texts)
+
+
+@pytest.mark.parametrize("name", [n for n in LAYER_NAMES if n != "choropleth"])
+def test_each_layer_draws_artists_on_matplotlib(name: str) -> None:
+    data = make_data(40)
+    spec = MapSpec(layers=(name,))
+    fig, ax = plt.subplots()
+    try:
+        (layer,) = layers_for((name,))
+        layer.to_matplotlib(ax, data, spec)
+        assert _artists(ax) > 0
+        if name == "points":
+            (coll,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+            assert len(coll.get_offsets()) == 40
+            sizes = coll.get_sizes()
+            assert sizes.max() > sizes.min()  # sized by fatalities
+            face = {tuple(np.round(c, 3)) for c in coll.get_facecolors()[:, :3]}
+            assert len(face) == data.incidents["event_type"].nunique()
+        if name == "heat":
+            assert any(isinstance(c, PolyCollection) for c in ax.collections)
+        if name == "regions":
+            dashed = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]
+            assert dashed, "the approximate outline is dashed"
+        if name == "coca":
+            assert ax.texts[0].get_text() == "VRAEM 2022: 35,709 ha coca (DEVIDA)"
+    finally:
+        plt.close(fig)
+
+
+def test_layers_draw_nothing_for_empty_incidents() -> None:
+    data = make_data(0)
+    spec = MapSpec(layers=("points", "heat", "clusters"))
+    fig, ax = plt.subplots()
+    try:
+        for layer in layers_for(spec.layers):
+            layer.to_matplotlib(ax, data, spec)
+            assert layer.legend_entries(data, spec) == []
+        assert _artists(ax) == 0
+    finally:
+        plt.close(fig)
+
+
+def test_choropleth_layer_draws_bins_when_aggregate_exists() -> None:
+    pytest.importorskip("atlas.spatial")
+    data = make_data(50)
+    spec = MapSpec(layers=("choropleth",), region_layer="district")
+    (layer,) = layers_for(spec.layers)
+    entries = layer.legend_entries(data, spec)
+    assert entries and all(e.kind == "patch" for e in entries)
+    fig, ax = plt.subplots()
+    try:
+        layer.to_matplotlib(ax, data, spec)
+        assert len(ax.collections) >= 1
+    finally:
+        plt.close(fig)

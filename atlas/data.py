@@ -268,6 +268,21 @@ def _incident_source(report: LoadReport, gdf: gpd.GeoDataFrame) -> DatasetInfo:
     )
 
 
+def read_incident_file(path: Path) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Read one incident file; a GeoParquet (the UCDP extract `fetch` caches) is passed
+    to the shared readers as CSV text so the same validator and LoadReport apply."""
+    path = Path(path)
+    if path.suffix.lower() != ".parquet":
+        return read_incidents(path)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path.name}: could not be read as Parquet ({exc})") from None
+    frame = frame.drop(columns=[c for c in ("geometry",) if c in frame.columns])
+    text = frame.to_csv(index=False).encode("utf-8")
+    return read_incidents(text, filename=path.with_suffix(".csv").name)
+
+
 def _find_cached_districts() -> tuple[Path, str, str, str] | None:
     """(path, vintage, id field, citation) of the newest district set in the cache."""
     for entry_id in DISTRICT_SOURCES:
@@ -296,7 +311,7 @@ def load_bundle(
     """Shipped data plus the user's incident files and exact districts when available.
 
     ``incidents``: files read with :func:`atlas.readers.read_incidents` (they replace the
-    synthetic sample). ``districts``: a district polygon file (ubigeo ids) of the given
+    synthetic sample); a ``.parquet`` UCDP extract from ``conflict-atlas fetch`` works too. ``districts``: a district polygon file (ubigeo ids) of the given
     vintage; without it and with ``use_cache``, the fetch cache is searched
     (pe-districts-2023, then pe-districts-2007). With districts, the VRAEM is built from
     its DEVIDA definition; it is exact (approximate False) only when every code is
@@ -307,7 +322,7 @@ def load_bundle(
     if incidents:
         frames, reports, sources = [], [], []
         for path in incidents:
-            gdf, report = read_incidents(Path(path))
+            gdf, report = read_incident_file(Path(path))
             frames.append(gdf)
             reports.append(report)
             sources.append(_incident_source(report, gdf))

@@ -187,8 +187,14 @@ def filter_ged_zip(zip_path: Path, out: Path, *, country_id: int = PERU_COUNTRY_
     frame = pd.concat(kept, ignore_index=True)
     for col in _GED_NUMERIC:
         if col in frame.columns:
-            frame[col] = pd.to_numeric(frame[col].replace("", pd.NA), errors="coerce")
-    geometry = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs=DISPLAY_CRS)
+            values = pd.to_numeric(frame[col].replace("", pd.NA), errors="coerce")
+            # convert only when every non-empty cell is a number; otherwise keep the text
+            # so nothing is silently lost (the incident reader reports bad cells)
+            if (values.notna() | (frame[col] == "")).all():
+                frame[col] = values
+    lon = pd.to_numeric(frame["longitude"], errors="coerce")
+    lat = pd.to_numeric(frame["latitude"], errors="coerce")
+    geometry = gpd.points_from_xy(lon, lat, crs=DISPLAY_CRS)
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=DISPLAY_CRS)
     tmp = out.with_suffix(".parquet.part")
     gdf.to_parquet(tmp, index=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ from atlas.data import (
 )
 from atlas.definitions import load_definitions
 from atlas.errors import InputError
+from atlas.fetch import filter_ged_zip
 from atlas.regions import REGION_COLUMNS, RegionDefinition, build_region, read_regions
 from atlas.schema import INCIDENT_COLUMNS
 
@@ -159,3 +161,20 @@ def test_load_bundle_user_incidents_replace_the_sample(tmp_path: Path) -> None:
 def test_load_bundle_missing_districts_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="nope.geojson: district file not found"):
         load_bundle(districts=tmp_path / "nope.geojson")
+
+
+def test_load_bundle_reads_the_ucdp_extract_fetch_writes(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    zpath = tmp_path / "ged.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.write(fixtures_dir / "fetch" / "ged_fixture.csv", "GEDEvent_v25_1.csv")
+    out = tmp_path / "ged_country_135.parquet"
+    assert filter_ged_zip(zpath, out) == 3
+    data = load_bundle(incidents=[out], use_cache=False)
+    assert sorted(data.incidents["event_id"]) == ["900001", "900002", "900004"]
+    assert set(data.incidents["dataset"]) == {"ucdp"}
+    assert data.reports[0].rows_read == 3 and data.reports[0].rows_kept == 3
+    assert not data.is_sample
+    src = next(s for s in data.sources if s.name == "ged_country_135.csv")
+    assert any("25 battle-related deaths" in c for c in src.caveats)

@@ -112,7 +112,10 @@ def read_incidents(
             parts.append(validate_chunk(stage(chunk), report, date_formats=formats,
                                         counters=counters))  # fmt: skip
     if blank_rows:
-        report.warnings.append(f"{blank_rows:,} blank rows were skipped (not counted as read).")
+        report.warnings.append(
+            f"{blank_rows:,} blank {'row was' if blank_rows == 1 else 'rows were'} skipped "
+            "(not counted as read)."
+        )
     if report.rows_read == 0:
         raise InputError(
             f"{name}: the file has a header but no data rows; export the table again with its rows"

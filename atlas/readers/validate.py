@@ -138,6 +138,7 @@ def split_pair(series: pd.Series) -> tuple[pd.Series, pd.Series]:
         lat[idx], lon[idx] = dms.loc[found, 0], dms.loc[found, 1]
         left = dms.index[~found]
         lat[left] = text[left]  # keep the raw text so the rejection shows it
+        lon[left] = text[left]
     return lat, lon
 
 
@@ -378,9 +379,11 @@ def finish(
     if future.any():
         rows = df.loc[future, ROW].tolist()
         shown = ", ".join(str(r) for r in rows[:5]) + (", …" if len(rows) > 5 else "")
+        one = len(rows) == 1
         report.warnings.append(
-            f"{len(rows):,} rows are dated after {today.isoformat()} (rows {shown}); they were "
-            "kept: check the dates."
+            f"{len(rows):,} {'row is' if one else 'rows are'} dated after {today.isoformat()} "
+            f"({'row' if one else 'rows'} {shown}); {'it was' if one else 'they were'} kept: "
+            f"check the {'date' if one else 'dates'}."
         )
     return build_frame(df, dataset)
 

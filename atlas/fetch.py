@@ -38,7 +38,7 @@ CACHE_ENV = "CONFLICT_ATLAS_CACHE"
 MIRROR_ENV = "CONFLICT_ATLAS_MIRROR"
 APP_NAME = "conflict-atlas"
 TIMEOUT_S = 60
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 #: Numeric UCDP GED columns (the rest are kept as text).
 _GED_NUMERIC = (
     "id",

@@ -244,3 +244,24 @@ def test_cli_list_and_fetch(server, districts_bytes, tmp_path, monkeypatch, caps
     assert "downloaded and verified" in out and str(tmp_path) in out
     assert cli_main(["fetch", "no-such-id", "--cache", str(tmp_path)]) == 2
     assert "not in the catalogue" in capsys.readouterr().err
+
+
+def test_cache_root_order(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("CONFLICT_ATLAS_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert fetch_mod.cache_root() == tmp_path / "xdg" / "conflict-atlas"
+    monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(tmp_path / "env"))
+    assert fetch_mod.cache_root() == tmp_path / "env"
+    assert fetch_mod.cache_root(tmp_path / "arg") == tmp_path / "arg"
+
+
+def test_not_a_ged_zip_is_reported(tmp_path) -> None:
+    bad = tmp_path / "ged.zip"
+    bad.write_bytes(b"<html>error page</html>")
+    with pytest.raises(FetchError, match="ged.zip: not a zip file"):
+        fetch_mod.filter_ged_zip(bad, tmp_path / "out.parquet")
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("readme.txt", "no csv here")
+    with pytest.raises(FetchError, match="expected one CSV inside, found 0"):
+        fetch_mod.filter_ged_zip(bad, tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()

@@ -116,7 +116,8 @@ def normalise_codes(values: pd.Series, *, field_name: str = "") -> pd.Series:
     text = text.mask(text == "")
     if numeric:
         digits = text.dropna()
-        width = 6 if field_name.lower() in UBIGEO_FIELDS else int(digits.str.len().max() or 0)
+        longest = int(digits.str.len().max()) if len(digits) else 0
+        width = 6 if field_name.lower() in UBIGEO_FIELDS else longest
         text = text.str.zfill(width)
     return text
 
@@ -164,8 +165,8 @@ def _resolve_crs(
         gdf = gdf.set_crs(DISPLAY_CRS)
     if pyproj.CRS(gdf.crs).is_geographic and not _looks_lonlat(bounds):
         raise CRSError(
-            f"{name}: the CRS is {pyproj.CRS(gdf.crs).to_string()} (degrees; GeoJSON implies it) but the "
-            f"coordinates look projected (bounds {shown}); declare the real CRS, e.g. "
+            f"{name}: the CRS is {pyproj.CRS(gdf.crs).to_string()} (degrees; GeoJSON "
+            f"implies it) but the coordinates look projected (bounds {shown}); declare the real CRS, e.g. "
             "crs='EPSG:32718' or --regions-crs EPSG:32718"
         )
     if not pyproj.CRS(gdf.crs).equals(pyproj.CRS(DISPLAY_CRS)):

@@ -198,7 +198,8 @@ def aggregate(
     0 when there are no incidents), fatalities_unknown (incidents without a best
     estimate), area_km2, incidents_per_1000km2. Every region appears, with 0 for each
     bucket between the first and last incident date when ``by`` is set. Weeks start on
-    Monday. Pass ``joined`` (from :func:`join_incidents`) to reuse a join.
+    Monday. Pass ``joined`` (from :func:`join_incidents`) to reuse a join. With ``by``,
+    ``attrs["undated_rows"]`` counts joined rows without a start date (in no bucket).
     """
     if by not in BY_CHOICES:
         raise InputError(f"aggregate: by={by!r} unknown; choose week, month or year")
@@ -219,6 +220,7 @@ def aggregate(
     frame["_unknown"] = frame["fatalities"].isna().to_numpy(dtype="int64")
     keys = ["region_id"]
     if by:
+        undated = int(pd.to_datetime(inside["date_start"]).isna().sum())
         start = _bucket_start(pd.to_datetime(inside["date_start"]), by)
         frame["period"] = start.to_numpy().astype("datetime64[ns]")
         keys.append("period")
@@ -267,7 +269,10 @@ def aggregate(
         "area_km2",
         "incidents_per_1000km2",
     ]
-    return out[columns].reset_index(drop=True)
+    out = out[columns].reset_index(drop=True)
+    # Joined rows without a start date fall in no time bucket; say how many.
+    out.attrs["undated_rows"] = undated if by else 0
+    return out
 
 
 __all__ = [

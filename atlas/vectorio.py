@@ -50,6 +50,7 @@ _GDAL_ERRORS = (
     pyogrio.errors.CRSError,
 )
 _ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_NETWORK_LINK = re.compile(rb"<(\w+:)?NetworkLink[\s>]", re.IGNORECASE)
 _CHUNK = 1 << 20
 
 
@@ -265,6 +266,11 @@ def _read_file(path: Path, name: str, limits: Limits) -> gpd.GeoDataFrame:
         raise InputError(
             f"{name}: the KML declares a DOCTYPE/ENTITY, which is refused for safety; "
             "export it again without one"
+        )
+    if ext == ".kml" and _NETWORK_LINK.search(path.read_bytes()):
+        raise InputError(
+            f"{name}: the KML has a NetworkLink (content fetched from elsewhere), which is "
+            "refused; export the features themselves"
         )
     try:
         layers = pyogrio.list_layers(path)

@@ -171,6 +171,14 @@ def test_aggregate_by_month_fills_zero_buckets(layered: gpd.GeoDataFrame) -> Non
     assert agg.groupby("region_id", sort=False)["incidents"].sum().tolist() == [3, 2, 1, 2, 3, 0]
 
 
+def test_aggregate_counts_undated_rows(grid: gpd.GeoDataFrame) -> None:
+    incidents = _incidents()
+    incidents.loc[0, "date_start"] = pd.NaT  # p1, inside NW only
+    agg = aggregate(incidents, grid, by="year")
+    assert agg.attrs["undated_rows"] == 1
+    assert agg.set_index("region_id").loc[NW, "incidents"] == 2
+
+
 def test_aggregate_weeks_start_monday(grid: gpd.GeoDataFrame) -> None:
     agg = aggregate(_incidents(), grid, by="week")
     assert (pd.to_datetime(agg["period"]).dt.day_of_week == 0).all()

@@ -127,6 +127,7 @@ def test_kmz(tmp_path: Path) -> None:
         ("zip_absolute.zip", LimitError, r"'/tmp/evil\.geojson' points outside"),
         ("zip_symlink.zip", LimitError, "symbolic link"),
         ("kml_entity.kml", InputError, "DOCTYPE/ENTITY"),
+        ("kml_network_link.kml", InputError, "NetworkLink"),
         ("vrt_named_geojson.geojson", InputError, "content is not .geojson"),
         ("not_json.geojson", InputError, "cannot be opened"),
     ],

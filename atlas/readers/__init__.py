@@ -92,7 +92,7 @@ def read_incidents(
     else:
         plan = table.plan_columns(raw.columns, name=name, mapping=mapping)
         dataset, formats = stem, TABLE_DATE_FORMATS
-        usecols = sorted(set(plan.values()), key=raw.columns.index)
+        usecols = None  # all columns, so a row with extra fields is an error, not ignored
 
         def stage(chunk: pd.DataFrame) -> pd.DataFrame:
             return table.stage(chunk, plan, dataset=dataset, counters=counters)

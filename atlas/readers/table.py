@@ -312,8 +312,15 @@ def open_xlsx(data: bytes, *, name: str, limits: Limits = DEFAULT_LIMITS) -> Raw
     from atlas.vectorio import check_zip
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            check_zip(zf, name, limits)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(
+            f"{name}: cannot be opened as an XLSX workbook ({_short(exc)}); save it again "
+            "as .xlsx or as CSV UTF-8"
+        ) from None
+    with archive:
+        check_zip(archive, name, limits)  # LimitError for zip bombs, before inflating
+    try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise InputError(
@@ -379,7 +386,10 @@ def _short(exc: BaseException) -> str:
 
 
 def _fix() -> str:
-    return "check it is a comma-, semicolon- or tab-separated table with one header row"
+    return (
+        "check the delimiter and quoting: it must be a comma-, semicolon- or tab-separated "
+        "table with one header row and the same number of fields on every row"
+    )
 
 
 __all__ = [

@@ -1,0 +1,167 @@
+"""Smoke test of the benchmark harness (bench/run.py).
+
+Runs ``python -m bench --smoke`` (every measurement once at a small size) in a
+subprocess and checks the JSON it writes. It fails on errors and wrong results (a join
+that differs from geopandas.sjoin), never on slowness: no timing is compared to a limit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+# bench/ is not an installed package (pyproject packages atlas and layers only)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+bench = importlib.import_module("bench.run")
+TABLE_KEYS = {"measurement", "N", "ours", "reference", "ratio", "goal", "met"}
+REFERENCES = (
+    ("join", "sjoin"),
+    ("join", "sjoin-full"),
+    ("aggregate", "sjoin+groupby"),
+    ("load", "read_csv"),
+    ("cache", "to_parquet"),
+    ("cache", "read_parquet"),
+    ("map", "naive"),
+)
+
+
+def _run_smoke(tmp_path: Path, data_dir: Path) -> dict:
+    out = tmp_path / "smoke.json"
+    cmd = [
+        sys.executable, "-m", "bench", "--smoke", "--no-markdown",
+        "--out", str(out), "--data-dir", str(data_dir),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not list(tmp_path.glob("*.tmp")), "the results file was not moved into place"
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _check_payload(payload: dict) -> None:
+    assert payload["mode"] == "smoke"
+    assert payload["command"].startswith(".venv/bin/python -m bench --smoke")
+    machine = payload["machine"]
+    assert machine["cores"] >= 1 and machine["python"] and machine["cpu"]
+    assert machine["packages"]["geopandas"] != "not installed"
+
+    results = payload["results"]
+    errors = [f"{r['group']}/{r['impl']} n={r['n']}: {r['note']}" for r in results
+              if r["status"] not in ("ok", "missing", "skipped")]  # fmt: skip
+    assert not errors, "benchmark errors:\n" + "\n".join(errors)
+    for r in results:
+        if r["status"] == "ok":
+            assert r["runs_s"] and all(t >= 0 for t in r["runs_s"])
+            assert r["median_s"] == pytest.approx(statistics.median(r["runs_s"]))
+        else:
+            assert r["note"], f"{r['group']}/{r['impl']} has no reason for {r['status']}"
+    by_key = {(r["group"], r["impl"]): r for r in results}
+    for key in REFERENCES:
+        assert by_key[key]["status"] == "ok", key
+
+    # correctness: every join that ran gives the same (incident, region) pairs as sjoin
+    sjoin_pairs = by_key[("join", "sjoin")]["extra"]["pairs"]
+    assert sjoin_pairs > 0
+    for impl in ("ours", "duckdb"):
+        r = by_key.get(("join", impl))
+        if r is not None and r["status"] == "ok":
+            assert r["extra"]["identical"] is True, impl
+            assert r["extra"]["pairs"] == sjoin_pairs
+    agg = by_key[("aggregate", "ours")]
+    if agg["status"] == "ok":
+        assert agg["extra"]["identical"] is True
+    ref_agg = by_key[("aggregate", "sjoin+groupby")]
+    assert ref_agg["extra"]["incidents_counted"] == sjoin_pairs
+    load = by_key[("load", "read_csv")]
+    assert load["extra"]["rows"] == 10_000 and load["extra"]["rss_peak_mb"] > 0
+    assert by_key[("map", "naive")]["extra"]["html_bytes"] > 0
+
+    assert payload["table"], "empty table"
+    for row in payload["table"]:
+        assert set(row) == TABLE_KEYS
+        assert row["met"] in ("-", "yes") or row["met"].startswith("NO")
+    section = bench.markdown_section(payload, bench.PLANS["smoke"])
+    assert "| measurement | N | ours | reference | ratio | goal | met? |" in section
+    assert payload["command"] in section
+
+
+def test_smoke_without_real_data(tmp_path: Path) -> None:
+    """No ../shared: the harness uses synthetic Voronoi districts and says so."""
+    payload = _run_smoke(tmp_path, tmp_path / "no-such-data")
+    _check_payload(payload)
+    assert payload["regions"]["kind"] == "synthetic"
+    assert payload["regions"]["used"] == bench.N_SYNTHETIC_REGIONS
+    assert "SYNTHETIC Voronoi" in bench.markdown_section(payload, bench.PLANS["smoke"])
+
+
+@pytest.mark.realdata
+def test_smoke_with_real_districts(tmp_path: Path, real_data: Path) -> None:
+    """With ../shared/data the real 2007 districts are read (8 null geometries left out)."""
+    payload = _run_smoke(tmp_path, real_data)
+    _check_payload(payload)
+    regions = payload["regions"]
+    assert regions["kind"] == "real"
+    assert (regions["features"], regions["used"], regions["null_geometry_left_out"]) == (
+        1834,
+        1826,
+        8,
+    )
+
+
+def test_synthetic_regions_tile_the_box() -> None:
+    """The fallback districts: 1,834 cells covering Peru's bbox without gaps or overlaps."""
+    regions = bench.synthetic_regions()
+    assert len(regions) == bench.N_SYNTHETIC_REGIONS
+    assert regions["region_id"].is_unique
+    box_area = shapely.box(*bench.PERU_BBOX).area
+    assert shapely.area(regions.geometry.values).sum() == pytest.approx(box_area, rel=1e-9)
+    assert shapely.union_all(regions.geometry.values).area == pytest.approx(box_area, rel=1e-9)
+    mean_vertices = shapely.get_num_coordinates(regions.geometry.values).mean()
+    assert 10 <= mean_vertices <= 25
+
+
+def test_synthetic_data_is_labelled_and_seeded() -> None:
+    a = bench.synthetic_incidents(500)
+    b = bench.synthetic_incidents(500)
+    assert list(a.columns) == list(bench.INCIDENT_COLUMNS)
+    assert a["synthetic"].all() and a["notes"].str.startswith("SAMPLE").all()
+    assert a.geometry.equals(b.geometry)
+    minx, miny, maxx, maxy = a.total_bounds
+    assert bench.PERU_BBOX[0] <= minx and maxx <= bench.PERU_BBOX[2]
+    assert bench.PERU_BBOX[1] <= miny and maxy <= bench.PERU_BBOX[3]
+    acled = bench.acled_frame(100)
+    assert tuple(acled.columns) == bench.ACLED_COLUMNS
+    assert acled["event_id_cnty"].is_unique
+
+
+def test_pair_keys_compare_as_sets() -> None:
+    ids = pd.Index(["010101", "010102"])
+    a = bench.pair_keys(np.array([0, 1, 1]), ["010101", "010101", "010102"], ids)
+    b = bench.pair_keys(np.array([1, 0, 1, 1]), ["010102", "010101", "010101", "010101"], ids)
+    assert np.array_equal(a, b)
+    c = bench.pair_keys(np.array([0, 1]), ["010101", "010102"], ids)
+    assert not np.array_equal(a, c)
+    with pytest.raises(KeyError):
+        bench.pair_keys(np.array([0]), ["999999"], ids)
+
+
+def test_write_markdown_replaces_only_its_section(tmp_path: Path) -> None:
+    md = tmp_path / "BENCHMARKS.md"
+    md.write_text("# Benchmarks\n\nIntro kept.\n", encoding="utf-8")
+    bench.write_markdown("quick one\n", "quick", md)
+    bench.write_markdown("full one\n", "full", md)
+    bench.write_markdown("quick two\n", "quick", md)
+    text = md.read_text(encoding="utf-8")
+    assert "Intro kept." in text and "full one" in text and "quick two" in text
+    assert "quick one" not in text
+    assert text.count("<!-- bench:quick:start -->") == 1

@@ -131,6 +131,9 @@ REJECTION_REASONS: dict[str, str] = {
     "empty_geometry": "empty geometry",
     "not_a_point": "geometry is not a point",
     "invalid_fatalities": "fatalities is not a non-negative number",
+    "not_a_polygon": "geometry is not a polygon",
+    "invalid_geometry": "geometry could not be repaired",
+    "no_region_id": "no region id",
 }
 
 

@@ -1,0 +1,219 @@
+"""build_folium_map: layers per spec, legend and banners, escaping, assets, payload size."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import folium
+import pytest
+from test_layers import make_data
+
+from atlas.errors import AtlasError, InputError
+from atlas.spec import LAYER_NAMES, MapSpec
+from layers import assets
+from layers.compose import build_folium_map, inline_html, legend_entries
+from layers.incidents import MAX_DOM_POINTS
+from layers.legend import Legend
+from layers.registry import layers_for
+
+EVIL = "<img src=x onerror=alert(1)>"
+ALL = tuple(LAYER_NAMES)
+
+
+def _tree(element: folium.Element) -> list[folium.Element]:
+    out = [element]
+    for child in element._children.values():
+        out.extend(_tree(child))
+    return out
+
+
+def _kinds(fmap: folium.Map) -> set[str]:
+    return {type(el).__name__ for el in _tree(fmap)}
+
+
+def _loaded_urls(html: str) -> list[str]:
+    """URLs the page would fetch: script src, stylesheet href, CSS url()."""
+    urls = re.findall(r"<script[^>]+src=\"([^\"]+)\"", html)
+    urls += re.findall(r"<link[^>]+href=\"([^\"]+)\"", html)
+    urls += re.findall(r"url\((?:['\"])?(https?://[^)'\"]+)", html)
+    return urls
+
+
+def test_layers_present_follow_spec_layers() -> None:
+    data = make_data(30)
+    only = build_folium_map(MapSpec(layers=("basemap", "points")), data)
+    kinds = _kinds(only)
+    assert "_DomPoints" in kinds
+    assert not {"HeatMap", "_CompactPoints"} & kinds
+    everything = build_folium_map(MapSpec(layers=ALL, region_layer="district"), data)
+    kinds = _kinds(everything)
+    assert {"HeatMap", "_CompactPoints", "_DomPoints", "Legend", "LayerControl"} <= kinds
+    assert sum(isinstance(el, folium.GeoJson) for el in _tree(everything)) >= 3  # base+chor+reg
+
+
+def test_legend_entries_are_the_layers_entries_in_draw_order() -> None:
+    data = make_data(25)
+    spec = MapSpec(layers=("reference", "points", "regions"))
+    expected = [e for la in layers_for(spec.layers) for e in la.legend_entries(data, spec)]
+    assert legend_entries(spec, data) == expected
+    assert expected[0].label.startswith("VRAEM")  # regions draw before points
+    assert expected[-1].kind == "star"
+
+
+def test_sample_banner_only_with_sample_data_and_approximate_label() -> None:
+    sample = build_folium_map(MapSpec(), make_data(10)).get_root().render()
+    assert "SAMPLE DATA — synthetic incidents" in sample
+    assert "approximate boundary" in sample
+    assert "VRAEM (DEVIDA zone, approximate outline)" in sample
+    real = build_folium_map(MapSpec(), make_data(10, sample=False, approximate=False))
+    html = real.get_root().render()
+    assert "SAMPLE" not in html
+    assert "approximate boundary" not in html
+    assert "approximate outline" not in html
+
+
+def test_spanish_legend() -> None:
+    html = build_folium_map(MapSpec(lang="es"), make_data(10)).get_root().render()
+    assert "DATOS DE MUESTRA — incidentes sintéticos" in html
+    assert "límite aproximado" in html
+
+
+def test_popups_escape_untrusted_text() -> None:
+    data = make_data(5, notes=EVIL)
+    data.incidents["actor1"] = "<b>bold</b> & co"
+    html = build_folium_map(MapSpec(), data).get_root().render()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<img src=x" not in html
+    assert "&lt;b&gt;bold&lt;\\/b&gt; &amp; co" in html  # JSON escapes '/'
+
+
+def test_reference_popup_names_source_and_caveat() -> None:
+    html = build_folium_map(MapSpec(layers=("reference",)), make_data(1)).get_root().render()
+    assert "test source" in html
+    assert "INEI centro poblado point, not the exact site" in html
+
+
+def test_above_threshold_points_switch_to_compact_payload_without_text() -> None:
+    data = make_data(MAX_DOM_POINTS + 1, notes=EVIL)
+    fmap = build_folium_map(MapSpec(layers=("points",)), data)
+    assert "_CompactPoints" in _kinds(fmap) and "_DomPoints" not in _kinds(fmap)
+    html = fmap.get_root().render()
+    assert "onerror" not in html  # no free text is sent in the compact form
+    assert "textContent" in html  # popups are built from text nodes
+
+
+def test_100k_incidents_payload_is_a_few_megabytes() -> None:
+    data = make_data(100_000)
+    html = build_folium_map(MapSpec(), data).get_root().render()
+    size = len(html.encode("utf-8"))
+    assert size < 8_000_000, f"{size:,} bytes"
+    payload = re.search(r"var data = (\[\[.*?\]\]);", html)
+    assert payload and payload.group(1).count("],[") == 100_000 - 1
+
+
+def test_local_assets_leave_no_cdn_url_and_do_not_touch_folium_defaults() -> None:
+    before = (list(folium.Map.default_js), list(folium.Map.default_css))
+    fmap = build_folium_map(MapSpec(layers=ALL, region_layer="district"), make_data(30))
+    html = fmap.get_root().render()
+    loaded = _loaded_urls(html)
+    assert loaded and all(u.startswith("/app/static/vendor/") for u in loaded), loaded
+    assert "cdn.jsdelivr" not in html and "cdnjs" not in html and "code.jquery" not in html
+    assert "/app/static/vendor/leaflet@1.9.3/dist/leaflet.js" in loaded
+    assert not any("bootstrap" in u or "awesome" in u for u in loaded)
+    assert (folium.Map.default_js, folium.Map.default_css) == before
+    assert any("bootstrap" in u for _n, u in folium.Map.default_js)
+
+
+def test_cdn_mode_keeps_folium_urls_and_bad_mode_is_an_input_error() -> None:
+    html = build_folium_map(MapSpec(), make_data(3), assets="cdn").get_root().render()
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in html
+    with pytest.raises(InputError, match="assets='web'"):
+        build_folium_map(MapSpec(), make_data(3), assets="web")
+
+
+def test_unknown_asset_is_an_error_not_a_silent_cdn_load() -> None:
+    from folium.plugins import Fullscreen
+
+    from layers.compose import apply_assets
+
+    fmap = build_folium_map(MapSpec(), make_data(3))
+    Fullscreen().add_to(fmap)
+    with pytest.raises(AtlasError, match="no self-served copy"):
+        apply_assets(fmap, "local")
+
+
+def test_tiles_only_when_asked_with_attribution() -> None:
+    plain = build_folium_map(MapSpec(), make_data(3)).get_root().render()
+    assert "tile.openstreetmap.org" not in plain
+    osm = build_folium_map(MapSpec(basemap="osm"), make_data(3)).get_root().render()
+    assert "tile.openstreetmap.org" in osm
+    assert "OpenStreetMap" in osm and "contributors" in osm
+
+
+def test_view_fits_data_unless_center_and_zoom_given() -> None:
+    fit = build_folium_map(MapSpec(), make_data(5))
+    assert "FitBounds" in _kinds(fit)
+    fixed = build_folium_map(MapSpec(center=(-12.0, -74.0), zoom=9), make_data(5))
+    assert "FitBounds" not in _kinds(fixed)
+    assert fixed.location == [-12.0, -74.0]
+    assert fixed.options["maxZoom"] == 18  # tiles=None needs it for clusters
+
+
+needs_assets = pytest.mark.skipif(
+    bool(assets.check_assets()), reason="run `python -m layers.assets` (./dev test does)"
+)
+
+
+@needs_assets
+def test_inline_html_embeds_everything_but_tiles() -> None:
+    fmap = build_folium_map(MapSpec(layers=ALL, region_layer="district"), make_data(30))
+    fmap.get_root().render()  # an earlier render must not leave links behind
+    html = inline_html(fmap)
+    assert _loaded_urls(html) == []
+    assert "L.markerClusterGroup = " in html or "markerClusterGroup" in html
+    assert "data:image/png;base64," in html  # leaflet.css images inlined
+    tiles = inline_html(build_folium_map(MapSpec(basemap="osm"), make_data(3)))
+    assert _loaded_urls(tiles) == []
+    assert "tile.openstreetmap.org" in tiles
+
+
+@needs_assets
+@pytest.mark.browser
+def test_inline_export_runs_in_chromium_without_network(tmp_path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed")
+    page_file = tmp_path / "map.html"
+    page_file.write_text(inline_html(build_folium_map(MapSpec(layers=ALL), make_data(50))))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors: list[str] = []
+        external: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: external.append(r.url) if r.url.startswith("http") else None)
+        page.goto(page_file.as_uri())
+        page.wait_for_selector(".atlas-legend", timeout=10_000)
+        legend = page.locator(".atlas-legend").inner_text()
+        clusters = page.locator(".marker-cluster").count()
+        browser.close()
+    assert errors == []
+    assert external == []
+    assert "SAMPLE DATA" in legend
+    assert clusters > 0
+
+
+def test_shipped_bundle_maps_with_coca_label_and_reference_star() -> None:
+    from atlas.data import load_shipped
+
+    data = load_shipped()
+    html = build_folium_map(MapSpec(), data).get_root().render()
+    assert "VRAEM 2022: 35,709 ha coca (DEVIDA)" in html
+    assert "San Miguel del Ene" in html
+    assert "SAMPLE DATA" in html
+    assert isinstance(
+        next(el for el in _tree(build_folium_map(MapSpec(), data)) if isinstance(el, Legend)),
+        Legend,
+    )

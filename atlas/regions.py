@@ -31,7 +31,7 @@ import shapely
 from atlas.crs import DISPLAY_CRS, EQUAL_AREA_CRS
 from atlas.errors import CRSError, InputError
 from atlas.safety import DEFAULT_LIMITS, Limits
-from atlas.schema import REJECTION_REASONS, LoadReport, Rejection
+from atlas.schema import LoadReport, Rejection
 from atlas.vectorio import read_vector
 
 REGION_COLUMNS: tuple[str, ...] = (
@@ -43,17 +43,6 @@ REGION_COLUMNS: tuple[str, ...] = (
     "source",
     "geometry",
 )
-
-#: Rejection codes regions need that atlas.schema does not have yet (asked of the lead).
-#: Registered with setdefault so LoadReport.summary() can print them meanwhile.
-REGION_REJECTION_REASONS: dict[str, str] = {
-    "empty_geometry": "empty geometry",
-    "not_a_polygon": "geometry is not a polygon",
-    "invalid_geometry": "geometry is invalid and has no polygon area after repair",
-    "no_region_id": "no region id",
-}
-for _code, _text in REGION_REJECTION_REASONS.items():
-    REJECTION_REASONS.setdefault(_code, _text)
 
 #: Id columns looked for, in order (case-insensitive).
 ID_CANDIDATES: tuple[str, ...] = (

@@ -132,7 +132,7 @@ REJECTION_REASONS: dict[str, str] = {
     "not_a_point": "geometry is not a point",
     "invalid_fatalities": "fatalities is not a non-negative number",
     "not_a_polygon": "geometry is not a polygon",
-    "invalid_geometry": "geometry could not be repaired",
+    "invalid_geometry": "geometry is invalid and has no polygon area after repair",
     "no_region_id": "no region id",
 }
 

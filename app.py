@@ -1,0 +1,657 @@
+"""Conflict Atlas: the Streamlit page. Widgets -> MapSpec -> map + panels + export.
+
+UI only: filtering is atlas.query, drawing is layers.compose, files are layers.export.
+Session-state keys are declared once in atlas.ui_state.K. The view is mirrored into the
+URL (MapSpec.to_query) so a link restores it; a bad URL value shows a warning and falls
+back to the default view. User-driven actions catch AtlasError and show its message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import tempfile
+from pathlib import Path
+
+import altair as alt
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from atlas import query
+from atlas.catalog import CATALOG
+from atlas.data import AtlasData, load_bundle, load_shipped
+from atlas.errors import AtlasError, FetchError
+from atlas.i18n import fmt_date, fmt_int, t
+from atlas.safety import DEFAULT_LIMITS, to_safe_csv
+from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
+from atlas.spec import BASEMAPS, BUCKETS, LAYER_NAMES, SIZE_PRESETS, STEP_MODES, MapSpec
+from atlas.ui_state import (
+    STEP_ON_PARAM,
+    STEP_PARAM,
+    K,
+    Upload,
+    files_fingerprint,
+    quick_ranges,
+    read_upload,
+    rejected_details,
+    report_table,
+    spec_from_params,
+    step_from_params,
+)
+
+ROOT = Path(__file__).resolve().parent
+GEODATA = ROOT / "geodata"
+#: Layers the reader can toggle (the basemap is always drawn; its style is a selectbox).
+TOGGLE_LAYERS = tuple(n for n in LAYER_NAMES if n != "basemap")
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml", "kmz"]
+EXPORT_FORMATS = ("png", "svg", "pdf", "html", "gif")
+MIME = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "gif": "image/gif",
+}
+DISTRICTS_ENTRY = "pe-districts-2023"
+
+
+# ---- cached loaders (hashable keys only) -------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=2)
+def _shipped(fingerprint: str) -> AtlasData:
+    """The shipped bundle; ``fingerprint`` (sizes + mtimes of geodata/) is the cache key."""
+    return load_shipped()
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _with_districts(path: str, mtime: float) -> AtlasData:
+    """The bundle rebuilt on fetched exact district boundaries (keyed by path + mtime)."""
+    return load_bundle(districts=Path(path), districts_vintage="2023", use_cache=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _inside(_incidents: gpd.GeoDataFrame, _regions: gpd.GeoDataFrame, key: str, region: str):
+    """Which incidents lie inside ``region``; ``key`` names the data version."""
+    return query.region_mask(_incidents, _regions, region)
+
+
+def _base_data() -> tuple[AtlasData, str]:
+    """The shipped (or exact-district) bundle and a key naming this data version."""
+    districts = st.session_state.get(K.DISTRICTS)
+    if districts and Path(districts).is_file():
+        mtime = Path(districts).stat().st_mtime
+        return _with_districts(districts, mtime), f"districts:{districts}:{mtime}"
+    fp = files_fingerprint(list(GEODATA.rglob("*")))
+    return _shipped(fp), f"shipped:{fp}"
+
+
+def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str]:
+    """Swap in uploaded incidents and add uploaded region layers the reader chose to use."""
+    active = st.session_state[K.UPLOAD_ACTIVE]
+    uploads: dict[str, Upload] = st.session_state[K.UPLOADS]
+    inc_key = active.get("incidents")
+    if inc_key and inc_key in uploads:
+        up = uploads[inc_key]
+        data = dataclasses.replace(data, incidents=up.frame, reports=[*data.reports, up.report])
+        key += f"|{inc_key[:24]}"
+    for reg_key in active.get("regions", []):
+        if reg_key in uploads:
+            up = uploads[reg_key]
+            regions = pd.concat([data.regions, up.frame], ignore_index=True)
+            data = dataclasses.replace(
+                data,
+                regions=gpd.GeoDataFrame(regions, geometry="geometry", crs=data.regions.crs),
+                reports=[*data.reports, up.report],
+            )
+            key += f"|{reg_key[:24]}"
+    return data, key
+
+
+# ---- state ----------------------------------------------------------------------------------
+def _date_bounds(data: AtlasData) -> tuple[dt.date, dt.date]:
+    inc = data.incidents
+    if inc is None or inc.empty:
+        today = dt.date.today()
+        return today.replace(year=today.year - 1), today
+    start = pd.to_datetime(inc["date_start"])
+    end = pd.to_datetime(inc["date_end"]).fillna(start)
+    return start.min().date(), end.max().date()
+
+
+def _init_state(data: AtlasData) -> None:
+    """First run of a session: read the URL into the widgets (once)."""
+    ss = st.session_state
+    ss.setdefault(K.UPLOADS, {})
+    ss.setdefault(K.UPLOAD_ACTIVE, {"incidents": None, "regions": []})
+    ss.setdefault(K.EXPORT, None)
+    ss.setdefault(K.DISTRICTS, None)
+    if ss.get(K.INIT):
+        return
+    params = st.query_params.to_dict()
+    spec, error = spec_from_params(params)
+    ss[K.URL_ERROR] = error
+    dmin, dmax = _date_bounds(data)
+    ss[K.LANG] = spec.lang
+    ss[K.DATES] = (spec.date_from or dmin, spec.date_to or dmax)
+    ss[K.QUICK] = "all" if spec.date_from is None and spec.date_to is None else "custom"
+    ss[K.BUCKET] = spec.bucket
+    ss[K.TYPES] = list(spec.event_types)
+    ss[K.ACTOR] = spec.actor
+    ss[K.MIN_FAT] = spec.min_fatalities
+    ss[K.DATASETS] = list(spec.datasets)
+    ss[K.PRECISIONS] = list(spec.precisions)
+    for name in TOGGLE_LAYERS:
+        ss[f"{K.LAYERS}_{name}"] = name in spec.layers
+    ss[K.METRIC] = spec.metric
+    ss[K.BASEMAP] = spec.basemap
+    ss[K.STEP_MODE] = spec.step_mode
+    step = step_from_params(params) if error is None else None
+    ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
+    ss[K.STEP] = step if step is not None else 0
+    ss[K.VIEW] = (spec.center, spec.zoom)
+    ss[K.MOVED] = (spec.center, spec.zoom)
+    ss[K.INIT] = True
+
+
+def _clamp_state(data: AtlasData) -> None:
+    """Keep widget values valid for the data now loaded (an upload can change the range)."""
+    ss = st.session_state
+    dmin, dmax = _date_bounds(data)
+    dates = ss.get(K.DATES) or (dmin, dmax)
+    if len(dates) == 2:
+        lo = min(max(dates[0], dmin), dmax)
+        hi = min(max(dates[1], lo), dmax)
+        ss[K.DATES] = (lo, hi)
+    available = _datasets(data)
+    ss[K.DATASETS] = [d for d in ss.get(K.DATASETS, []) if d in available]
+
+
+def _datasets(data: AtlasData) -> list[str]:
+    inc = data.incidents
+    if inc is None or inc.empty:
+        return []
+    return sorted(inc["dataset"].dropna().astype(str).unique())
+
+
+def _on_quick() -> None:
+    choice = st.session_state[K.QUICK]
+    ranges = st.session_state.get("_quick_ranges", {})
+    if ranges.get(choice):
+        st.session_state[K.DATES] = ranges[choice]
+
+
+def _on_dates() -> None:
+    st.session_state[K.QUICK] = "custom"
+
+
+# ---- sidebar ----------------------------------------------------------------------------
+def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
+    """All filter and layer widgets; returns the spec they describe (no centre/zoom)."""
+    ss = st.session_state
+    sb = st.sidebar
+    sb.radio(
+        "Language / Idioma",
+        options=["en", "es"],
+        key=K.LANG,
+        horizontal=True,
+        format_func=lambda v: {"en": "English", "es": "Español"}[v],
+    )
+    lang = ss[K.LANG]
+    sb.header(t("filters", lang))
+
+    dmin, dmax = _date_bounds(data)
+    ranges = quick_ranges(dmin, dmax)
+    ss["_quick_ranges"] = ranges
+    if ss.get(K.QUICK) not in ranges:
+        ss[K.QUICK] = "custom"
+
+    def quick_label(key: str) -> str:
+        if key.startswith("y"):
+            return t("quick_year", lang, year=key[1:])
+        return t(f"quick_{key}", lang)
+
+    sb.selectbox(t("quick_range", lang), list(ranges), key=K.QUICK, format_func=quick_label,
+                 on_change=_on_quick)  # fmt: skip
+    sb.date_input(
+        t("date_range", lang),
+        key=K.DATES,
+        min_value=dmin,
+        max_value=dmax,
+        help=t("date_range_help", lang),
+        on_change=_on_dates,
+        format="DD/MM/YYYY" if lang == "es" else "YYYY-MM-DD",
+    )
+    dates = ss[K.DATES]
+    if not isinstance(dates, tuple | list) or len(dates) != 2:  # mid-selection: one day
+        dates = (dates[0], dates[0]) if isinstance(dates, tuple | list) and dates else (dmin, dmax)
+    date_from, date_to = dates
+    if (date_from, date_to) == (dmin, dmax):
+        date_from = date_to = None  # "all": the URL stays valid for other data
+
+    sb.selectbox(t("bucket", lang), BUCKETS, key=K.BUCKET,
+                 format_func=lambda b: t(f"bucket_{b}", lang))  # fmt: skip
+    sb.multiselect(t("event_types", lang), EVENT_TYPES, key=K.TYPES,
+                   format_func=lambda e: EVENT_TYPE_LABELS[e][lang],
+                   help=t("event_types_help", lang))  # fmt: skip
+    sb.text_input(t("actor", lang), key=K.ACTOR, max_chars=100, help=t("actor_help", lang))
+    sb.number_input(t("min_fatalities", lang), min_value=0, max_value=100_000, step=1,
+                    key=K.MIN_FAT)  # fmt: skip
+    sb.multiselect(t("datasets", lang), _datasets(data), key=K.DATASETS,
+                   help=t("event_types_help", lang))  # fmt: skip
+    sb.multiselect(t("precisions", lang), GEO_PRECISIONS, key=K.PRECISIONS,
+                   format_func=lambda p: t(f"precision_{p}", lang),
+                   help=t("precisions_help", lang))  # fmt: skip
+
+    sb.header(t("layers", lang))
+    for name in TOGGLE_LAYERS:
+        sb.checkbox(t(f"layer_{name}", lang), key=f"{K.LAYERS}_{name}")
+    if ss[f"{K.LAYERS}_choropleth"]:
+        sb.radio(t("metric", lang), ("count", "per_area"), key=K.METRIC, horizontal=True,
+                 format_func=lambda m: t(f"metric_{m}", lang))  # fmt: skip
+    sb.selectbox(t("basemap", lang), BASEMAPS, key=K.BASEMAP,
+                 format_func=lambda b: t(f"basemap_{b}", lang))  # fmt: skip
+    if ss[K.BASEMAP] != "outlines":
+        sb.caption(t("tiles_note", lang))
+
+    layers = ("basemap", *(n for n in TOGGLE_LAYERS if ss[f"{K.LAYERS}_{n}"]))
+    try:
+        spec = MapSpec(
+            date_from=date_from,
+            date_to=date_to,
+            event_types=tuple(ss[K.TYPES]),
+            actor=str(ss[K.ACTOR])[:100],
+            min_fatalities=int(ss[K.MIN_FAT]),
+            datasets=tuple(ss[K.DATASETS]),
+            precisions=tuple(ss[K.PRECISIONS]),
+            layers=layers,
+            metric=ss.get(K.METRIC, "count"),
+            bucket=ss[K.BUCKET],
+            step_mode=ss.get(K.STEP_MODE, "cumulative"),
+            basemap=ss[K.BASEMAP],
+            lang=lang,
+        )
+        return spec, None
+    except AtlasError as exc:
+        return MapSpec(lang=lang), str(exc)
+
+
+# ---- main panels ----------------------------------------------------------------------------
+def _counts_line(summary: query.FilterSummary, lang: str, region_name: str) -> str:
+    if summary.inside_region is None:
+        return t("counts_no_region", lang, incidents=fmt_int(summary.incidents, lang),
+                 deaths=fmt_int(summary.deaths, lang))  # fmt: skip
+    return t(
+        "counts",
+        lang,
+        incidents=fmt_int(summary.incidents, lang),
+        deaths=fmt_int(summary.deaths, lang),
+        inside=fmt_int(summary.inside_region, lang),
+        region=region_name,
+    )
+
+
+def _region_name(data: AtlasData, region_id: str) -> str:
+    rows = data.regions[data.regions["region_id"].astype(str) == region_id]
+    return str(rows["name"].iloc[0]) if len(rows) else region_id
+
+
+def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
+    """Step/play: a slider over buckets; returns the (start, end) to draw, or None."""
+    ss = st.session_state
+    st.subheader(t("step_title", lang))
+    on = st.toggle(t("step_on", lang), key=K.STEP_ON)
+    if not on:
+        return None
+    lo = spec.date_from or dmin
+    hi = spec.date_to or dmax
+    all_steps = query.steps(lo, hi, spec.bucket)
+    n = len(all_steps)
+    if not isinstance(ss.get(K.STEP), int) or not 0 <= ss[K.STEP] < n:
+        ss[K.STEP] = 0
+    style = "month" if spec.bucket == "month" else "short"
+    labels = {
+        i: (str(s.year) if spec.bucket == "year" else fmt_date(s, lang, style))
+        for i, (s, _) in enumerate(all_steps)
+    }
+    c1, c2, c3 = st.columns([1, 4, 1])
+    if c1.button(t("step_prev", lang), disabled=ss[K.STEP] <= 0):
+        ss[K.STEP] = max(0, ss[K.STEP] - 1)
+    if c3.button(t("step_next", lang), disabled=ss[K.STEP] >= n - 1):
+        ss[K.STEP] = min(n - 1, ss[K.STEP] + 1)
+    if n > 1:
+        c2.select_slider(t("step_slider", lang), options=list(range(n)), key=K.STEP,
+                         format_func=lambda i: labels[i])  # fmt: skip
+    st.radio(t("step_mode", lang), STEP_MODES, key=K.STEP_MODE, horizontal=True,
+             format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
+    start, end = query.step_range(all_steps, ss[K.STEP], ss[K.STEP_MODE])
+    st.caption(t("step_showing", lang, start=fmt_date(start, lang), end=fmt_date(end, lang)))
+    return start, end
+
+
+def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
+           dmin: dt.date, dmax: dt.date) -> None:  # fmt: skip
+    """Incidents and deaths per bucket, inside vs outside the region."""
+    ts = query.time_series(
+        drawn, drawn["inside_region"], spec.bucket,
+        date_from=spec.date_from or dmin, date_to=spec.date_to or dmax,
+    )  # fmt: skip
+    bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
+    st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
+    if ts.empty:
+        st.caption(t("no_match", lang))
+        return
+    ts = ts.assign(where=ts["where"].map({"inside": t("inside", lang),
+                                          "outside": t("outside", lang)}))  # fmt: skip
+    colour = alt.Color("where:N", title=t("where", lang),
+                       scale=alt.Scale(range=["#1b3a5c", "#bbbbbb"]))  # fmt: skip
+    time_unit = {"week": "yearmonthdate", "month": "yearmonth", "year": "year"}[spec.bucket]
+    x = alt.X(f"{time_unit}(period):T", title=t("period_axis", lang))
+    base = alt.Chart(ts).properties(height=160)
+    bars = base.mark_bar().encode(
+        x=x, y=alt.Y("incidents:Q", title=t("incidents", lang)), color=colour,
+        tooltip=["period:T", "where:N", "incidents:Q", "fatalities:Q"],
+    )  # fmt: skip
+    lines = base.mark_line(point=True).encode(
+        x=x, y=alt.Y("fatalities:Q", title=t("fatalities", lang)), color=colour,
+        tooltip=["period:T", "where:N", "fatalities:Q"],
+    )  # fmt: skip
+    st.altair_chart(alt.vconcat(bars, lines), width="stretch")
+
+
+def _map(spec: MapSpec, view: AtlasData, lang: str) -> None:
+    """Draw the folium map; remember where the reader panned/zoomed (for the URL)."""
+    from layers.compose import build_folium_map
+
+    center, zoom = st.session_state[K.VIEW]
+    try:
+        fmap = build_folium_map(spec.replace(center=center, zoom=zoom), view, assets="local")
+    except AtlasError as exc:
+        st.error(t("map_failed", lang, error=exc))
+        return
+    out = st_folium(fmap, key=K.MAP, height=560, use_container_width=True,
+                    returned_objects=["center", "zoom"])  # fmt: skip
+    if isinstance(out, dict) and out.get("center") and out.get("zoom") is not None:
+        lat = max(-90.0, min(90.0, float(out["center"]["lat"])))
+        lon = ((float(out["center"]["lng"]) + 180.0) % 360.0) - 180.0
+        st.session_state[K.MOVED] = ((round(lat, 4), round(lon, 4)),
+                                     int(max(0, min(19, out["zoom"]))))  # fmt: skip
+
+
+def _upload_panel(lang: str) -> None:
+    """Upload, show the LoadReport, and only then offer to use the data."""
+    ss = st.session_state
+    mb = DEFAULT_LIMITS.max_bytes // 2**20
+    with st.expander(t("upload_title", lang)):
+        kind = st.radio(t("upload_kind", lang), ("incidents", "regions"), key=K.UPLOAD_KIND,
+                        format_func=lambda k: t(f"upload_{k}", lang))  # fmt: skip
+        file = st.file_uploader(t("upload_file", lang), type=UPLOAD_TYPES, key=K.UPLOAD_FILE,
+                                help=t("upload_help", lang, mb=mb))  # fmt: skip
+        active = ss[K.UPLOAD_ACTIVE]
+        if active.get("incidents") or active.get("regions"):
+            if st.button(t("remove_upload", lang)):
+                ss[K.UPLOAD_ACTIVE] = {"incidents": None, "regions": []}
+                st.rerun()
+        if file is None:
+            return
+        data = file.getvalue()
+        key = f"{kind}:{hashlib.sha256(data).hexdigest()}"
+        upload = ss[K.UPLOADS].get(key)
+        if upload is None:
+            try:
+                upload = read_upload(file.name, data, kind, DEFAULT_LIMITS.max_bytes)
+            except AtlasError as exc:
+                st.error(str(exc))
+                return
+            ss[K.UPLOADS][key] = upload
+        show_report(upload.report, lang)
+        if upload.report.rows_kept == 0:
+            st.warning(t("nothing_kept", lang, name=upload.name))
+            return
+        in_use = (
+            active.get("incidents") == key
+            if kind == "incidents"
+            else key in active.get("regions", [])
+        )
+        if in_use:
+            st.success(t("in_use", lang, name=upload.name, kept=fmt_int(upload.report.rows_kept,
+                                                                         lang)))  # fmt: skip
+        elif st.button(t("use_data", lang), type="primary", key="use_upload"):
+            if kind == "incidents":
+                ss[K.UPLOAD_ACTIVE] = {**active, "incidents": key}
+            else:
+                ss[K.UPLOAD_ACTIVE] = {**active, "regions": [*active.get("regions", []), key]}
+            st.rerun()
+
+
+def show_report(report, lang: str) -> None:
+    """A LoadReport as a sentence, a reasons table, example rejected rows and warnings."""
+    st.markdown(f"**{t('load_report', lang)}**")
+    st.write(t("report_counts", lang, name=report.source, read=fmt_int(report.rows_read, lang),
+               kept=fmt_int(report.rows_kept, lang),
+               rejected=fmt_int(report.rows_rejected, lang)))  # fmt: skip
+    if report.rejected:
+        table = report_table(report).rename(columns={
+            "reason": t("report_reason", lang), "rows": t("report_rows", lang),
+            "examples": t("report_examples", lang)})  # fmt: skip
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(rejected_details(report), hide_index=True, width="stretch")
+    for w in report.warnings:
+        st.warning(w)
+
+
+def _sources_panel(data: AtlasData, lang: str) -> None:
+    with st.expander(t("sources_title", lang)):
+        rows = [
+            {
+                t("src_name", lang): s.name,
+                t("src_version", lang): s.version or s.access_date,
+                t("src_licence", lang): s.licence,
+                t("src_caveats", lang): " ".join(s.caveats),
+                t("src_sample", lang): t("yes", lang) if s.sample else t("no", lang),
+                t("src_url", lang): s.url,
+            }
+            for s in data.sources
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        for key in ("caveat_acled", "caveat_ucdp", "caveat_empty"):
+            st.markdown(f"- {t(key, lang)}")
+        st.markdown(f"**{t('load_reports_title', lang)}**")
+        for report in data.reports:
+            st.caption(report.summary())
+
+
+def _share_panel(url_params: dict[str, str], lang: str) -> None:
+    with st.expander(t("share_title", lang)):
+        query_string = "&".join(f"{k}={v}" for k, v in url_params.items())
+        st.caption(t("copy_link", lang))
+        st.code("?" + query_string if query_string else "?", language=None)
+
+
+def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:
+    with st.expander(t("downloads_title", lang)):
+        flat = pd.DataFrame(drawn.drop(columns="geometry"))
+        flat["latitude"] = drawn.geometry.y.round(6)
+        flat["longitude"] = drawn.geometry.x.round(6)
+        c1, c2, c3, c4 = st.columns(4)
+        c1.download_button(t("dl_csv", lang), to_safe_csv(flat), "incidents_filtered.csv",
+                           "text/csv")  # fmt: skip
+        dated = drawn.copy()
+        for col in ("date_start", "date_end"):
+            dated[col] = pd.to_datetime(dated[col]).dt.strftime("%Y-%m-%d")
+        c2.download_button(
+            t("dl_geojson", lang),
+            dated.to_json(drop_id=True, na="null"),
+            "incidents_filtered.geojson",
+            "application/geo+json",
+        )
+        try:
+            summary = _region_summary(drawn, data, spec)
+            c3.download_button(t("dl_regions", lang), to_safe_csv(summary),
+                               "regions_summary.csv", "text/csv")  # fmt: skip
+        except AtlasError as exc:
+            c3.error(str(exc))
+        c4.download_button(t("dl_spec", lang), spec.to_json(), "map_spec.json",
+                           "application/json")  # fmt: skip
+        st.caption(t("dl_note", lang))
+
+
+def _region_summary(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec) -> pd.DataFrame:
+    from atlas.spatial import aggregate
+
+    regions = data.regions[(data.regions["layer"] == spec.region_layer)
+                           | (data.regions["region_id"] == spec.region)]  # fmt: skip
+    table = aggregate(drawn, regions)
+    return pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+
+
+def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
+                  lang: str) -> None:  # fmt: skip
+    """A form: the file is generated only when the button is pressed."""
+    ss = st.session_state
+    with st.expander(t("export_title", lang)):
+        with st.form("export_form"):
+            size = st.selectbox(t("export_size", lang), list(SIZE_PRESETS), index=0)
+            title = st.text_input(t("export_title_field", lang), max_chars=200)
+            dek = st.text_input(t("export_dek", lang), max_chars=300)
+            notes = st.text_area(t("export_notes", lang), max_chars=500)
+            source_line = st.text_input(t("export_source", lang), max_chars=300)
+            byline = st.text_input(t("export_byline", lang), max_chars=200)
+            c1, c2 = st.columns(2)
+            fmt = c1.selectbox(t("export_format", lang), EXPORT_FORMATS)
+            scale = c2.radio(t("export_scale", lang), (1, 2), horizontal=True)
+            go = st.form_submit_button(t("export_button", lang), type="primary")
+        if go:
+            try:
+                from layers.export import export
+
+                out_spec = spec.with_size(size).replace(
+                    title=title, dek=dek, notes=notes, source_line=source_line,
+                    byline=byline, scale=int(scale),
+                )  # fmt: skip
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / f"conflict_atlas.{fmt}"
+                    with st.spinner("…"):
+                        export(out_spec, view, path, summary=summary)
+                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt])
+            except AtlasError as exc:
+                st.error(str(exc))
+                ss[K.EXPORT] = None
+        if ss.get(K.EXPORT):
+            name, blob, mime = ss[K.EXPORT]
+            st.success(t("export_done", lang, name=name))
+            if mime in ("image/png", "image/gif"):
+                st.image(blob)
+            st.download_button(t("export_download", lang, fmt=name.rsplit(".", 1)[-1].upper()),
+                               blob, name, mime)  # fmt: skip
+
+
+def _fetch_panel(lang: str) -> None:
+    ss = st.session_state
+    with st.expander(t("fetch_title", lang)):
+        st.caption(t("fetch_intro", lang))
+        cat = pd.DataFrame(
+            [
+                {
+                    "id": e.id,
+                    "title": e.title,
+                    "licence": e.licence,
+                    "vintage": e.vintage,
+                    "url": e.url,
+                }
+                for e in CATALOG.values()
+            ]  # fmt: skip
+        )
+        st.dataframe(cat, hide_index=True, width="stretch")
+        if st.button(t("fetch_districts", lang)):
+            try:
+                from atlas.fetch import fetch
+
+                with st.spinner("…"):
+                    paths = fetch([DISTRICTS_ENTRY])
+                ss[K.DISTRICTS] = str(paths[DISTRICTS_ENTRY])
+                st.success(t("fetch_done", lang))
+            except FetchError as exc:
+                st.error(t("fetch_offline", lang, error=exc))
+            except AtlasError as exc:
+                st.error(str(exc))
+
+
+# ---- page ---------------------------------------------------------------------------------
+def main() -> None:
+    st.set_page_config(page_title="Conflict Atlas: VRAEM", layout="wide", page_icon="🗺️")
+    try:
+        base, data_key = _base_data()
+    except AtlasError as exc:
+        st.error(t("data_failed", "en", error=exc))
+        st.stop()
+    _init_state(base)
+    data, data_key = _apply_uploads(base, data_key)
+    _clamp_state(data)
+
+    spec, spec_error = _sidebar(data)
+    lang = spec.lang
+    st.title(t("page_title", lang))
+    st.caption(t("page_caption", lang))
+    if st.session_state.get(K.URL_ERROR):
+        st.warning(t("bad_url", lang, error=st.session_state[K.URL_ERROR]))
+    if spec_error:
+        st.error(spec_error)
+
+    dmin, dmax = _date_bounds(data)
+    region_name = _region_name(data, spec.region)
+    inside = None
+    try:
+        inside = _inside(data.incidents, data.regions, data_key, spec.region)
+    except AtlasError as exc:
+        st.warning(str(exc))
+    drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside)
+
+    if data.is_sample:
+        st.warning(t("sample_banner", lang), icon="⚠️")
+    st.markdown(f"#### {_counts_line(summary, lang, region_name)}")
+    period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
+               end=fmt_date(spec.date_to or dmax, lang))  # fmt: skip
+    notes = [period]
+    if summary.hidden_by_precision:
+        notes.append(t("hidden_precision", lang, n=fmt_int(summary.hidden_by_precision, lang)))
+    if summary.deaths_unknown:
+        notes.append(t("deaths_unknown", lang, n=fmt_int(summary.deaths_unknown, lang)))
+    st.caption(" ".join(notes))
+    if data.approximate:
+        approx = data.regions.loc[data.regions["approximate"].astype(bool), "name"]
+        st.info(t("approx_note", lang, regions=", ".join(sorted(set(approx.astype(str))))))
+    if summary.incidents == 0:
+        st.warning(t("no_match", lang))
+
+    col_map, col_side = st.columns([3, 2])
+    with col_side:
+        step = _step_controls(spec, lang, dmin, dmax)
+        _chart(drawn, spec, lang, region_name, dmin, dmax)
+    map_drawn = drawn
+    if step is not None:
+        map_drawn = drawn[query.date_mask(drawn, *step).to_numpy()]
+    view = dataclasses.replace(data, incidents=map_drawn)
+    with col_map:
+        _map(spec, view, lang)
+        st.caption(t("legend_note", lang))
+
+    center, zoom = st.session_state[K.MOVED]
+    url_spec = spec.replace(center=center, zoom=zoom)
+    params = url_spec.to_query()
+    if st.session_state.get(K.STEP_ON):
+        params[STEP_ON_PARAM] = "1"
+        params[STEP_PARAM] = str(st.session_state.get(K.STEP, 0))
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+    _upload_panel(lang)
+    _sources_panel(data, lang)
+    _share_panel(params, lang)
+    _downloads(drawn, data, spec, lang)
+    _export_panel(spec, view, summary, lang)
+    _fetch_panel(lang)
+
+
+main()

@@ -179,9 +179,9 @@ def parse_dates(series: pd.Series, formats: Sequence[str]) -> pd.Series:
     codes, uniques = pd.factorize(_text(series), use_na_sentinel=True)
     if len(uniques) < len(series):
         parsed_unique = parse_dates(pd.Series(uniques, dtype="string"), formats)
-        values = parsed_unique.to_numpy()[codes]
-        values[codes < 0] = np.datetime64("NaT")
-        out[:] = values
+        # append NaT so the missing-value code -1 picks it
+        table = np.append(parsed_unique.to_numpy(), np.datetime64("NaT", "ns"))
+        out[:] = table[codes]
         return out
     text = _text(series)
     todo = text.notna() & (text != "")

@@ -400,12 +400,22 @@ def filters_text(spec: Any, summary: Any = None) -> str:
     return " · ".join(parts)
 
 
-def method_text(spec: Any, data: Any, summary: Any, *, tile_attribution: str = "") -> str:
+def method_text(
+    spec: Any,
+    data: Any,
+    summary: Any,
+    *,
+    tile_attribution: str = "",
+    compact: bool = False,
+    with_filters: bool = True,
+) -> str:
     """The attribution & method block printed on every export.
 
     Datasets with version or access date and licence, the filters, the precision rule
     with its count, counts shown and left out, the coca figure's source and year, the
     boundary vintage or "approximate boundary", and the tile provider when tiles are on.
+    ``compact`` (small pages) leaves out licences and URLs, never dates or counts;
+    ``with_filters=False`` when the page prints :func:`filters_text` elsewhere.
     """
     w = words(spec.lang)
     lines: list[str] = []
@@ -415,12 +425,13 @@ def method_text(spec: Any, data: Any, summary: Any, *, tile_attribution: str = "
             bits.append(str(src.version))
         if getattr(src, "access_date", None):
             bits.append(f"{w['accessed']} {src.access_date}")
-        if getattr(src, "licence", ""):
+        if getattr(src, "licence", "") and not compact:
             bits.append(str(src.licence))
-        if getattr(src, "url", ""):
+        if getattr(src, "url", "") and not compact:
             bits.append(str(src.url))
         lines.append(f"{w['data']}: " + ", ".join(bits) + ".")
-    lines.append(f"{w['filters']}: {filters_text(spec, summary)}.")
+    if with_filters:
+        lines.append(f"{w['filters']}: {filters_text(spec, summary)}.")
     if summary is not None:
         left_out = summary.total - summary.incidents
         line = w["shown"].format(drawn=summary.drawn, deaths=summary.deaths, total=summary.total)
@@ -434,19 +445,8 @@ def method_text(spec: Any, data: Any, summary: Any, *, tile_attribution: str = "
         level_text = "/".join(levels.get(p, p) for p in hidden_levels) or "-"
         sentence = w["not_drawn"].format(levels=level_text, n=summary.hidden_by_precision)
         lines.append(sentence[0].upper() + sentence[1:] + ".")
-    coca = getattr(data, "coca", None)
-    if "coca" in spec.layers and coca is not None and len(coca):
-        latest = coca[coca["year"] == coca["year"].max()]
-        for row in latest.head(2).itertuples(index=False):
-            lines.append(
-                w["coca"].format(
-                    zone=row.zone,
-                    year=row.year,
-                    ha=float(row.hectares),
-                    publisher=row.source_publisher,
-                )
-                + "."
-            )
+    for line in coca_lines(spec, data, compact=compact):
+        lines.append(line)
     if getattr(data, "approximate", False):
         lines.append(w["approx"][0].upper() + w["approx"][1:] + ".")
     elif getattr(data, "boundary_vintage", ""):
@@ -456,6 +456,27 @@ def method_text(spec: Any, data: Any, summary: Any, *, tile_attribution: str = "
     if getattr(data, "is_sample", False):
         lines.append(w["sample"])
     return "\n".join(lines)
+
+
+def coca_lines(spec: Any, data: Any, *, compact: bool = False) -> list[str]:
+    """Source and year of each coca figure the coca layer prints on the map."""
+    coca = getattr(data, "coca", None)
+    if "coca" not in spec.layers or coca is None or not len(coca):
+        return []
+    from layers.coca import coca_labels
+
+    shown = coca_labels(data, spec.lang)
+    w = words(spec.lang)
+    out = []
+    for row in shown.itertuples(index=False):
+        match = coca[(coca["zone"] == row.zone) & (coca["year"] == row.year)]
+        publisher = str(match["source_publisher"].iloc[0]) if len(match) else str(row.source)
+        url = str(match["source_url"].iloc[0]) if len(match) and "source_url" in match else ""
+        text = w["coca"].format(
+            zone=row.zone, year=int(row.year), ha=float(row.hectares), publisher=publisher
+        )
+        out.append(text + (f" {url}" if url and not compact else "") + ".")
+    return out
 
 
 def wrap_to_width(text: str, width_pt: float, fontsize: float) -> str:
@@ -522,6 +543,7 @@ __all__ = [
     "SAMPLE_MARK",
     "ScaleBar",
     "add_data_marks",
+    "coca_lines",
     "filters_text",
     "method_text",
     "period_text",

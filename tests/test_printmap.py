@@ -201,3 +201,239 @@ def test_method_text_boundary_vintage_and_tiles():
 def test_wrap_to_width_keeps_lines_short():
     text = furniture.wrap_to_width("word " * 100, width_pt=200, fontsize=10)
     assert max(len(line) for line in text.split("\n")) <= math.ceil(200 / 5.5)
+
+
+# ---- whole pages on a tiny synthetic bundle -------------------------------------------------
+def tiny_data(*, sample: bool = True, approximate: bool = True, n: int = 8):
+    """A hand-made AtlasData: ``n`` synthetic incidents around 12.3 S 74 W (n-2 drawn,
+    one known only to department level, one to country level), one square region, two
+    box "countries". Every name says it is a test fixture."""
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from atlas.data import AtlasData, DatasetInfo
+    from atlas.schema import INCIDENT_COLUMNS
+
+    lons = [-74.0 + 0.05 * i for i in range(n)]
+    lats = [-12.3 + 0.03 * i for i in range(n)]
+    dates = pd.date_range("2021-01-15", periods=n, freq="31D")
+    types = ["armed_clash", "violence_against_civilians", "explosion_remote", "protest"]
+    precision = ["exact"] * (n - 2) + ["admin1", "country"]
+    inc = pd.DataFrame(
+        {
+            "event_id": [f"T{i}" for i in range(n)],
+            "dataset": "test",
+            "date_start": dates,
+            "date_end": dates,
+            "date_precision": "day",
+            "event_type": [types[i % len(types)] for i in range(n)],
+            "source_event_type": "",
+            "sub_event_type": "",
+            "actor1": "Actor A",
+            "actor2": "",
+            "fatalities": pd.array([float(i % 3) for i in range(n)], dtype="Float64"),
+            "fatalities_low": pd.array([pd.NA] * n, dtype="Float64"),
+            "fatalities_high": pd.array([pd.NA] * n, dtype="Float64"),
+            "civilian_targeting": pd.array([pd.NA] * n, dtype="boolean"),
+            "location": "Test place",
+            "admin1": "Test department",
+            "admin2": ["La Mar" if i < n // 2 + 1 else "Satipo" for i in range(n)],
+            "admin3": "",
+            "country": "Peru",
+            "geo_precision": precision,
+            "source": "test fixture",
+            "notes": "",
+            "synthetic": sample,
+        }
+    )
+    for col in ("event_id", "dataset", "event_type", "admin2", "geo_precision"):
+        inc[col] = inc[col].astype("string")
+    incidents = gpd.GeoDataFrame(
+        inc, geometry=[Point(x, y) for x, y in zip(lons, lats, strict=True)], crs="EPSG:4326"
+    )[list(INCIDENT_COLUMNS)]
+    regions = gpd.GeoDataFrame(
+        {
+            "region_id": ["vraem-devida"],
+            "name": ["Test zone (synthetic fixture)"],
+            "layer": ["vraem"],
+            "approximate": [approximate],
+            "vintage": ["" if approximate else "2023"],
+            "source": ["test fixture"],
+        },
+        geometry=[box(-74.3, -12.6, -73.5, -11.9)],
+        crs="EPSG:4326",
+    )
+    basemap = gpd.GeoDataFrame(
+        {"name": ["Peru", "Brazil"]},
+        geometry=[box(-81, -18, -69, 0), box(-69, -30, -35, 5)],
+        crs="EPSG:4326",
+    )
+    coca = pd.DataFrame(columns=["zone", "year", "hectares", "source_publisher", "source_url"])
+    reference = gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
+    source = DatasetInfo(
+        name="Test incidents (synthetic fixture)",
+        version="v1",
+        access_date="2024-05-01",
+        licence="test only",
+        caveats=(),
+        url="",
+        sample=sample,
+    )
+    return AtlasData(
+        incidents=incidents,
+        reports=[],
+        regions=regions,
+        districts=None,
+        basemap=basemap,
+        coca=coca,
+        reference_events=reference,
+        sources=[source],
+    )
+
+
+def _texts(fig):
+    out = {}
+    for artist in fig.findobj(lambda a: hasattr(a, "get_text") and a.get_gid()):
+        out.setdefault(artist.get_gid(), []).append(artist.get_text())
+    return out
+
+
+def test_page_has_editorial_text_legend_and_furniture():
+    from layers.printmap import build_page
+
+    spec = MapSpec(
+        title="Test title", dek="Test dek", source_line="Source: test", byline="By: test"
+    )
+    fig = build_page(spec, tiny_data())
+    w, h = fig.get_size_inches() * fig.dpi
+    assert (round(w), round(h)) == (1200, 675)
+    texts = _texts(fig)
+    assert texts["title"] == ["Test title"]
+    assert texts["dek"] == ["Test dek"]
+    assert texts["source-line"] == ["Source: test"]
+    assert texts["byline"] == ["By: test"]
+    assert "Period: 2021-01-15 –" in texts["filters"][0]
+    method = texts["method"][0].replace("\n", " ")
+    assert "Test incidents (synthetic fixture), v1, accessed 2024-05-01" in method
+    assert "Shown: 6 incidents" in method
+    assert "not drawn: 2" in method
+    assert texts["sample-mark"] == ["SAMPLE DATA — synthetic incidents, not real events"]
+    assert texts["approximate-mark"] == ["approximate boundary"]
+    assert texts["north-arrow-label"] == ["N"]
+    legend = next(a for a in fig.legends if a.get_gid() == "legend")
+    labels = [t.get_text().replace("\n", " ") for t in legend.get_texts()]
+    assert any(label.startswith("Armed clash") for label in labels)
+    assert any("Test zone" in label for label in labels)
+    assert any(ax.get_gid() == "inset" for ax in fig.axes)
+
+
+def test_page_without_sample_or_approximate_data_has_no_marks():
+    from layers.printmap import build_page
+
+    fig = build_page(MapSpec(), tiny_data(sample=False, approximate=False))
+    texts = _texts(fig)
+    assert "sample-mark" not in texts
+    assert "approximate-mark" not in texts
+    assert "Boundaries: 2023 vintage" in texts["method"][0].replace("\n", " ")
+
+
+def test_no_spec_setting_hides_the_sample_mark():
+    from layers.printmap import build_page
+
+    # Even a filter that leaves no synthetic incident on the map keeps the mark:
+    # the loaded bundle is sample data.
+    spec = MapSpec(date_from=dt.date(2030, 1, 1), layers=("basemap",), title="x")
+    texts = _texts(build_page(spec, tiny_data()))
+    assert texts["sample-mark"]
+
+
+def test_page_scale_bar_matches_geod_on_the_page():
+    from layers.printmap import build_page
+
+    fig = build_page(MapSpec(), tiny_data())
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    rects = [p for p in ax.patches if p.get_gid() == "scale-bar"]
+    label = [t.get_text() for t in ax.texts if t.get_gid() == "scale-bar-label"][1]
+    km = float(label.split()[0])
+    lon0 = min(r.get_x() for r in rects)
+    lon1 = max(r.get_x() + r.get_width() for r in rects)
+    lat = rects[0].get_y()
+    _, _, metres = GEOD.inv(lon0, lat, lon1, lat)
+    assert metres / 1000 == pytest.approx(km, rel=1e-3)
+    # The map's aspect is 1/cos(lat) so the bar is as long in km as it looks.
+    y0, y1 = ax.get_ylim()
+    assert ax.get_aspect() == pytest.approx(furniture.aspect_for((y0 + y1) / 2))
+
+
+@pytest.mark.parametrize("preset", ["web", "square", "portrait", "column1", "column2", "a4"])
+def test_every_preset_has_exact_size_and_text_inside_the_page(preset):
+    from layers.printmap import build_page
+
+    spec = MapSpec(title="A title", dek="A subtitle", source_line="Source", byline="By").with_size(
+        preset
+    )
+    fig = build_page(spec, tiny_data())
+    w, h = fig.get_size_inches() * fig.dpi
+    assert (round(w), round(h)) == (spec.width, spec.height)
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    for gid in ("title", "dek", "filters", "method", "source-line", "byline"):
+        for text in fig.texts:
+            if text.get_gid() == gid:
+                bb = text.get_window_extent(renderer)
+                assert bb.x0 >= page.x0 - 1 and bb.x1 <= page.x1 + 1, gid
+                assert bb.y0 >= page.y0 - 1 and bb.y1 <= page.y1 + 1, gid
+    legend = next(a for a in fig.legends if a.get_gid() == "legend")
+    lb = legend.get_window_extent(renderer)
+    assert lb.x1 <= page.x1 + 1 and lb.y0 >= page.y0 - 1
+    # Text grows with the page: the title is at least 8 pt and bigger on bigger pages.
+    title = next(t for t in fig.texts if t.get_gid() == "title")
+    assert title.get_fontsize() >= 8
+
+
+def test_legend_handles_follow_entry_kinds():
+    from layers.base import LegendEntry
+    from layers.printmap import legend_handles, merge_size_entries
+
+    entries = [
+        LegendEntry("Clash", "point", "#D55E00"),
+        LegendEntry("Zone", "line", "#1b3a5c", dashed=True),
+        LegendEntry("Coca", "patch", "#e8f3dc", edgecolor="#2f6b1f"),
+        LegendEntry("Ref", "star", "#FFD400"),
+        LegendEntry("0 fatalities", "point", "white", size=4),
+        LegendEntry("1 fatality", "point", "white", size=6),
+        LegendEntry("10 fatalities", "point", "white", size=10),
+    ]
+    handles, labels = legend_handles(entries)
+    assert labels[:4] == ["Clash", "Zone", "Coca", "Ref"]
+    assert handles[0].get_marker() == "o"
+    assert handles[1].get_linestyle() == "--"
+    assert handles[2].get_facecolor()[:3] == pytest.approx((0xE8 / 255, 0xF3 / 255, 0xDC / 255))
+    assert handles[3].get_marker() == "*"
+    merged_h, merged_l = merge_size_entries(handles, labels)
+    assert merged_l == ["Clash", "Zone", "Coca", "Ref", "0 · 1 · 10 fatalities"]
+    assert isinstance(merged_h[-1], tuple) and len(merged_h[-1]) == 3
+
+
+def test_view_extent_fits_the_box_shape():
+    from layers.printmap import view_extent
+
+    x0, y0, x1, y1 = view_extent(MapSpec(), tiny_data(), 8.0, 4.0)
+    aspect = furniture.aspect_for((y0 + y1) / 2)
+    assert (y1 - y0) * aspect / (x1 - x0) == pytest.approx(4.0 / 8.0)
+    # the region (-74.3..-73.5, -12.6..-11.9) is inside the view
+    assert x0 < -74.3 and x1 > -73.5 and y0 < -12.6 and y1 > -11.9
+
+
+def test_tile_basemap_offline_is_a_clear_fetch_error(tmp_path, monkeypatch):
+    """No network here: asking for OSM tiles fails with FetchError naming the fix."""
+    pytest.importorskip("contextily")
+    from atlas.errors import FetchError
+    from layers.printmap import build_page
+
+    # a proxy that refuses connections, so the test is offline even on a networked machine
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(FetchError, match="basemap 'osm'.*outlines"):
+        build_page(MapSpec(basemap="osm"), tiny_data())

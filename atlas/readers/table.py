@@ -41,7 +41,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "date_end": ("date_end", "end_date", "fecha_fin", "fecha_final", "fecha_de_fin",
                  "fecha_termino"),
     "fatalities": ("fatalities", "deaths", "killed", "muertos", "fallecidos", "victimas",
-                   "muertes", "victimas_fatales", "best"),
+                   "muertes", "victimas_fatales", "deaths_best", "best"),
     "fatalities_low": ("fatalities_low", "deaths_low", "low"),
     "fatalities_high": ("fatalities_high", "deaths_high", "high"),
     "event_type": ("event_type", "type", "tipo", "tipo_evento", "tipo_de_evento",

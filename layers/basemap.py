@@ -52,8 +52,9 @@ class BasemapLayer(Layer):
         if basemap is None or basemap.empty:
             return
         s = self.style
+        outlines = basemap[["geometry"]].copy()  # no text: nothing to escape or inject
         folium.GeoJson(
-            basemap[["name", "geometry"]],
+            outlines,
             name=t("countries", spec.lang),
             style_function=lambda _f: {
                 "color": s.color,

@@ -82,7 +82,7 @@ class ChoroplethLayer(Layer):
         frame["value"] = frame[col].map(lambda v: fmt_number(v, spec.lang))
         s = self.style
         folium.GeoJson(
-            frame[["region_id", "name", "value", "fill", "geometry"]],
+            frame[["name", "value", "fill", "geometry"]],  # escaped text only
             name=self.title.get(spec.lang, self.title["en"]),
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],

@@ -8,6 +8,7 @@ import folium
 import numpy as np
 import pandas as pd
 from folium.plugins import HeatMap
+from folium.template import Template
 
 from atlas.errors import InputError
 from layers.base import Layer, LegendEntry
@@ -36,6 +37,26 @@ def heat_weights(incidents: pd.DataFrame) -> np.ndarray:
     return f.fillna(0.0).clip(lower=0.0).to_numpy() + 1.0
 
 
+class _FastHeat(HeatMap):
+    """HeatMap fed a pre-serialised JSON array (folium checks and dumps row by row)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.heatLayer(
+                {{ this.json_data }},
+                {{ this.options|tojavascript }}
+            );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, json_data: str, **kwargs: object) -> None:
+        super().__init__([[0.0, 0.0, 1.0]], **kwargs)
+        self.json_data = json_data
+        self.data = []
+
+
 class HeatLayer(Layer):
     """Density of incidents, weighted by fatalities + 1."""
 
@@ -60,17 +81,16 @@ class HeatLayer(Layer):
                 w / w.max(),
             ]
         )
-        heat = HeatMap(
-            rows[:1].tolist(),  # folium validates row by row; rows are checked here instead
+        if not np.isfinite(rows).all():
+            raise InputError("incidents: some coordinates are not finite; re-run the reader")
+        heat = _FastHeat(
+            pd.DataFrame(rows).to_json(orient="values", double_precision=5),
             name=self.title.get(spec.lang, self.title["en"]),
             radius=self.style.extra["radius"],
             blur=self.style.extra["blur"],
             min_opacity=0.3,
             gradient=HEAT_GRADIENT,
         )
-        if not np.isfinite(rows).all():
-            raise InputError("incidents: some coordinates are not finite; re-run the reader")
-        heat.data = rows.tolist()
         heat.add_to(fmap)
 
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:

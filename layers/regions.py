@@ -78,7 +78,8 @@ class RegionsLayer(Layer):
         shown = shown_regions(data, spec)
         if shown is None or shown.empty:
             return
-        frame = shown[["region_id", "name", "layer", "approximate", "source", "geometry"]].copy()
+        # only escaped text and our own flags go into the page (see layers.style.esc)
+        frame = shown[["name", "layer", "approximate", "source", "geometry"]].copy()
         frame["label"] = [
             esc(region_label(n, la, bool(a), spec.lang))
             for n, la, a in zip(frame["name"], frame["layer"], frame["approximate"], strict=True)
@@ -87,7 +88,7 @@ class RegionsLayer(Layer):
         frame["approximate"] = frame["approximate"].astype(bool)
         solid, dashed = self.style, self.approx_style
         folium.GeoJson(
-            frame.drop(columns=["name"]),
+            frame[["label", "source", "approximate", "geometry"]],
             name=self.title.get(spec.lang, self.title["en"]),
             style_function=lambda f: {
                 "color": (dashed if f["properties"]["approximate"] else solid).color,

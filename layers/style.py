@@ -105,10 +105,16 @@ def t(key: str, lang: str) -> str:
 
 
 def esc(value: object) -> str:
-    """HTML-escape any value for popups and tooltips (untrusted text shows as text)."""
+    """HTML-escape any value for popups, tooltips and labels (untrusted text shows as text).
+
+    Braces become entities too: branca renders each element's script once more as a
+    Jinja template, so a note containing ``{{ ... }}`` would otherwise be executed on the
+    server (template injection), not shown.
+    """
     if value is None or (not isinstance(value, str) and _isna(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    text = html.escape(str(value), quote=True)
+    return text.replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _isna(value: object) -> bool:

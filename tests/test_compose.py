@@ -45,10 +45,10 @@ def test_layers_present_follow_spec_layers() -> None:
     only = build_folium_map(MapSpec(layers=("basemap", "points")), data)
     kinds = _kinds(only)
     assert "_DomPoints" in kinds
-    assert not {"HeatMap", "_CompactPoints"} & kinds
+    assert not {"_FastHeat", "_CompactPoints"} & kinds
     everything = build_folium_map(MapSpec(layers=ALL, region_layer="district"), data)
     kinds = _kinds(everything)
-    assert {"HeatMap", "_CompactPoints", "_DomPoints", "Legend", "LayerControl"} <= kinds
+    assert {"_FastHeat", "_CompactPoints", "_DomPoints", "Legend", "LayerControl"} <= kinds
     assert sum(isinstance(el, folium.GeoJson) for el in _tree(everything)) >= 3  # base+chor+reg
 
 
@@ -217,3 +217,21 @@ def test_shipped_bundle_maps_with_coca_label_and_reference_star() -> None:
         next(el for el in _tree(build_folium_map(MapSpec(), data)) if isinstance(el, Legend)),
         Legend,
     )
+
+
+def test_template_syntax_in_data_is_shown_not_executed() -> None:
+    """branca renders element scripts twice through Jinja: '{{ }}' in data must stay text."""
+    data = make_data(3, notes="X{{ 7*7 }}Y")
+    data.incidents["actor1"] = "{% if true %}Z{% endif %}"
+    data.regions.loc[0, "name"] = "R{{ 8*8 }}"
+    data.regions.loc[0, "region_id"] = "I{{ 9*9 }}"
+    data.coca.loc[:, "zone"] = "R{{ 8*8 }}"
+    data.reference_events.loc[0, "place"] = "P{{ 6*6 }}"
+    spec = MapSpec(layers=ALL, region="I{{ 9*9 }}", region_layer="vraem")
+    html = build_folium_map(spec, data).get_root().render()
+    for evaluated in ("X49Y", "R64", "I81", "P36"):
+        assert evaluated not in html
+    assert "X&#123;&#123; 7*7 &#125;&#125;Y" in html
+    assert "R&#123;&#123; 8*8 &#125;&#125;" in html
+    big = make_data(MAX_DOM_POINTS + 1, notes="X{{ 7*7 }}Y")
+    assert "X49Y" not in build_folium_map(MapSpec(), big).get_root().render()

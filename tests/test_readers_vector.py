@@ -123,3 +123,22 @@ def test_not_a_vector(tmp_path):
     path.write_text("this is not json")
     with pytest.raises(InputError, match=r"^bad\.geojson"):
         read_incidents(path)
+
+
+def test_unnamed_upload_is_sniffed(tmp_path):
+    path = tmp_path / "p.geojson"
+    sample().to_file(path, driver="GeoJSON")
+    gdf, report = read_incidents(path.read_bytes(), today=TODAY)
+    assert report.source == "upload" and report.kind == "vector"
+    assert report.rows_kept == 3
+    assert set(gdf["dataset"]) == {"upload"}
+
+
+def test_forced_vector_source_on_odd_name(tmp_path):
+    path = tmp_path / "puntos.dat"
+    sample().to_file(tmp_path / "p.geojson", driver="GeoJSON")
+    path.write_bytes((tmp_path / "p.geojson").read_bytes())
+    with pytest.raises(InputError, match=r"^puntos\.dat"):
+        read_incidents(path, source="vector")
+    gdf, report = read_incidents(path.read_bytes(), source="vector", today=TODAY)
+    assert report.rows_kept == 3

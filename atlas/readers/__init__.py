@@ -46,15 +46,15 @@ def read_incidents(
     """
     if source not in SOURCES:
         raise InputError(f"source={source!r} is not known; use one of {', '.join(SOURCES)}")
-    data, path, name = _load(src, filename, limits)
+    data, path, name = _load(src, filename, limits, source)
     ext = _extension(name)
-    stem = (
-        Path(name).stem
-        if ext != ".zip" or not name.lower().endswith(".shp.zip")
-        else (name[: -len(".shp.zip")])
-    )
-    if source == "vector" or (source == "auto" and ext in VECTOR_EXTENSIONS):
-        return _read_vector(data if path is None else path, name, stem, mapping, limits, today)
+    stem = name[: -len(".shp.zip")] if name.lower().endswith(".shp.zip") else Path(name).stem
+    if source == "auto" and ext == "" and _looks_vector(data):
+        ext = ".vector"
+    if source == "vector" or (source == "auto" and ext in (*VECTOR_EXTENSIONS, ".vector")):
+        return _read_vector(
+            data if path is None else path, name, filename, stem, mapping, limits, today
+        )
     if ext in XLSX_EXTENSIONS or (ext == "" and data[:4] == b"PK\x03\x04"):
         raw = table.open_xlsx(data, name=name, limits=limits)
     elif ext in TEXT_EXTENSIONS or ext == "" or source != "auto":
@@ -66,13 +66,11 @@ def read_incidents(
         )
     kind = source
     if source == "auto":
-        kind = (
-            "acled"
-            if acled.matches(raw.columns)
-            else "ucdp"
-            if ucdp.matches(raw.columns)
-            else ("table")
-        )
+        kind = "table"
+        if acled.matches(raw.columns):
+            kind = "acled"
+        elif ucdp.matches(raw.columns):
+            kind = "ucdp"
     if kind in ("acled", "ucdp") and mapping:
         raise InputError(f"{name}: mapping is only used for source='table' or 'vector'")
     if kind == "acled":
@@ -127,12 +125,13 @@ def read_incidents(
 def _read_vector(
     src: str | Path | bytes,
     name: str,
+    filename: str | None,
     stem: str,
     mapping: dict[str, str] | None,
     limits: Limits,
     today: dt.date | None,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
-    gdf, warnings = vector.open_vector(src, name=name, limits=limits)
+    gdf, warnings = vector.open_vector(src, name=name, filename=filename, limits=limits)
     if len(gdf) > limits.max_rows:
         raise LimitError(
             f"{name}: {len(gdf):,} features is over the {limits.max_rows:,}-row limit; split "
@@ -168,6 +167,14 @@ def _require(needed: frozenset[str], columns: list[str], name: str, what: str) -
         )
 
 
+def _looks_vector(data: bytes) -> bool:
+    """An unnamed upload that is GeoJSON, KML, GeoPackage or a zip that is not a workbook."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"{", b"SQLite format 3\x00")) or b"<kml" in head.lower():
+        return True
+    return head.startswith(b"PK\x03\x04") and b"xl/" not in data[:65536]
+
+
 def _extension(name: str) -> str:
     lower = name.lower()
     if lower.endswith(".shp.zip"):
@@ -176,7 +183,7 @@ def _extension(name: str) -> str:
 
 
 def _load(
-    src: str | Path | bytes | BinaryIO, filename: str | None, limits: Limits
+    src: str | Path | bytes | BinaryIO, filename: str | None, limits: Limits, source: str
 ) -> tuple[bytes, Path | None, str]:
     """Bytes of the input (size-checked), its path when it is a file, and its display name."""
     if isinstance(src, bytes | bytearray | memoryview):
@@ -190,7 +197,7 @@ def _load(
             raise InputError(f"{name}: file not found ({path}); check the path")
         size = path.stat().st_size
         _check_size(name, size, limits)
-        if _extension(name) in VECTOR_EXTENSIONS:
+        if source == "vector" or (source == "auto" and _extension(name) in VECTOR_EXTENSIONS):
             return b"", path, name  # vectorio reads the file itself
         data = path.read_bytes()
     elif hasattr(src, "read"):

@@ -25,13 +25,17 @@ from atlas.schema import LoadReport
 
 
 def open_vector(
-    src: str | Path | bytes, *, name: str, limits: Limits = DEFAULT_LIMITS
+    src: str | Path | bytes,
+    *,
+    name: str,
+    filename: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read the file in EPSG:4326 (a file without a CRS is taken as EPSG:4326, with a warning
     when its coordinates fit lon/lat, else CRSError)."""
     from atlas.vectorio import read_vector
 
-    gdf = read_vector(src, filename=name, limits=limits)
+    gdf = read_vector(src, filename=filename, limits=limits)  # None: sniff the bytes
     warnings: list[str] = []
     if gdf.crs is None:
         bounds = gdf.geometry.total_bounds if len(gdf) else np.zeros(4)

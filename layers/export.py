@@ -1,0 +1,348 @@
+"""Publication files from one MapSpec: PNG, SVG, PDF, HTML, GIF (and MP4 with ffmpeg).
+
+Static formats come from :func:`layers.printmap.build_page`; HTML is the interactive
+folium map with every asset inlined (opens offline); GIF steps through the spec's time
+buckets. Every file gets an ``<name>.alt.txt`` beside it: one paragraph of alt text.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+import numpy as np
+from PIL import Image
+
+from atlas.errors import InputError
+from layers import printmap
+
+if TYPE_CHECKING:  # pragma: no cover
+    import datetime as dt
+
+    from matplotlib.figure import Figure
+
+    from atlas.data import AtlasData
+    from atlas.query import FilterSummary
+    from atlas.spec import MapSpec
+
+FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf", ".html", ".gif", ".mp4")
+#: Animations never have more frames than this; longer ranges merge buckets per frame.
+MAX_FRAMES = 60
+#: Collections with more points than this are rasterized in SVG/PDF (file size, speed).
+RASTERIZE_ABOVE = 2000
+FRAME_MS = 700
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written: the file, its alt-text file, format, pixel size and frames."""
+
+    path: Path
+    alt_text_path: Path
+    format: str
+    width_px: int
+    height_px: int
+    frames: int = 1
+    alt_text: str = ""
+
+
+def export(
+    spec: MapSpec, data: AtlasData, path: str | Path, *, summary: FilterSummary | None = None
+) -> ExportResult:
+    """Write ``spec``'s map to ``path``; the format comes from the extension."""
+    out = Path(path)
+    fmt = out.suffix.lower()
+    if fmt not in FORMATS:
+        raise InputError(
+            f"{out.name}: cannot export to {fmt or 'a file without extension'}; "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: folder {out.parent} does not exist; create it first")
+    if summary is None:
+        summary = printmap.compute_summary(spec, data)
+    width, height = spec.width, spec.height
+    frames = 1
+    if fmt == ".png":
+        fig = printmap.build_page(spec, data, summary=summary)
+        _save(fig, out, "png", spec.dpi * spec.scale)
+        width, height = spec.pixel_size
+    elif fmt in (".svg", ".pdf"):
+        fig = printmap.build_page(spec, data, summary=summary)
+        _rasterize_dense(fig)
+        _save(fig, out, fmt[1:], spec.dpi)
+    elif fmt == ".html":
+        _write_html(spec, data, out)
+    else:
+        frames = _write_animation(spec, data, out, summary, fmt)
+        width, height = spec.pixel_size
+    text = alt_text(spec, data, summary)
+    alt_path = alt_text_path(out)
+    alt_path.write_text(text + "\n", encoding="utf-8")
+    return ExportResult(out, alt_path, fmt[1:], width, height, frames, text)
+
+
+def alt_text_path(path: str | Path) -> Path:
+    """``maps/vraem.png`` -> ``maps/vraem.alt.txt``."""
+    p = Path(path)
+    return p.with_name(p.stem + ".alt.txt")
+
+
+def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = None) -> str:
+    """One paragraph describing the image: area, period, counts, where, caveats."""
+    from atlas.query import filter_incidents
+
+    try:
+        drawn, computed = filter_incidents(data.incidents, spec, data.regions)
+    except InputError:
+        drawn, computed = filter_incidents(data.incidents, spec)
+    summary = summary or computed
+    es = spec.lang == "es"
+    area = _region_name(spec, data) or ("Perú" if es else "Peru")
+    period = printmap.furniture.period_text(spec, summary)
+    types = (
+        ", ".join(_type_label(t, spec.lang) for t in spec.event_types)
+        if spec.event_types
+        else ("todos los tipos" if es else "all types")
+    )
+    if es:
+        parts = [
+            f"Mapa de {area} con {summary.drawn:,} incidentes violentos ({types}) "
+            f"entre {period}, que suman {summary.deaths:,} muertes (mejor estimación)."
+        ]
+    else:
+        parts = [
+            f"Map of {area} showing {summary.drawn:,} violent incidents ({types}) "
+            f"from {period}, with {summary.deaths:,} deaths (best estimates)."
+        ]
+    if summary.inside_region is not None and summary.drawn:
+        parts.append(
+            f"{summary.inside_region:,} de ellos están dentro de {area}."
+            if es
+            else f"{summary.inside_region:,} of them lie inside {area}."
+        )
+    where = _concentration(drawn, spec.lang)
+    if where:
+        parts.append(where)
+    if summary.hidden_by_precision:
+        parts.append(
+            f"{summary.hidden_by_precision:,} eventos ubicados solo a nivel de departamento "
+            "o país no se dibujan."
+            if es
+            else f"{summary.hidden_by_precision:,} events known only to department or "
+            "country level are not drawn."
+        )
+    if getattr(data, "is_sample", False):
+        parts.append(
+            "DATOS DE MUESTRA: los incidentes son sintéticos, no hechos reales."
+            if es
+            else "SAMPLE DATA: the incidents are synthetic, not real events."
+        )
+    if getattr(data, "approximate", False):
+        parts.append(
+            "El límite de la región es aproximado." if es else "The region boundary is approximate."
+        )
+    return " ".join(parts)
+
+
+def animation_ranges(
+    spec: MapSpec, summary: FilterSummary, max_frames: int = MAX_FRAMES
+) -> list[tuple[dt.date, dt.date]]:
+    """The date range of every animation frame (cumulative or window, by spec.bucket).
+
+    Buckets come from :func:`atlas.query.steps`; with more than ``max_frames`` buckets,
+    consecutive buckets are merged so each frame covers a few, and none is skipped.
+    """
+    from atlas.query import steps
+
+    lo = spec.date_from or summary.date_min
+    hi = spec.date_to or summary.date_max
+    if lo is None or hi is None:
+        raise InputError(
+            "animation: no incidents match the filters, so there is no time range to step "
+            "through; widen the filters or set --from and --to"
+        )
+    buckets = steps(lo, hi, spec.bucket)
+    per = max(1, math.ceil(len(buckets) / max_frames))
+    groups = [buckets[i : i + per] for i in range(0, len(buckets), per)]
+    if spec.step_mode == "cumulative":
+        return [(buckets[0][0], g[-1][1]) for g in groups]
+    return [(g[0][0], g[-1][1]) for g in groups]
+
+
+# ---- private stages -------------------------------------------------------------------------
+def _save(fig: Figure, out: Path, fmt: str, dpi: float) -> None:
+    with matplotlib.rc_context(printmap.RC):
+        metadata = {"Title": fig.texts[0].get_text()} if fmt == "pdf" and fig.texts else None
+        fig.savefig(out, format=fmt, dpi=dpi, facecolor="white", metadata=metadata)
+
+
+def _rasterize_dense(fig: Figure) -> None:
+    for ax in fig.axes:
+        for coll in ax.collections:
+            n = max(len(coll.get_offsets()), len(coll.get_paths()))
+            if n > RASTERIZE_ABOVE:
+                coll.set_rasterized(True)
+
+
+def _write_html(spec: MapSpec, data: AtlasData, out: Path) -> None:
+    from layers.compose import build_folium_map, inline_html
+
+    view, _ = printmap.filter_view(spec, data)
+    html = inline_html(build_folium_map(spec, view, assets="inline"))
+    out.write_text(html, encoding="utf-8")
+
+
+def _frames(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> list[np.ndarray]:
+    images = []
+    ranges = animation_ranges(spec, summary)
+    # Every frame shows the same area: the whole animation's view.
+    whole, _ = printmap.filter_view(
+        spec.replace(date_from=ranges[0][0], date_to=ranges[-1][1]), data
+    )
+    bounds = printmap.data_box(spec, whole)
+    for lo, hi in ranges:
+        frame_spec = spec.replace(date_from=lo, date_to=hi)
+        fig = printmap.build_page(frame_spec, data, bounds=bounds)
+        _stamp_date(fig, lo, hi, frame_spec)
+        fig.set_dpi(spec.dpi * spec.scale)
+        fig.canvas.draw()
+        images.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+    return images
+
+
+def _stamp_date(fig: Figure, lo: dt.date, hi: dt.date, spec: MapSpec) -> None:
+    """Burn the frame's date range in large type on the map (top centre)."""
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    size = printmap.FontSizes.for_page(fig.get_figwidth(), fig.get_figheight()).dek * 1.3
+    label = f"{lo.isoformat()} – {hi.isoformat()}"
+    text = ax.text(
+        0.5,
+        0.98,
+        label,
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=size,
+        fontweight="bold",
+        color="#111111",
+        zorder=70,
+        gid="frame-date",
+        fontfamily="DejaVu Sans",
+        bbox={
+            "facecolor": "white",
+            "alpha": 0.85,
+            "edgecolor": "#666666",
+            "linewidth": 0.5,
+            "pad": 3,
+        },
+    )
+    _ = text
+
+
+def _write_animation(
+    spec: MapSpec, data: AtlasData, out: Path, summary: FilterSummary, fmt: str
+) -> int:
+    ffmpeg = shutil.which("ffmpeg") if fmt == ".mp4" else None
+    if fmt == ".mp4" and ffmpeg is None:
+        raise InputError(
+            f"{out.name}: MP4 export needs ffmpeg, which is not installed; export a .gif instead"
+        )
+    with matplotlib.rc_context(printmap.RC):
+        images = _frames(spec, data, summary)
+    if fmt == ".gif":
+        pil = [
+            Image.fromarray(a).quantize(colors=255, method=Image.Quantize.MEDIANCUT) for a in images
+        ]
+        durations = [FRAME_MS] * len(pil)
+        durations[-1] = FRAME_MS * 4  # hold the last frame
+        pil[0].save(
+            out,
+            save_all=True,
+            append_images=pil[1:],
+            duration=durations,
+            loop=0,
+            optimize=False,
+            disposal=1,
+        )
+    else:  # pragma: no cover  (ffmpeg is not installed on the development machines)
+        h, w = images[0].shape[:2]
+        cmd = [
+            ffmpeg,
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            str(1000 / FRAME_MS),
+            "-i",
+            "-",
+            "-vf",
+            "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            "-pix_fmt",
+            "yuv420p",
+            str(out),
+        ]
+        buf = io.BytesIO()
+        for a in images:
+            buf.write(a.tobytes())
+        subprocess.run(cmd, input=buf.getvalue(), check=True)
+    return len(images)
+
+
+def _region_name(spec: MapSpec, data: AtlasData) -> str:
+    regions = data.regions
+    if regions is None or not len(regions) or "region_id" not in regions:
+        return ""
+    rows = regions[regions["region_id"].astype(str) == spec.region]
+    return str(rows["name"].iloc[0]) if len(rows) and "name" in rows else ""
+
+
+def _type_label(event_type: str, lang: str) -> str:
+    from atlas.schema import EVENT_TYPE_LABELS
+
+    return EVENT_TYPE_LABELS.get(event_type, {}).get(lang, event_type).lower()
+
+
+def _concentration(drawn, lang: str) -> str:
+    """ "Most are in La Convención (41%), Satipo (22%) and Huanta (12%)." from admin2."""
+    if drawn is None or not len(drawn):
+        return ""
+    for column in ("admin2", "admin1", "location"):
+        if column not in drawn:
+            continue
+        names = drawn[column].astype("string").fillna("").str.strip()
+        names = names[names != ""]
+        if len(names) < max(1, len(drawn) // 2):
+            continue
+        top = names.value_counts().head(3)
+        bits = [f"{name} ({100 * n / len(drawn):.0f}%)" for name, n in top.items()]
+        joined = ", ".join(bits[:-1]) + (
+            f" {'y' if lang == 'es' else 'and'} " + bits[-1] if len(bits) > 1 else bits[-1]
+        )
+        if len(bits) == 1:
+            joined = bits[0]
+        return f"La mayoría se concentra en {joined}." if lang == "es" else f"Most are in {joined}."
+    return ""
+
+
+__all__ = [
+    "FORMATS",
+    "MAX_FRAMES",
+    "ExportResult",
+    "alt_text",
+    "alt_text_path",
+    "animation_ranges",
+    "export",
+]

@@ -130,7 +130,11 @@ data = load_bundle(
 )
 
 SAMPLE = data.is_sample
-LABEL = "SAMPLE (synthetic) — not real events" if SAMPLE else "real incident data"
+LABEL = (
+    "SAMPLE (synthetic) — not real events"
+    if SAMPLE
+    else "incidents from " + ", ".join(r.source for r in data.reports if r.kind != "regions")
+)
 TAG = f"[{LABEL}] " if SAMPLE else ""
 HAVE_DISTRICTS = data.districts is not None
 
@@ -320,7 +324,10 @@ for km, share in shares.items():
     where = "inside" if km == 0 else f"inside or within {km} km"
     print(f"  {where:>26}: {share:6.1%}")
 outside_km = distance[distance > 0]
-print(TAG + f"median distance of the incidents outside: {outside_km.median():,.0f} km")
+if len(outside_km):
+    print(TAG + f"median distance of the incidents outside: {outside_km.median():,.0f} km")
+else:
+    print("No placed incident lies outside the VRAEM.")
 
 fig, ax = plt.subplots(figsize=(8, 3.5))
 ax.hist(outside_km.clip(upper=1000), bins=np.arange(0, 1025, 25), color="#8c510a")

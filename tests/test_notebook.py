@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -127,7 +128,7 @@ def expected_numbers(data, vraem) -> dict:
     deaths = pd.to_numeric(placed["fatalities"], errors="coerce").fillna(0)
     year = pd.to_datetime(placed["date_start"]).dt.year
     by_year = {}
-    for y in sorted(year.unique()):
+    for y in range(year.min(), year.max() + 1):  # quiet years are rows of zeros
         sel = year == y
         by_year[str(y)] = {
             "incidents VRAEM": int((sel & is_in).sum()),
@@ -236,6 +237,28 @@ def test_shipped_export_is_the_cli_image(shipped_run) -> None:
     assert numbers["export_px"] == list(size)
     shown = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(shown) >= 2  # the distance histogram and the exported map
+
+
+# ---- the user's incident files ------------------------------------------------------------
+def test_incident_files_replace_the_sample(tmp_path: Path, fixtures_dir: Path) -> None:
+    files = [
+        fixtures_dir / "ucdp" / "ged_sample.csv",
+        fixtures_dir / "acled" / "acled_current_columns.csv",
+    ]
+    nb, numbers = run_notebook(
+        tmp_path, {"CONFLICT_ATLAS_INCIDENTS": os.pathsep.join(str(f) for f in files)}
+    )
+    data = load_bundle(incidents=files, use_cache=False)
+    assert not data.is_sample
+    vraem = data.regions[data.regions["region_id"] == VRAEM_ID]
+    expected = expected_numbers(data, vraem)
+    assert {k: numbers[k] for k in expected} == expected
+    assert numbers["sample"] is False
+    assert numbers["label"] == "incidents from ged_sample.csv, acled_current_columns.csv"
+    text = all_text(nb)
+    assert SAMPLE_LABEL not in text
+    for report in data.reports:  # every input's load report is shown, rejections included
+        assert report.summary() in text
 
 
 # ---- real district boundaries -------------------------------------------------------------

@@ -105,3 +105,12 @@ def test_incomplete_acled_export_names_missing_columns():
 
     with pytest.raises(InputError, match=r"^cut\.csv: .*latitude, longitude"):
         read_incidents(data, filename="cut.csv", source="acled")
+
+
+def test_synthetic_column_is_honoured(fixtures_dir):
+    text = (fixtures_dir / "acled/acled_pre2023_columns.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    lines[0] += ",synthetic"
+    lines[1:] = [line + ",true" for line in lines[1:3]] + [lines[3] + ",false"]
+    gdf, _ = read_incidents("\n".join(lines).encode(), filename="sample.csv", today=TODAY)
+    assert gdf["synthetic"].tolist() == [True, True, False]

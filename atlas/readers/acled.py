@@ -35,6 +35,8 @@ CROSSWALK: dict[str, str] = {
     "notes": "notes",
     "latitude": "latitude",
     "longitude": "longitude",
+    # Not a source column: generated sample files carry their own flag (true/false).
+    "synthetic": "synthetic",
 }
 
 #: "2023-02-16" (API/new exports), "16 May 2025" and "16-May-2025" (older exports/Excel).

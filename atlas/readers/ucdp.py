@@ -34,6 +34,8 @@ CROSSWALK: dict[str, str] = {
     "notes": "source_headline",
     "latitude": "latitude",
     "longitude": "longitude",
+    # Not a source column: generated sample files carry their own flag (true/false).
+    "synthetic": "synthetic",
 }
 
 #: GED dates are ISO ("2021-05-23", sometimes with a time "2021-05-23 00:00:00.000").

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from atlas.spec import MapSpec
 
 
+#: Hexagon size of the printed heat map, degrees.
+PRINT_CELL_DEG = 0.1
 #: The same YlOrRd ramp the legend and the print hexbin use.
 HEAT_GRADIENT = {
     0.2: CHOROPLETH_RAMP[0],
@@ -97,12 +99,16 @@ class HeatLayer(Layer):
         inc = data.incidents
         if inc is None or inc.empty:
             return
+        x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
+        # ~0.1 degree (about 11 km) hexagons whatever the data's extent
+        span = max(float(np.ptp(x)), float(np.ptp(y)), PRINT_CELL_DEG)
+        gridsize = int(np.clip(np.ceil(span / PRINT_CELL_DEG), 5, 300))
         ax.hexbin(
-            inc.geometry.x.to_numpy(),
-            inc.geometry.y.to_numpy(),
+            x,
+            y,
             C=heat_weights(inc),
             reduce_C_function=np.sum,
-            gridsize=30,
+            gridsize=gridsize,
             cmap=self.style.extra["cmap"],
             mincnt=1,
             alpha=0.75,

@@ -1,0 +1,88 @@
+"""The self-contained HTML export, opened from disk with every network request blocked.
+
+What a reader gets when a journalist mails the .html file: it must draw the region
+outline, the incidents, the legend and the SAMPLE mark without reaching any server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from atlas.data import load_shipped
+from atlas.query import filter_incidents
+from atlas.spec import MapSpec
+
+from .conftest import leaflet_state
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_shipped()
+
+
+def _vraem_name(data) -> str:
+    rows = data.regions[data.regions["region_id"] == "vraem-devida"]
+    assert len(rows) == 1
+    return str(rows["name"].iloc[0])
+
+
+def _export(spec: MapSpec, data, path):
+    from layers.export import export
+
+    drawn, _ = filter_incidents(data.incidents, spec)
+    view = dataclasses.replace(data, incidents=drawn)
+    export(spec, view, path)
+    return drawn
+
+
+def test_export_html_renders_offline(offline_page, shipped, tmp_path, assets_installed):
+    spec = MapSpec()
+    out = tmp_path / "map.html"
+    drawn = _export(spec, shipped, out)
+    html = out.read_text(encoding="utf-8")
+    assert "<script src=" not in html.replace('<script src="data:', "")  # nothing linked
+
+    page = offline_page.page
+    page.goto(out.as_uri(), wait_until="load")
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_function("() => document.querySelectorAll('.atlas-legend').length > 0")
+    state = leaflet_state(page, region=_vraem_name(shipped))
+
+    assert state["leaflet"], "Leaflet did not load from the inlined script"
+    assert state["maps"] == 1
+    # the VRAEM outline was projected into the view and drawn
+    assert any(_vraem_name(shipped) in label for label in state["regions"]), state
+    # every filtered incident is on the map (as a circle marker or inside a cluster)
+    assert state["circles"] + state["clustered"] == len(drawn), state
+    assert state["circles_in_view"] > 0
+    assert state["canvas_ink"] > 1000, "the canvas renderer drew (almost) nothing"
+    assert state["legend_visible"] and state["banner_visible"], state
+    assert "SAMPLE" in state["legend"]
+    assert "approximate" in state["legend"].lower()
+    assert page.get_by_text("SAMPLE DATA", exact=False).first.is_visible()
+    assert offline_page.errors == [], offline_page.errors
+    # outline-only basemap: the page asked for nothing outside the file
+    assert offline_page.blocked == [], offline_page.blocked
+
+
+def test_export_html_with_tiles_still_draws_without_them(offline_page, shipped, tmp_path):
+    """A tile basemap is requested and blocked, yet the outlines and incidents are drawn."""
+    spec = MapSpec(basemap="osm", date_from=None, event_types=("armed_clash",))
+    out = tmp_path / "tiles.html"
+    drawn = _export(spec, shipped, out)
+
+    page = offline_page.page
+    page.goto(out.as_uri(), wait_until="load")
+    page.wait_for_selector(".atlas-legend")
+    state = leaflet_state(page, region=_vraem_name(shipped))
+
+    assert any(_vraem_name(shipped) in label for label in state["regions"]), state
+    assert state["circles"] + state["clustered"] == len(drawn) > 0
+    assert state["canvas_ink"] > 1000
+    assert offline_page.blocked, "a tile basemap should have asked for tiles"
+    assert all(not u.startswith("file:") for u in offline_page.blocked)
+    assert offline_page.errors == [], offline_page.errors

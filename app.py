@@ -38,6 +38,7 @@ from atlas.ui_state import (
     read_upload,
     rejected_details,
     report_table,
+    short_region_name,
     spec_from_params,
     step_from_params,
 )
@@ -234,15 +235,15 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
                  format_func=lambda b: t(f"bucket_{b}", lang))  # fmt: skip
     sb.multiselect(t("event_types", lang), EVENT_TYPES, key=K.TYPES,
                    format_func=lambda e: EVENT_TYPE_LABELS[e][lang],
-                   help=t("event_types_help", lang))  # fmt: skip
+                   help=t("event_types_help", lang), placeholder=t("all", lang))  # fmt: skip
     sb.text_input(t("actor", lang), key=K.ACTOR, max_chars=100, help=t("actor_help", lang))
     sb.number_input(t("min_fatalities", lang), min_value=0, max_value=100_000, step=1,
                     key=K.MIN_FAT)  # fmt: skip
     sb.multiselect(t("datasets", lang), _datasets(data), key=K.DATASETS,
-                   help=t("event_types_help", lang))  # fmt: skip
+                   help=t("event_types_help", lang), placeholder=t("all", lang))  # fmt: skip
     sb.multiselect(t("precisions", lang), GEO_PRECISIONS, key=K.PRECISIONS,
                    format_func=lambda p: t(f"precision_{p}", lang),
-                   help=t("precisions_help", lang))  # fmt: skip
+                   help=t("precisions_help", lang), placeholder=t("none", lang))  # fmt: skip
 
     sb.header(t("layers", lang))
     for name in TOGGLE_LAYERS:
@@ -294,13 +295,12 @@ def _counts_line(summary: query.FilterSummary, lang: str, region_name: str) -> s
 
 def _region_name(data: AtlasData, region_id: str) -> str:
     rows = data.regions[data.regions["region_id"].astype(str) == region_id]
-    return str(rows["name"].iloc[0]) if len(rows) else region_id
+    return short_region_name(str(rows["name"].iloc[0])) if len(rows) else region_id
 
 
 def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
     """Step/play: a slider over buckets; returns the (start, end) to draw, or None."""
     ss = st.session_state
-    st.subheader(t("step_title", lang))
     on = st.toggle(t("step_on", lang), key=K.STEP_ON)
     if not on:
         return None
@@ -315,7 +315,7 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
         i: (str(s.year) if spec.bucket == "year" else fmt_date(s, lang, style))
         for i, (s, _) in enumerate(all_steps)
     }
-    c1, c2, c3 = st.columns([1, 4, 1])
+    c1, c2, c3, c4 = st.columns([1, 5, 1, 2], vertical_alignment="bottom")
     if c1.button(t("step_prev", lang), disabled=ss[K.STEP] <= 0):
         ss[K.STEP] = max(0, ss[K.STEP] - 1)
     if c3.button(t("step_next", lang), disabled=ss[K.STEP] >= n - 1):
@@ -323,7 +323,7 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
     if n > 1:
         c2.select_slider(t("step_slider", lang), options=list(range(n)), key=K.STEP,
                          format_func=lambda i: labels[i])  # fmt: skip
-    st.radio(t("step_mode", lang), STEP_MODES, key=K.STEP_MODE, horizontal=True,
+    c4.radio(t("step_mode", lang), STEP_MODES, key=K.STEP_MODE, horizontal=True,
              format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
     start, end = query.step_range(all_steps, ss[K.STEP], ss[K.STEP_MODE])
     st.caption(t("step_showing", lang, start=fmt_date(start, lang), end=fmt_date(end, lang)))
@@ -347,7 +347,10 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
     colour = alt.Color("where:N", title=t("where", lang),
                        scale=alt.Scale(range=["#1b3a5c", "#bbbbbb"]))  # fmt: skip
     time_unit = {"week": "yearmonthdate", "month": "yearmonth", "year": "year"}[spec.bucket]
-    x = alt.X(f"{time_unit}(period):T", title=t("period_axis", lang))
+    axis = alt.Axis(
+        format="%Y" if spec.bucket == "year" else ("%m/%Y" if lang == "es" else "%b %Y")
+    )
+    x = alt.X(f"{time_unit}(period):T", title=t("period_axis", lang), axis=axis)
     base = alt.Chart(ts).properties(height=160)
     bars = base.mark_bar().encode(
         x=x, y=alt.Y("incidents:Q", title=t("incidents", lang)), color=colour,
@@ -370,7 +373,7 @@ def _map(spec: MapSpec, view: AtlasData, lang: str) -> None:
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
         return
-    out = st_folium(fmap, key=K.MAP, height=560, use_container_width=True,
+    out = st_folium(fmap, key=K.MAP, height=620, use_container_width=True,
                     returned_objects=["center", "zoom"])  # fmt: skip
     if isinstance(out, dict) and out.get("center") and out.get("zoom") is not None:
         lat = max(-90.0, min(90.0, float(out["center"]["lat"])))
@@ -513,7 +516,7 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
     with st.expander(t("export_title", lang)):
         with st.form("export_form"):
             size = st.selectbox(t("export_size", lang), list(SIZE_PRESETS), index=0)
-            title = st.text_input(t("export_title_field", lang), max_chars=200)
+            title = st.text_input(t("export_title_field", lang), max_chars=200, key="export_title")
             dek = st.text_input(t("export_dek", lang), max_chars=300)
             notes = st.text_area(t("export_notes", lang), max_chars=500)
             source_line = st.text_input(t("export_source", lang), max_chars=300)
@@ -625,17 +628,14 @@ def main() -> None:
     if summary.incidents == 0:
         st.warning(t("no_match", lang))
 
-    col_map, col_side = st.columns([3, 2])
-    with col_side:
-        step = _step_controls(spec, lang, dmin, dmax)
-        _chart(drawn, spec, lang, region_name, dmin, dmax)
+    step = _step_controls(spec, lang, dmin, dmax)
     map_drawn = drawn
     if step is not None:
         map_drawn = drawn[query.date_mask(drawn, *step).to_numpy()]
     view = dataclasses.replace(data, incidents=map_drawn)
-    with col_map:
-        _map(spec, view, lang)
-        st.caption(t("legend_note", lang))
+    _map(spec, view, lang)
+    st.caption(t("legend_note", lang))
+    _chart(drawn, spec, lang, region_name, dmin, dmax)
 
     center, zoom = st.session_state[K.MOVED]
     url_spec = spec.replace(center=center, zoom=zoom)

@@ -125,6 +125,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "precision_admin2": {"en": "province / district", "es": "provincia / distrito"},
     "precision_admin1": {"en": "department only", "es": "solo departamento"},
     "precision_country": {"en": "country only", "es": "solo país"},
+    "all": {"en": "All", "es": "Todos"},
+    "none": {"en": "None", "es": "Ninguna"},
     "region": {"en": "Compare inside region", "es": "Comparar dentro de la región"},
     # ---- sidebar: layers ---------------------------------------------------------------
     "layers": {"en": "Layers", "es": "Capas"},

@@ -155,6 +155,13 @@ def rejected_details(report: LoadReport, limit: int = 20) -> pd.DataFrame:
     )
 
 
+def short_region_name(name: str) -> str:
+    """The name before any parenthesis or comma, for running text: "VRAEM (DEVIDA ...),
+    approximate outline" -> "VRAEM" (the approximate note is shown separately)."""
+    short = name.split(" (")[0].split(",")[0].strip()
+    return short or name
+
+
 def files_fingerprint(paths: list[Path]) -> str:
     """Cache key for shipped files: names, sizes and modification times."""
     h = hashlib.sha256()
@@ -176,6 +183,7 @@ __all__ = [
     "read_upload",
     "rejected_details",
     "report_table",
+    "short_region_name",
     "spec_from_params",
     "step_from_params",
 ]

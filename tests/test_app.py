@@ -24,6 +24,7 @@ from atlas.ui_state import (
     quick_ranges,
     read_upload,
     report_table,
+    short_region_name,
     spec_from_params,
     step_from_params,
 )
@@ -60,6 +61,11 @@ def test_quick_ranges() -> None:
     assert list(r)[2:] == ["last12", "y2021", "y2020", "y2019"]
 
 
+def test_short_region_name() -> None:
+    assert short_region_name("VRAEM (DEVIDA zone), approximate outline") == "VRAEM"
+    assert short_region_name("Satipo") == "Satipo"
+
+
 def test_upload_size_check_names_file() -> None:
     with pytest.raises(LimitError, match="big.csv: .* over the 1 MB limit"):
         check_upload_size("big.csv", 3 * 2**20, 2**20)
@@ -92,7 +98,7 @@ def _expected(spec: MapSpec) -> query.FilterSummary:
 def _region_name(spec: MapSpec) -> str:
     data = _shipped()
     rows = data.regions[data.regions["region_id"] == spec.region]
-    return str(rows["name"].iloc[0])
+    return short_region_name(str(rows["name"].iloc[0]))
 
 
 def _counts_text(summary: query.FilterSummary, lang: str, region: str) -> str:
@@ -132,6 +138,7 @@ def test_default_run_shows_sample_label_counts_and_map(app: AppTest) -> None:
     assert any(w.value.startswith("SAMPLE DATA") for w in at.warning)
     expected = _expected(MapSpec())
     assert _counts_text(expected, "en", _region_name(MapSpec())) in _markdown(at)
+    assert f"{fmt_int(expected.inside_region, 'en')} inside the VRAEM" in _markdown(at)
     if expected.hidden_by_precision:
         assert "counted but not drawn" in " ".join(c.value for c in at.caption)
     script = _map_script(at)
@@ -215,3 +222,17 @@ def test_step_control_limits_the_map_window(app: AppTest) -> None:
     _run(at)
     assert at.query_params["stepping"] == "1"
     assert any("Map shows" in c.value for c in at.caption)
+
+
+def test_export_only_when_button_pressed(app: AppTest) -> None:
+    at = _run(app)
+    assert not at.session_state[K.EXPORT]  # nothing generated on a plain rerun
+    at.text_input(key="export_title").set_value("Test title")
+    submit = [b for b in at.button if b.label == t("export_button", "en")]
+    assert submit, "no export button"
+    submit[0].click()
+    _run(at)
+    name, blob, mime = at.session_state[K.EXPORT]
+    assert name == "conflict_atlas.png" and mime == "image/png"
+    assert blob[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any(s.value.startswith("Export ready") for s in at.success)

@@ -1,0 +1,153 @@
+"""`conflict-atlas export`: write a publication map (PNG/SVG/PDF/HTML/GIF) from a MapSpec.
+
+The spec comes from ``--spec FILE`` (TOML or JSON, the same settings as the app's URL)
+and each flag given on the command line overrides it. Without data flags the shipped
+bundle is mapped (``atlas.data.load_shipped``). Every input's LoadReport is printed, then
+the paths written (the image and its ``.alt.txt``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from atlas.errors import InputError
+from atlas.spec import BASEMAPS, LANGS, SIZE_PRESETS, MapSpec
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``export`` subcommand."""
+    parser = subparsers.add_parser(
+        "export",
+        help="write a map image (png/svg/pdf), a self-contained HTML map or a GIF",
+        description=(
+            "Export the map described by --spec (TOML/JSON) and the flags (flags win). "
+            "The format comes from --out's extension: .png .svg .pdf .html .gif "
+            "(.mp4 when ffmpeg is installed). Alt text is written beside it as NAME.alt.txt."
+        ),
+    )
+    parser.add_argument("--spec", metavar="SPEC", help="settings file (.toml or .json)")
+    parser.add_argument("--out", required=True, metavar="PATH", help="output file")
+    parser.add_argument(
+        "--incidents", nargs="+", metavar="PATH", help="incident files (ACLED/UCDP/table)"
+    )
+    parser.add_argument("--regions", metavar="PATH", help="region polygons (any vector file)")
+    parser.add_argument("--districts", metavar="PATH", help="district polygons (INEI ubigeo)")
+    parser.add_argument("--vintage", metavar="YEAR", help="boundary vintage of --districts")
+    parser.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", metavar="DATE", help="last day, YYYY-MM-DD")
+    parser.add_argument("--title", help="headline")
+    parser.add_argument("--dek", help="subtitle")
+    parser.add_argument("--notes", help="notes printed above the method block")
+    parser.add_argument("--source-line", dest="source_line", help="source line (bottom left)")
+    parser.add_argument("--byline", help="byline (bottom right)")
+    parser.add_argument("--size", choices=tuple(SIZE_PRESETS), help="size preset")
+    parser.add_argument("--width", type=int, help="width in pixels (implies --size custom)")
+    parser.add_argument("--height", type=int, help="height in pixels (implies --size custom)")
+    parser.add_argument("--dpi", type=int, help="dots per inch")
+    parser.add_argument("--scale", type=int, choices=(1, 2), help="1x or 2x pixels (PNG/GIF)")
+    parser.add_argument("--lang", choices=LANGS, help="language of the furniture text")
+    parser.add_argument("--basemap", choices=BASEMAPS, help="outlines, or web tiles osm/carto")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def spec_from_args(args: argparse.Namespace) -> MapSpec:
+    """The spec file's settings with every given flag applied on top."""
+    settings: dict[str, Any] = {}
+    if args.spec:
+        settings = MapSpec.from_file(args.spec).to_dict()
+    if args.size:
+        settings.pop("width", None)
+        settings.pop("height", None)
+        settings.pop("dpi", None)
+        settings["size"] = args.size
+    for name in (
+        "title",
+        "dek",
+        "notes",
+        "source_line",
+        "byline",
+        "lang",
+        "basemap",
+        "scale",
+        "dpi",
+    ):
+        value = getattr(args, name)
+        if value is not None:
+            settings[name] = value
+    for name in ("date_from", "date_to"):
+        value = getattr(args, name)
+        if value is not None:
+            settings[name] = _date(value, "--from" if name == "date_from" else "--to")
+    if args.width is not None or args.height is not None:
+        settings["size"] = "custom"
+        settings["width"] = args.width if args.width is not None else settings.get("width", 1200)
+        settings["height"] = args.height if args.height is not None else settings.get("height", 675)
+    return MapSpec.from_dict(settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the data, print its LoadReports, export, print what was written."""
+    from layers.export import export
+
+    spec = spec_from_args(args)
+    out = Path(args.out)
+    data = _load(args)
+    for report in data.reports:
+        print(report.summary())
+    result = export(spec, data, out)
+    print(
+        f"wrote {result.path} ({result.format}, {result.width_px}x{result.height_px} px"
+        + (f", {result.frames} frames" if result.frames > 1 else "")
+        + ")"
+    )
+    print(f"wrote {result.alt_text_path} (alt text)")
+    return 0
+
+
+def _load(args: argparse.Namespace) -> Any:
+    """Shipped data, plus the user's incident/district files, plus an extra regions file."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from atlas import data as atlas_data
+    from atlas.regions import REGION_COLUMNS, read_regions
+
+    if args.vintage and not args.districts:
+        raise InputError("--vintage: give it together with --districts")
+    if args.incidents or args.districts:
+        data = atlas_data.load_bundle(
+            incidents=[Path(p) for p in args.incidents or []],
+            districts=Path(args.districts) if args.districts else None,
+            districts_vintage=args.vintage or "",
+        )
+    else:
+        data = atlas_data.load_shipped()
+    if args.regions:
+        path = Path(args.regions)
+        if not path.is_file():
+            raise InputError(f"{path}: regions file not found; check the path")
+        extra, report = read_regions(path, layer=path.stem)
+        data.reports.append(report)
+        data.regions = gpd.GeoDataFrame(
+            pd.concat(
+                [data.regions[list(REGION_COLUMNS)], extra[list(REGION_COLUMNS)]],
+                ignore_index=True,
+            ),
+            geometry="geometry",
+            crs=data.regions.crs,
+        )
+    return data
+
+
+def _date(value: str, flag: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InputError(f"{flag} {value!r}: not a date; write it as YYYY-MM-DD") from None
+
+
+__all__ = ["add_parser", "run", "spec_from_args"]

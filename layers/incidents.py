@@ -117,7 +117,11 @@ def tooltip_text(incidents: pd.DataFrame, lang: str) -> pd.Series:
     date = pd.to_datetime(incidents["date_start"]).dt.strftime("%Y-%m-%d").fillna("?")
     label = incidents["event_type"].map(lambda v: event_label(str(v), lang))
     fat = _fmt_fatalities(incidents, lang)
-    return (date + " · " + label + " · " + fat + " " + t("fatalities", lang)).map(esc)
+    text = date + " · " + label + " · " + fat + " " + t("fatalities", lang)
+    if "synthetic" in incidents:
+        flag = incidents["synthetic"].fillna(False).astype(bool)
+        text = text.where(~flag, t("sample_short", lang) + " · " + text)
+    return text.map(esc)
 
 
 class _CompactPoints(FastMarkerCluster):

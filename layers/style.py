@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from atlas import i18n
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES
 from layers.base import Style
 
@@ -194,11 +195,10 @@ def ramp_for(n_classes: int) -> tuple[str, ...]:
 
 
 def fmt_number(x: float, lang: str) -> str:
-    """Thousands separator by language: 35,709 (en) / 35 709 (es, RAE recommendation)."""
-    s = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
-    if lang == "es":
-        s = s.replace(",", "\u202f")
-    return s
+    """Numbers as the rest of the atlas writes them (atlas.i18n: "35,709" in en and es-PE)."""
+    if float(x).is_integer():
+        return i18n.fmt_int(x, lang)
+    return i18n.fmt_number(x, lang, 1)
 
 
 __all__ = [

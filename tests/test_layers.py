@@ -250,3 +250,32 @@ def test_choropleth_layer_draws_bins_when_aggregate_exists() -> None:
         assert len(ax.collections) >= 1
     finally:
         plt.close(fig)
+
+
+def test_popup_and_tooltip_carry_every_field_escaped_and_the_sample_flag() -> None:
+    from layers.incidents import popup_html, tooltip_text
+
+    inc = make_incidents(2)
+    inc["date_end"] = inc["date_start"] + pd.Timedelta(days=30)
+    inc["date_precision"] = "month"
+    inc["fatalities"] = pd.array([3, pd.NA], dtype="Float64")
+    inc["fatalities_low"] = pd.array([2, pd.NA], dtype="Float64")
+    inc["fatalities_high"] = pd.array([5, pd.NA], dtype="Float64")
+    inc["actor2"] = ["B & <C>", ""]
+    inc["geo_precision"] = "admin2"
+    popup = popup_html(inc, "en", sample=True)
+    first = popup.iloc[0]
+    start = inc["date_start"].iloc[0].strftime("%Y-%m-%d")
+    assert f"{start} – " in first and "(month)" in first
+    assert "3 (2–5)" in first
+    assert "Actor A – B &amp; &lt;C&gt;" in first
+    assert "Placeville, Admin Two, Admin One (precision: admin2)" in first
+    assert "(Battles)" in first and "synthetic generator" in first and "quiet day" in first
+    assert "SAMPLE (synthetic)" in first
+    assert "unknown" in popup.iloc[1]
+    tips = tooltip_text(inc, "es")
+    assert tips.iloc[0].startswith("MUESTRA (sintético) · ")
+    assert "víctimas mortales" in tips.iloc[0]
+    real = make_incidents(1, synthetic=False)
+    assert "SAMPLE" not in popup_html(real, "en", sample=False).iloc[0]
+    assert "SAMPLE" not in tooltip_text(real, "en").iloc[0]

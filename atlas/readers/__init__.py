@@ -209,7 +209,8 @@ def _load(
     else:
         raise InputError(f"{type(src).__name__} is not a file path, bytes or a binary file")
     _check_size(name, len(data), limits)
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+    blank = b" \t\r\n\xef\xbb\xbf"
+    if not data[:65536].strip(blank) and not data.strip(blank):
         raise InputError(f"{name}: the file is empty; export the table again with its rows")
     return data, path, name
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 
 import geopandas as gpd
@@ -219,6 +219,8 @@ def parse_bool(series: pd.Series) -> pd.Series:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
     text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -267,34 +269,25 @@ def validate_chunk(
             _reject(report, rows, mask, reason, detail)
             alive = alive & ~mask
 
+    def why(template: str, mask: pd.Series, *columns: pd.Series) -> Iterator[str]:
+        """Messages for the rows in ``mask`` (computed before ``take`` narrows ``alive``)."""
+        picked = [c[mask & alive].tolist() for c in columns]
+        return (template.format(*map(_show, values)) for values in zip(*picked, strict=True))
+
     missing = blank(raw_lat) | blank(raw_lon)
     take(missing, "no_coordinates", repeat("latitude or longitude is empty"))
     unread = lat.isna() | lon.isna()
-    m = unread & alive
-    take(
-        unread,
-        "unparseable_coordinates",
-        (f"latitude={_show(a)!r}, longitude={_show(b)!r}" for a, b in
-         zip(raw_lat[m].tolist(), raw_lon[m].tolist(), strict=True)),
-    )  # fmt: skip
-    finite = np.isfinite(lat) & np.isfinite(lon)
-    m = ~finite & alive
-    take(~finite, "out_of_range", (f"latitude={a}, longitude={b}" for a, b in
-                                   zip(lat[m], lon[m], strict=True)))  # fmt: skip
-    null = (lat == 0) & (lon == 0)
-    take(null, "null_island", repeat("latitude=0, longitude=0"))
+    take(unread, "unparseable_coordinates",
+         why("latitude={!r}, longitude={!r}", unread, raw_lat, raw_lon))  # fmt: skip
+    infinite = ~(np.isfinite(lat) & np.isfinite(lon))
+    take(infinite, "out_of_range", why("latitude={}, longitude={}", infinite, lat, lon))
+    take((lat == 0) & (lon == 0), "null_island", repeat("latitude=0, longitude=0"))
     swapped = (lat.abs() > 90) & (lat.abs() <= 180) & (lon.abs() <= 90)
-    m = swapped & alive
-    take(
-        swapped,
-        "swapped_coordinates",
-        (f"latitude={a} is outside -90..90 but longitude={b} fits; swap the columns or pass "
-         "mapping" for a, b in zip(lat[m], lon[m], strict=True)),
-    )  # fmt: skip
+    take(swapped, "swapped_coordinates",
+         why("latitude={} is outside -90..90 but longitude={} fits as a latitude; swap the "
+             "columns or pass mapping", swapped, lat, lon))  # fmt: skip
     outside = (lat.abs() > 90) | (lon.abs() > 180)
-    m = outside & alive
-    take(outside, "out_of_range", (f"latitude={a}, longitude={b}" for a, b in
-                                   zip(lat[m], lon[m], strict=True)))  # fmt: skip
+    take(outside, "out_of_range", why("latitude={}, longitude={}", outside, lat, lon))
 
     raw_start = df["date_start"] if "date_start" in df else pd.Series(pd.NA, index=df.index)
     start = parse_dates(raw_start, date_formats)
@@ -307,17 +300,12 @@ def validate_chunk(
         end = start.copy()
         end_blank = pd.Series(True, index=df.index)
     take(blank(raw_start), "no_date", repeat("date is empty"))
-    m = start.isna() & alive
-    take(start.isna(), "unparseable_date",
-         (f"date={_show(v)!r}" for v in raw_start[m].tolist()))  # fmt: skip
+    take(start.isna(), "unparseable_date", why("date={!r}", start.isna(), raw_start))
     bad_end = end.isna() & ~end_blank
-    m = bad_end & alive
-    take(bad_end, "unparseable_date", (f"end date={_show(v)!r}" for v in raw_end[m].tolist()))
+    take(bad_end, "unparseable_date", why("end date={!r}", bad_end, raw_end))
     end = end.where(~end_blank, start)
     before = end < start
-    m = before & alive
-    take(before, "end_before_start", (f"start {a:%Y-%m-%d}, end {b:%Y-%m-%d}" for a, b in
-                                      zip(start[m], end[m], strict=True)))  # fmt: skip
+    take(before, "end_before_start", why("start {}, end {}", before, start, end))
 
     out = df.loc[:, [c for c in df.columns if c not in ("latitude", "longitude")]].copy()
     out["date_start"], out["date_end"] = start, end
@@ -327,8 +315,7 @@ def validate_chunk(
             continue
         values, _ = parse_numbers(df[col])
         bad = (values.isna() & ~blank(df[col])) | (values < 0) | np.isinf(values)
-        m = bad & alive
-        take(bad, "invalid_fatalities", (f"{col}={_show(v)!r}" for v in df[col][m].tolist()))
+        take(bad, "invalid_fatalities", why(col + "={!r}", bad, df[col]))
         out[col] = values
     out["_lat"], out["_lon"] = lat, lon
     return out[alive]
@@ -356,6 +343,7 @@ def finish(
                 report.reject(int(row), "duplicate_event_id", f"event_id={_show(value)!r}")
             df = df[~dup]
     df = df.reset_index(drop=True)
+    report.rejected.sort(key=lambda r: r.row)  # checks ran by reason; show them by row
     report.rows_kept = len(df)
     report.check()
     if counters.get("decimal_commas"):

@@ -57,6 +57,9 @@ MIME = {
     "gif": "image/gif",
 }
 DISTRICTS_ENTRY = "pe-districts-2023"
+#: Words in a FetchError that mean the network could not be reached at all.
+_OFFLINE_HINTS = ("ConnectionError", "NameResolution", "Name or service", "timed out",
+                  "Connection refused", "Network is unreachable")  # fmt: skip
 
 
 # ---- cached loaders (hashable keys only) -------------------------------------------------
@@ -574,9 +577,11 @@ def _fetch_panel(lang: str) -> None:
                 with st.spinner("…"):
                     paths = fetch([DISTRICTS_ENTRY])
                 ss[K.DISTRICTS] = str(paths[DISTRICTS_ENTRY])
-                st.success(t("fetch_done", lang))
+                ss[K.FLASH] = t("fetch_done", lang)
+                st.rerun()
             except FetchError as exc:
-                st.error(t("fetch_offline", lang, error=exc))
+                offline = any(w in str(exc) for w in _OFFLINE_HINTS)
+                st.error(t("fetch_offline" if offline else "fetch_failed", lang, error=exc))
             except AtlasError as exc:
                 st.error(str(exc))
 
@@ -597,6 +602,8 @@ def main() -> None:
     lang = spec.lang
     st.title(t("page_title", lang))
     st.caption(t("page_caption", lang))
+    if st.session_state.get(K.FLASH):
+        st.success(st.session_state.pop(K.FLASH))
     if st.session_state.get(K.URL_ERROR):
         st.warning(t("bad_url", lang, error=st.session_state[K.URL_ERROR]))
     if spec_error:

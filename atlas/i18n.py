@@ -281,8 +281,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Descargar límites distritales exactos",
     },
     "fetch_offline": {
-        "en": "No internet: {error}. The approximate boundary stays in use.",
-        "es": "Sin internet: {error}. Se sigue usando el límite aproximado.",
+        "en": "No internet: {error} The approximate boundary stays in use.",
+        "es": "Sin internet: {error} Se sigue usando el límite aproximado.",
+    },
+    "fetch_failed": {
+        "en": "Download failed: {error} The approximate boundary stays in use.",
+        "es": "La descarga falló: {error} Se sigue usando el límite aproximado.",
     },
     "fetch_done": {
         "en": "Exact district boundaries loaded; the VRAEM was rebuilt from them.",

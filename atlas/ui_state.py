@@ -47,6 +47,7 @@ class K:
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
     UPLOADS = "atlas_uploads"  # sha -> Upload (read once, kept for the session)
     DISTRICTS = "atlas_districts"  # path of fetched exact district boundaries
+    FLASH = "atlas_flash"  # a success message to show once after an action and rerun
     EXPORT = "atlas_export"  # (file name, bytes, mime, preview png bytes or None)
     MAP = "map"
 

@@ -139,6 +139,8 @@ def test_default_run_shows_sample_label_counts_and_map(app: AppTest) -> None:
     expected = _expected(MapSpec())
     assert _counts_text(expected, "en", _region_name(MapSpec())) in _markdown(at)
     assert f"{fmt_int(expected.inside_region, 'en')} inside the VRAEM" in _markdown(at)
+    shows_note = any(i.value.startswith("Approximate boundary") for i in at.info)
+    assert shows_note == data.approximate
     if expected.hidden_by_precision:
         assert "counted but not drawn" in " ".join(c.value for c in at.caption)
     script = _map_script(at)
@@ -236,3 +238,55 @@ def test_export_only_when_button_pressed(app: AppTest) -> None:
     assert name == "conflict_atlas.png" and mime == "image/png"
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
     assert any(s.value.startswith("Export ready") for s in at.success)
+
+
+def test_fetch_offline_shows_clear_message(
+    app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CONFLICT_ATLAS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
+    at = _run(app)
+    [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
+    _run(at)
+    errors = " ".join(e.value for e in at.error)
+    assert errors.startswith("No internet:") and "approximate boundary stays in use" in errors
+    assert any(i.value.startswith("Approximate boundary") for i in at.info)
+
+
+@pytest.mark.realdata
+def test_fetch_exact_districts_rebuilds_vraem(
+    app: AppTest, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serve the real INEI 2023 subset from a local HTTP server as the mirror."""
+    import functools
+    import shutil
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from atlas.data import load_bundle
+
+    src = real_data / "boundaries" / "inei2023_light_distritos_vraem_provinces.geojson"
+    served = tmp_path / "mirror" / "pe-districts-2023"
+    served.mkdir(parents=True)
+    shutil.copyfile(src, served / "distritos.geojson")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "mirror"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(tmp_path / "cache"))
+        monkeypatch.setenv("CONFLICT_ATLAS_MIRROR", f"http://127.0.0.1:{server.server_port}/")
+        at = _run(app)
+        [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
+        _run(at)
+    finally:
+        server.shutdown()
+    assert any(s.value.startswith("Exact district boundaries loaded") for s in at.success)
+    cached = tmp_path / "cache" / "pe-districts-2023" / "distritos.geojson"
+    data = load_bundle(districts=cached, districts_vintage="2023", use_cache=False)
+    vraem = data.regions[data.regions["region_id"] == "vraem-devida"]
+    assert not bool(vraem["approximate"].any())
+    inside = query.region_mask(data.incidents, data.regions, "vraem-devida")
+    expected = query.filter_incidents(data.incidents, MapSpec(), inside=inside)[1]
+    assert f"{fmt_int(expected.inside_region, 'en')} inside the VRAEM" in _markdown(at)
+    shows_note = any(i.value.startswith("Approximate boundary") for i in at.info)
+    assert shows_note == data.approximate

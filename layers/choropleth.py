@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layers.base import Layer, LegendEntry
+from layers.regions import layer_regions
 from layers.style import STYLES, bin_colors, choropleth_bins, esc, fmt_number, ramp_for, t
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,12 +31,9 @@ def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, 
     """Regions of ``spec.region_layer`` with the metric, its colour, and the class edges."""
     from atlas.spatial import aggregate  # written alongside; imported when first drawn
 
-    regions = data.regions
+    regions = layer_regions(data, spec)
     if regions is None or regions.empty:
-        return regions, []
-    regions = regions[regions["layer"] == spec.region_layer]
-    if regions.empty:
-        return regions, []
+        return None, []
     summary = aggregate(data.incidents, regions)
     col = metric_column(spec)
     frame = regions[["region_id", "name", "approximate", "geometry"]].merge(

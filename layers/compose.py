@@ -26,7 +26,7 @@ import folium
 from branca.element import Element
 
 from atlas.errors import InputError
-from layers import assets
+from layers import assets as asset_store
 from layers.base import LegendEntry
 from layers.legend import Legend, legend_banners, legend_html
 from layers.registry import layers_for
@@ -131,7 +131,7 @@ def _to_vendor(url: str, base: str) -> str:
     prefix = base.rstrip("/") + "/"
     if url.startswith(prefix):
         return url[len(prefix) :]
-    return assets.vendor_path(url)
+    return asset_store.vendor_path(url)
 
 
 def apply_assets(fmap: folium.Map, mode: str, asset_base_url: str = "/app/static/vendor") -> None:
@@ -147,7 +147,7 @@ def apply_assets(fmap: folium.Map, mode: str, asset_base_url: str = "/app/static
         return
     if mode != "inline":
         raise InputError(f"assets={mode!r}: choose one of {', '.join(ASSET_MODES)}")
-    missing = assets.check_assets()
+    missing = asset_store.check_assets()
     if missing:
         raise InputError(
             f"HTML export: {len(missing)} asset files are missing ({missing[0]}, …); "
@@ -177,12 +177,12 @@ _CSS_URL = re.compile(r"url\((['\"]?)(images/[^)'\"]+)\1\)")
 
 
 def _inline_css(rel: str) -> str:
-    path = assets.VENDOR_DIR / rel
+    path = asset_store.VENDOR_DIR / rel
     css = path.read_text(encoding="utf-8")
 
     def data_uri(match: re.Match[str]) -> str:
         img = (path.parent / match.group(2)).resolve()
-        if not img.is_relative_to(assets.VENDOR_DIR.resolve()) or not img.is_file():
+        if not img.is_relative_to(asset_store.VENDOR_DIR.resolve()) or not img.is_file():
             return match.group(0)
         b64 = base64.b64encode(img.read_bytes()).decode("ascii")
         return f"url(data:image/png;base64,{b64})"
@@ -191,7 +191,7 @@ def _inline_css(rel: str) -> str:
 
 
 def _inline_js(rel: str) -> str:
-    js = (assets.VENDOR_DIR / rel).read_text(encoding="utf-8")
+    js = (asset_store.VENDOR_DIR / rel).read_text(encoding="utf-8")
     return js.replace("</script", "<\\/script")
 
 

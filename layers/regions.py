@@ -6,7 +6,11 @@ from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
+from atlas.regions import REGION_COLUMNS
 from layers.base import Layer, LegendEntry
 from layers.style import STYLES, esc, t
 
@@ -25,13 +29,57 @@ LAYER_LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def shown_regions(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame:
-    """Regions of ``spec.region_layer`` plus the region ``spec.region`` itself."""
+#: A region of the layer is kept when at least this share of it lies in the focus region.
+MIN_SHARE_IN_FOCUS = 0.05
+
+
+def layer_regions(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
+    """Regions of ``spec.region_layer`` (from ``data.regions``, or ``data.districts``).
+
+    When the focus region ``spec.region`` exists and is not itself the layer, only the
+    regions with at least 5% of their area inside it are kept (the VRAEM's districts,
+    not all 1,8xx of Peru's).
+    """
     regions = data.regions
+    frames = []
+    if regions is not None and not regions.empty:
+        frames.append(regions[regions["layer"] == spec.region_layer])
+    districts = getattr(data, "districts", None)
+    if districts is not None and not districts.empty and "layer" in districts:
+        cols = [c for c in REGION_COLUMNS if c in districts.columns]
+        frames.append(districts.loc[districts["layer"] == spec.region_layer, cols])
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return None
+    combined = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    combined = combined.drop_duplicates("region_id")
     if regions is None or regions.empty:
-        return regions
-    keep = (regions["layer"] == spec.region_layer) | (regions["region_id"] == spec.region)
-    return regions[keep]
+        return combined
+    focus = regions[(regions["region_id"] == spec.region) & (regions["layer"] != spec.region_layer)]
+    if focus.empty:
+        return combined
+    geoms = combined.geometry.to_numpy()
+    # a ratio of areas in degrees² is fine for a 5% threshold (layers never reproject)
+    area = shapely.area(geoms)
+    inside = shapely.area(shapely.intersection(geoms, focus.geometry.union_all()))
+    share = pd.Series(np.divide(inside, area, out=np.zeros_like(area), where=area > 0))
+    return combined[(share >= MIN_SHARE_IN_FOCUS).to_numpy()]
+
+
+def shown_regions(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
+    """Regions of ``spec.region_layer`` plus the focus region ``spec.region`` itself."""
+    regions = data.regions
+    parts = []
+    if regions is not None and not regions.empty:
+        parts.append(regions[regions["region_id"] == spec.region])
+    of_layer = layer_regions(data, spec)
+    if of_layer is not None:
+        parts.append(of_layer)
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return None
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+    return out.drop_duplicates("region_id")
 
 
 def region_label(row_name: str, layer: str, approximate: bool, lang: str) -> str:

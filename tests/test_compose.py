@@ -6,6 +6,7 @@ import re
 import shutil
 
 import folium
+import geopandas as gpd
 import pytest
 from test_layers import make_data
 
@@ -235,3 +236,60 @@ def test_template_syntax_in_data_is_shown_not_executed() -> None:
     assert "R&#123;&#123; 8*8 &#125;&#125;" in html
     big = make_data(MAX_DOM_POINTS + 1, notes="X{{ 7*7 }}Y")
     assert "X49Y" not in build_folium_map(MapSpec(), big).get_root().render()
+
+
+def _districts(make_far: bool = True) -> gpd.GeoDataFrame:
+    from shapely.geometry import box
+
+    rows = {
+        "region_id": ["d1", "d2", "far"],
+        "name": ["District One", "District Two", "Far District"],
+        "layer": "district",
+        "approximate": False,
+        "vintage": "2023",
+        "source": "test",
+    }
+    geoms = [
+        box(-74.9, -13.6, -74.0, -12.5),
+        box(-74.0, -12.5, -73.2, -11.4),
+        box(-70, -9, -69, -8),
+    ]
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+
+
+def test_district_layer_comes_from_data_districts_limited_to_the_focus_region() -> None:
+    from layers.choropleth import choropleth_frame
+
+    data = make_data(40)
+    data.regions = data.regions[data.regions["layer"] == "vraem"].reset_index(drop=True)
+    data.districts = _districts()
+    spec = MapSpec(layers=("choropleth", "regions"), region_layer="district")
+    frame, edges = choropleth_frame(data, spec)
+    assert sorted(frame["region_id"]) == ["d1", "d2"]
+    expected = {
+        rid: int(data.incidents.within(geom).sum())
+        for rid, geom in zip(data.districts["region_id"], data.districts.geometry, strict=True)
+    }
+    assert dict(zip(frame["region_id"], frame["incidents"], strict=True)) == {
+        "d1": expected["d1"],
+        "d2": expected["d2"],
+    }
+    html = build_folium_map(spec, data).get_root().render()
+    assert "District One" in html and "Far District" not in html
+
+
+@pytest.mark.realdata
+def test_real_districts_choropleth_draws_the_vraem_districts(real_data) -> None:
+    from atlas.data import load_bundle
+    from layers.choropleth import choropleth_frame
+
+    districts = real_data / "boundaries" / "juaneladio_peru_distrital_simple.geojson"
+    data = load_bundle(districts=districts, districts_vintage="2007", use_cache=False)
+    (report,) = [r for r in data.build_reports if r.region_id == "vraem-devida"]
+    spec = MapSpec(layers=("basemap", "choropleth", "regions", "points"), region_layer="district")
+    frame, edges = choropleth_frame(data, spec)
+    assert sorted(frame["region_id"]) == sorted(report.codes_found)
+    assert len(edges) >= 2
+    html = build_folium_map(spec, data).get_root().render()
+    assert "Incidents per region" in html
+    assert len(html.encode()) < 8_000_000

@@ -114,3 +114,12 @@ def test_synthetic_column_is_honoured(fixtures_dir):
     lines[1:] = [line + ",true" for line in lines[1:3]] + [lines[3] + ",false"]
     gdf, _ = read_incidents("\n".join(lines).encode(), filename="sample.csv", today=TODAY)
     assert gdf["synthetic"].tolist() == [True, True, False]
+
+
+def test_ragged_acled_row_is_an_error(fixtures_dir):
+    lines = (fixtures_dir / "acled/acled_pre2023_columns.csv").read_text().splitlines()
+    lines[2] += ",an extra field"
+    from atlas.errors import InputError
+
+    with pytest.raises(InputError, match=r"^ragged\.csv: cannot be read as a table .*line 3"):
+        read_incidents("\n".join(lines).encode(), filename="ragged.csv")

@@ -76,21 +76,18 @@ def read_incidents(
     if kind == "acled":
         _require(acled.SIGNATURE | {"latitude", "longitude"}, raw.columns, name, "ACLED")
         dataset, formats = acled.DATASET, acled.DATE_FORMATS
-        usecols = acled.used_columns(raw.columns)
 
         def stage(chunk: pd.DataFrame) -> pd.DataFrame:
             return acled.stage(chunk)
     elif kind == "ucdp":
         _require(ucdp.SIGNATURE | {"latitude", "longitude"}, raw.columns, name, "UCDP GED")
         dataset, formats = ucdp.DATASET, ucdp.DATE_FORMATS
-        usecols = ucdp.used_columns(raw.columns)
 
         def stage(chunk: pd.DataFrame) -> pd.DataFrame:
             return ucdp.stage(chunk)
     else:
         plan = table.plan_columns(raw.columns, name=name, mapping=mapping)
         dataset, formats = stem, TABLE_DATE_FORMATS
-        usecols = None  # all columns, so a row with extra fields is an error, not ignored
 
         def stage(chunk: pd.DataFrame) -> pd.DataFrame:
             return table.stage(chunk, plan, dataset=dataset, counters=counters)
@@ -99,7 +96,7 @@ def read_incidents(
     counters: dict[str, int] = {}
     parts = []
     blank_rows = 0
-    for chunk in raw.read(usecols):
+    for chunk in raw.read():
         cells = chunk.drop(columns=ROW)
         blank = cells.fillna("").eq("").all(axis=1)
         if blank.any():

@@ -59,12 +59,6 @@ def matches(columns: list[str]) -> bool:
     return SIGNATURE <= {c.strip().lower() for c in columns}
 
 
-def used_columns(columns: list[str]) -> list[str]:
-    """The raw columns :func:`stage` reads, in file order (others are not parsed)."""
-    wanted = set(CROSSWALK.values()) | {*("time_precision", "geo_precision", "civilian_targeting")}
-    return [c for c in columns if c.strip().lower() in wanted]
-
-
 def stage(raw: pd.DataFrame) -> pd.DataFrame:
     """Rename and map one chunk of raw text columns to staged canonical columns."""
     cols = {c.strip().lower(): c for c in raw.columns}

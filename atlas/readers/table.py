@@ -179,14 +179,12 @@ def stage(
 # ---- containers -------------------------------------------------------------------------
 @dataclass
 class RawTable:
-    """A table opened for reading: its header and a way to read raw text chunks.
-
-    ``read(usecols)`` yields chunks holding only the named columns (all when None) plus
-    ``_row``; reading fewer columns makes a million-row file load much faster.
-    """
+    """A table opened for reading: its header and ``read()``, which yields raw text chunks
+    with a ``_row`` column. Every column is read: given ``usecols``, pandas would silently
+    ignore extra fields on a row, and a ragged row must be an error instead."""
 
     columns: list[str]
-    read: Callable[[list[str] | None], Iterator[pd.DataFrame]]
+    read: Callable[[], Iterator[pd.DataFrame]]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -256,18 +254,16 @@ def open_text(
     if not columns:
         raise InputError(f"{name}: the file has no header row; {_fix()}")
 
-    def read(usecols: list[str] | None) -> Iterator[pd.DataFrame]:
-        positions = None if usecols is None else sorted({columns.index(c) for c in usecols})
+    def read() -> Iterator[pd.DataFrame]:
         try:
-            reader = pd.read_csv(source(), usecols=positions, chunksize=CHUNK_ROWS,
+            reader = pd.read_csv(source(), chunksize=CHUNK_ROWS,
                                  encoding="utf-8-sig" if utf8 else None,
                                  **options)  # fmt: skip
         except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
             raise InputError(
                 f"{name}: cannot be read as a table ({_short(exc)}); {_fix()}"
             ) from None
-        names = columns if positions is None else [columns[i] for i in positions]
-        return _text_chunks(reader, name, names, limits)
+        return _text_chunks(reader, name, columns, limits)
 
     return RawTable(columns, read, warnings)
 
@@ -364,7 +360,7 @@ def open_xlsx(data: bytes, *, name: str, limits: Limits = DEFAULT_LIMITS) -> Raw
     frame[ROW] = numbers
     frames = [frame] if len(frame) else []
 
-    def read(usecols: list[str] | None) -> Iterator[pd.DataFrame]:
+    def read() -> Iterator[pd.DataFrame]:
         return iter(frames)
 
     return RawTable(columns, read, warnings)

@@ -105,7 +105,16 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
     summary = summary or computed
     es = spec.lang == "es"
     area = _region_name(spec, data) or ("Perú" if es else "Peru")
-    period = printmap.furniture.period_text(spec, summary)
+    lo = spec.date_from or summary.date_min
+    hi = spec.date_to or summary.date_max
+    if lo is not None and hi is not None:
+        period = (
+            f"entre {lo.isoformat()} y {hi.isoformat()}"
+            if es
+            else (f"from {lo.isoformat()} to {hi.isoformat()}")
+        )
+    else:
+        period = "sin fechas" if es else "with no dates"
     types = (
         ", ".join(_type_label(t, spec.lang) for t in spec.event_types)
         if spec.event_types
@@ -114,12 +123,12 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
     if es:
         parts = [
             f"Mapa de {area} con {summary.drawn:,} incidentes violentos ({types}) "
-            f"entre {period}, que suman {summary.deaths:,} muertes (mejor estimación)."
+            f"{period}, que suman {summary.deaths:,} muertes (mejor estimación)."
         ]
     else:
         parts = [
             f"Map of {area} showing {summary.drawn:,} violent incidents ({types}) "
-            f"from {period}, with {summary.deaths:,} deaths (best estimates)."
+            f"{period}, with {summary.deaths:,} deaths (best estimates)."
         ]
     if summary.inside_region is not None and summary.drawn:
         parts.append(
@@ -257,8 +266,14 @@ def _write_animation(
     with matplotlib.rc_context(printmap.RC):
         images = _frames(spec, data, summary)
     if fmt == ".gif":
+        # One palette for every frame (no flicker), from the fullest frame; MAXCOVERAGE
+        # keeps small, distinct legend colours closer than median cut does.
+        fullest = max(range(len(images)), key=lambda i: len(np.unique(images[i][::4, ::4, 0])))
+        palette = Image.fromarray(images[fullest]).quantize(
+            colors=256, method=Image.Quantize.MAXCOVERAGE
+        )
         pil = [
-            Image.fromarray(a).quantize(colors=255, method=Image.Quantize.MEDIANCUT) for a in images
+            Image.fromarray(a).quantize(palette=palette, dither=Image.Dither.NONE) for a in images
         ]
         durations = [FRAME_MS] * len(pil)
         durations[-1] = FRAME_MS * 4  # hold the last frame

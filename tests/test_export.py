@@ -139,7 +139,7 @@ def test_alt_text_describes_the_view_and_is_written_beside(tmp_path):
     assert text == result.alt_text
     assert "\n" not in text  # one paragraph
     assert text.startswith("Map of Test zone (synthetic fixture) showing 6 violent incidents")
-    assert "from 2021-01-15 – " in text
+    assert "from 2021-01-15 to 2021-08-20" in text
     assert "Most are in La Mar (83%) and Satipo (17%)." in text  # 5 and 1 of 6 drawn
     assert "2 events known only to department or country level are not drawn." in text
     assert "SAMPLE DATA" in text

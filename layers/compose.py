@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import folium
+import numpy as np
 from branca.element import Element
 
 from atlas.errors import InputError
@@ -54,25 +55,26 @@ def legend_entries(spec: MapSpec, data: AtlasData) -> list[LegendEntry]:
 
 
 def view_bounds(spec: MapSpec, data: AtlasData) -> tuple[tuple[float, float], tuple[float, float]]:
-    """((south, west), (north, east)) covering the focus region and the incidents."""
-    boxes = []
+    """((south, west), (north, east)) of the focus region ``spec.region`` (the VRAEM).
+
+    Without a focus region the view covers the region layer, then the incidents, then
+    :data:`VRAEM_BOUNDS`. Incidents outside the focus are one zoom-out away.
+    """
+    box = None
     regions = data.regions
     if regions is not None and not regions.empty:
         focus = regions[regions["region_id"] == spec.region]
         if focus.empty:
             focus = regions[regions["layer"] == spec.region_layer]
         if not focus.empty:
-            boxes.append(focus.total_bounds)
+            box = focus.total_bounds
     inc = data.incidents
-    if inc is not None and not inc.empty:
-        boxes.append(inc.total_bounds)
-    if not boxes:
+    if box is None and inc is not None and not inc.empty:
+        box = inc.total_bounds
+    if box is None or not np.isfinite(box).all():
         return VRAEM_BOUNDS
-    west = min(b[0] for b in boxes)
-    south = min(b[1] for b in boxes)
-    east = max(b[2] for b in boxes)
-    north = max(b[3] for b in boxes)
-    return (float(south), float(west)), (float(north), float(east))
+    west, south, east, north = (float(v) for v in box)
+    return (south, west), (north, east)
 
 
 def build_folium_map(

@@ -110,7 +110,11 @@ class RegionsLayer(Layer):
         # one line per (layer, approximate) group; name it when the group is one region
         groups = shown.groupby(["layer", "approximate"], sort=False)
         for (layer, approx), group in groups:
-            name = group["name"].iloc[0] if len(group) == 1 else f"{len(group)} regions"
+            name = (
+                group["name"].iloc[0]
+                if len(group) == 1
+                else f"{len(group)} {t('regions_plural', spec.lang)}"
+            )
             style = self.approx_style if approx else self.style
             entries.append(
                 LegendEntry(

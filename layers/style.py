@@ -96,6 +96,7 @@ TEXT: dict[str, dict[str, str]] = {
         "es": "Selección grande: marcadores compactos; acerque o filtre para ver detalles.",
     },
     "legend": {"en": "Legend", "es": "Leyenda"},
+    "regions_plural": {"en": "regions", "es": "regiones"},
 }
 
 

@@ -293,3 +293,15 @@ def test_real_districts_choropleth_draws_the_vraem_districts(real_data) -> None:
     html = build_folium_map(spec, data).get_root().render()
     assert "Incidents per region" in html
     assert len(html.encode()) < 8_000_000
+
+
+def test_view_bounds_focus_the_vraem_then_the_data() -> None:
+    from layers.compose import VRAEM_BOUNDS, view_bounds
+
+    data = make_data(20)
+    assert view_bounds(MapSpec(), data) == ((-13.6, -74.9), (-11.4, -73.2))
+    no_focus = MapSpec(region="absent", region_layer="absent")
+    (south, west), (north, east) = view_bounds(no_focus, data)
+    minx, miny, maxx, maxy = data.incidents.total_bounds
+    assert (south, west, north, east) == (miny, minx, maxy, maxx)
+    assert view_bounds(no_focus, make_data(0)) == VRAEM_BOUNDS

@@ -78,15 +78,15 @@ class HeatLayer(Layer):
         w = heat_weights(inc)
         rows = np.column_stack(
             [
-                np.round(inc.geometry.y.to_numpy(), 5),
-                np.round(inc.geometry.x.to_numpy(), 5),
+                np.round(inc.geometry.y.to_numpy(), 4),
+                np.round(inc.geometry.x.to_numpy(), 4),
                 w / w.max(),
             ]
         )
         if not np.isfinite(rows).all():
             raise InputError("incidents: some coordinates are not finite; re-run the reader")
         heat = _FastHeat(
-            pd.DataFrame(rows).to_json(orient="values", double_precision=5),
+            pd.DataFrame(rows).to_json(orient="values", double_precision=4),
             name=self.title.get(spec.lang, self.title["en"]),
             radius=self.style.extra["radius"],
             blur=self.style.extra["blur"],

@@ -15,7 +15,11 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import shapely
+from matplotlib.collections import PathCollection
 from matplotlib.patches import FancyArrow, Rectangle
+from matplotlib.path import Path
 from pyproj import Geod
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -210,11 +214,18 @@ def inset_locator(
     if basemap is not None and len(basemap):
         near = basemap.cx[x0:x1, y0:y1]
         names = near["name"].astype("string") if "name" in near else None
-        is_focus = (names == focus).fillna(False).to_numpy() if names is not None else None
-        others = near[~is_focus] if is_focus is not None else near
-        others.plot(ax=ax, facecolor="#eeeeee", edgecolor="#9a9a9a", linewidth=0.3)
-        if is_focus is not None and is_focus.any():
-            near[is_focus].plot(ax=ax, facecolor="#c8c8c8", edgecolor="#555555", linewidth=0.4)
+        is_focus = (
+            (names == focus).fillna(False).to_numpy(dtype=bool)
+            if names is not None
+            else np.zeros(len(near), dtype=bool)
+        )
+        ax.add_collection(
+            _polygons(near.geometry[~is_focus], "#eeeeee", "#9a9a9a", 0.3), autolim=False
+        )
+        if is_focus.any():
+            ax.add_collection(
+                _polygons(near.geometry[is_focus], "#c8c8c8", "#555555", 0.4), autolim=False
+            )
     bx0, by0, bx1, by1 = extent
     # Keep the view box visible even when the view is tiny at continental scale.
     min_side = 1.2
@@ -322,6 +333,7 @@ _WORDS = {
         "approx": "approximate boundary (not an official limit)",
         "sample": "SAMPLE DATA: synthetic incidents, not real events.",
         "tiles": "Tiles",
+        "outside_view": " (some may lie outside the area shown)",
     },
     "es": {
         "period": "Periodo",
@@ -343,6 +355,7 @@ _WORDS = {
         "approx": "límite aproximado (no es un límite oficial)",
         "sample": "DATOS DE MUESTRA: incidentes sintéticos, no son hechos reales.",
         "tiles": "Teselas",
+        "outside_view": " (algunos pueden quedar fuera del área mostrada)",
     },
 }
 _LEVELS = {
@@ -437,6 +450,8 @@ def method_text(
         line = w["shown"].format(drawn=summary.drawn, deaths=summary.deaths, total=summary.total)
         if left_out:
             line += "; " + w["left_out"].format(n=left_out)
+        if getattr(spec, "center", None) is not None:
+            line += w["outside_view"]
         lines.append(line + ".")
         levels = _LEVELS.get(spec.lang, _LEVELS["en"])
         hidden_levels = [
@@ -521,6 +536,25 @@ def _fit_width(fig: Figure, text: Text, ax: Axes, max_fraction: float) -> None:
         if bb.width <= ab.width * max_fraction or text.get_fontsize() < 5:
             return
         text.set_fontsize(text.get_fontsize() * 0.9)
+
+
+def _polygons(geoms: Any, face: str, edge: str, width: float) -> PathCollection:
+    """One PathCollection for (multi)polygons, holes included.
+
+    Drawn directly rather than with GeoDataFrame.plot, which asks pyplot to redraw the
+    whole figure (seconds when the main map already holds 100k points).
+    """
+    paths = []
+    for geom in shapely.get_parts(np.asarray(geoms, dtype=object)):
+        if geom is None or geom.is_empty or geom.geom_type != "Polygon":
+            continue
+        rings = [geom.exterior, *geom.interiors]
+        paths.append(
+            Path.make_compound_path(
+                *(Path(np.asarray(r.coords)[:, :2], closed=True) for r in rings)
+            )
+        )
+    return PathCollection(paths, facecolors=face, edgecolors=edge, linewidths=width)
 
 
 def _renderer(fig: Figure) -> Any:

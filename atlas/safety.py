@@ -94,7 +94,12 @@ def to_safe_csv(df: pd.DataFrame, path_or_buf: str | Path | IO[str] | None = Non
 
 
 def escape_text(s: Any) -> str:
-    """HTML-escape untrusted text (quotes too); None/NA become ""."""
+    """HTML-escape untrusted text (quotes too); None/NA become "".
+
+    Braces become entities too: branca renders each folium element's script once more
+    as a Jinja template, so text containing ``{{ ... }}`` would otherwise be evaluated on
+    the server (template injection) instead of shown.
+    """
     if s is None:
         return ""
     try:
@@ -102,7 +107,7 @@ def escape_text(s: Any) -> str:
             return ""
     except (TypeError, ValueError):  # list-like values: not a missing scalar
         pass
-    return html.escape(str(s), quote=True)
+    return html.escape(str(s), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 __all__ = [

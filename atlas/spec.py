@@ -164,6 +164,8 @@ class MapSpec:
             if f.name not in data:
                 continue
             kwargs[f.name] = _coerce(f.name, data[f.name])
+        if "size" in kwargs:
+            _check_choice("size", kwargs["size"], tuple(SIZE_PRESETS))
         if "size" in kwargs and kwargs["size"] != "custom":
             w, h, dpi = SIZE_PRESETS[kwargs["size"]]
             kwargs.setdefault("width", w)

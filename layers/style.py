@@ -8,7 +8,6 @@ radius, tracks the count.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from atlas import i18n
+from atlas.safety import escape_text
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES
 from layers.base import Style
 
@@ -106,24 +106,8 @@ def t(key: str, lang: str) -> str:
     return entry.get(lang) or entry["en"]
 
 
-def esc(value: object) -> str:
-    """HTML-escape any value for popups, tooltips and labels (untrusted text shows as text).
-
-    Braces become entities too: branca renders each element's script once more as a
-    Jinja template, so a note containing ``{{ ... }}`` would otherwise be executed on the
-    server (template injection), not shown.
-    """
-    if value is None or (not isinstance(value, str) and _isna(value)):
-        return ""
-    text = html.escape(str(value), quote=True)
-    return text.replace("{", "&#123;").replace("}", "&#125;")
-
-
-def _isna(value: object) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+#: HTML-escape any value for popups, tooltips and labels (one mechanism: atlas.safety).
+esc = escape_text
 
 
 def event_label(event_type: str, lang: str) -> str:

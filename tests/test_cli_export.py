@@ -114,12 +114,6 @@ def test_vintage_needs_districts(tmp_path, capsys):
     assert "--vintage: give it together with --districts" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="atlas/spec.py MapSpec.from_dict looks up SIZE_PRESETS before validating size "
-    "(KeyError 'poster'); reported to the lead",
-)
 def test_bad_spec_file_is_a_clear_error(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"size": "poster"}), encoding="utf-8")

@@ -94,6 +94,8 @@ def test_escape_text():
     assert escape_text(pd.NA) == ""
     assert escape_text(float("nan")) == ""
     assert escape_text(12) == "12"
+    # braces too: folium/branca render scripts again as Jinja templates
+    assert escape_text("{{ 7*7 }}") == "&#123;&#123; 7*7 &#125;&#125;"
 
 
 def test_limits_defaults_and_frozen():

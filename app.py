@@ -46,7 +46,8 @@ from atlas.ui_state import (
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
 #: Layers the reader can toggle (the basemap is always drawn; its style is a selectbox).
-TOGGLE_LAYERS = tuple(n for n in LAYER_NAMES if n != "basemap")
+TOGGLE_LAYERS = ("points", "clusters", "heat", "choropleth", "regions", "coca", "reference")
+assert set(TOGGLE_LAYERS) == set(LAYER_NAMES) - {"basemap"}, "a layer has no toggle"
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml", "kmz"]
 EXPORT_FORMATS = ("png", "svg", "pdf", "html", "gif")
 MIME = {
@@ -259,7 +260,8 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
     if ss[K.BASEMAP] != "outlines":
         sb.caption(t("tiles_note", lang))
 
-    layers = ("basemap", *(n for n in TOGGLE_LAYERS if ss[f"{K.LAYERS}_{n}"]))
+    on = {"basemap", *(n for n in TOGGLE_LAYERS if ss[f"{K.LAYERS}_{n}"])}
+    layers = tuple(n for n in LAYER_NAMES if n in on)  # draw order
     try:
         spec = MapSpec(
             date_from=date_from,
@@ -631,7 +633,8 @@ def main() -> None:
     st.caption(" ".join(notes))
     if data.approximate:
         approx = data.regions.loc[data.regions["approximate"].astype(bool), "name"]
-        st.info(t("approx_note", lang, regions=", ".join(sorted(set(approx.astype(str))))))
+        names = sorted({short_region_name(n) for n in approx.astype(str)})
+        st.info(t("approx_note", lang, regions=", ".join(names)))
     if summary.incidents == 0:
         st.warning(t("no_match", lang))
 

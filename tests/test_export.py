@@ -213,3 +213,60 @@ def test_baseline_check_detects_a_change(tmp_path):
         _rms(np.asarray(Image.open(a).convert("RGB")), np.asarray(Image.open(same).convert("RGB")))
         == 0.0
     )
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium not installed")
+@pytest.mark.skipif(assets.check_assets() != [], reason="Leaflet assets not installed")
+def test_html_export_renders_offline_in_chromium(tmp_path):
+    """Open the exported file with every non-file request blocked: the map still draws."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    result = export(MapSpec(title="Offline"), tiny_data(), tmp_path / "offline.html")
+    requested: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page()
+
+            def block(route):
+                if route.request.url.startswith(("file:", "data:")):
+                    route.continue_()
+                else:
+                    requested.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", block)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(result.path.as_uri())
+            page.wait_for_selector(".leaflet-container", timeout=15000)
+            # prefer_canvas: the vectors are painted on a canvas in the overlay pane
+            assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
+            painted = page.evaluate(
+                """() => {
+                  const c = document.querySelector('.leaflet-overlay-pane canvas');
+                  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let n = 0;
+                  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+                  return n;
+                }"""
+            )
+            assert painted > 100  # the region outline and the points were painted
+            body = page.inner_text("body")
+        finally:
+            browser.close()
+    assert errors == []
+    assert requested == []  # nothing tried to leave the machine
+    assert "SAMPLE" in body

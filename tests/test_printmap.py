@@ -437,3 +437,61 @@ def test_tile_basemap_offline_is_a_clear_fetch_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(FetchError, match="basemap 'osm'.*outlines"):
         build_page(MapSpec(basemap="osm"), tiny_data())
+
+
+@pytest.fixture()
+def tile_server():
+    """A real local HTTP tile server: every /z/x/y.png is the same light-grey 256 px tile."""
+    import io
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 210, 220)).save(buf, format="PNG")
+    tile = buf.getvalue()
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(tile)))
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+
+
+def test_tile_basemap_draws_tiles_and_prints_the_provider(tile_server, monkeypatch):
+    """contextily fetches real PNG tiles over HTTP (from a local server standing in for
+    the provider, as there is no internet here) and the page credits the provider."""
+    pytest.importorskip("contextily")
+    import xyzservices
+
+    from layers import printmap
+
+    base, hits = tile_server
+    provider = xyzservices.TileProvider(
+        name="LocalTest.Tiles",
+        url=base + "/{z}/{x}/{y}.png",
+        attribution="(C) Local test tiles",
+    )
+    monkeypatch.setattr(printmap, "_tile_provider", lambda basemap: provider)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    fig = printmap.build_page(MapSpec(basemap="osm"), tiny_data())
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    assert hits, "no tile was requested"
+    assert ax.images, "no tile image on the map"
+    texts = _texts(fig)
+    assert texts["tile-attribution"] == ["(C) Local test tiles"]
+    assert "Tiles: (C) Local test tiles" in texts["method"][0].replace("\n", " ")

@@ -36,6 +36,8 @@ from atlas.ui_state import (
     files_fingerprint,
     quick_ranges,
     read_upload,
+    region_layers,
+    region_summary,
     rejected_details,
     report_table,
     short_region_name,
@@ -155,6 +157,8 @@ def _init_state(data: AtlasData) -> None:
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
     ss[K.STEP] = step if step is not None else 0
+    ss[K.REGION_LAYER] = spec.region_layer
+    ss[K.REGION] = spec.region
     ss[K.VIEW] = (spec.center, spec.zoom)
     ss[K.MOVED] = (spec.center, spec.zoom)
     ss[K.INIT] = True
@@ -171,6 +175,14 @@ def _clamp_state(data: AtlasData) -> None:
         ss[K.DATES] = (lo, hi)
     available = _datasets(data)
     ss[K.DATASETS] = [d for d in ss.get(K.DATASETS, []) if d in available]
+    if ss.get(K.PENDING_LAYER):  # set by "use this data" for an uploaded region file
+        ss[K.REGION_LAYER] = ss.pop(K.PENDING_LAYER)
+    layers = region_layers(data.regions, data.districts)
+    if ss.get(K.REGION_LAYER) not in layers:
+        ss[K.REGION_LAYER] = "vraem" if "vraem" in layers else (layers[0] if layers else "vraem")
+    ids = data.regions["region_id"].astype(str).unique().tolist()
+    if ss.get(K.REGION) not in ids:
+        ss[K.REGION] = "vraem-devida" if "vraem-devida" in ids else (ids[0] if ids else "")
 
 
 def _datasets(data: AtlasData) -> list[str]:
@@ -255,6 +267,12 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
     if ss[f"{K.LAYERS}_choropleth"]:
         sb.radio(t("metric", lang), ("count", "per_area"), key=K.METRIC, horizontal=True,
                  format_func=lambda m: t(f"metric_{m}", lang))  # fmt: skip
+    names = dict(zip(data.regions["region_id"].astype(str), data.regions["name"].astype(str),
+                     strict=True))  # fmt: skip
+    sb.selectbox(t("region_layer", lang), region_layers(data.regions, data.districts),
+                 key=K.REGION_LAYER)  # fmt: skip
+    sb.selectbox(t("region", lang), list(names), key=K.REGION,
+                 format_func=lambda r: names.get(r, r))  # fmt: skip
     sb.selectbox(t("basemap", lang), BASEMAPS, key=K.BASEMAP,
                  format_func=lambda b: t(f"basemap_{b}", lang))  # fmt: skip
     if ss[K.BASEMAP] != "outlines":
@@ -273,6 +291,8 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
             precisions=tuple(ss[K.PRECISIONS]),
             layers=layers,
             metric=ss.get(K.METRIC, "count"),
+            region=str(ss[K.REGION])[:200],
+            region_layer=str(ss[K.REGION_LAYER])[:200],
             bucket=ss[K.BUCKET],
             step_mode=ss.get(K.STEP_MODE, "cumulative"),
             basemap=ss[K.BASEMAP],
@@ -430,6 +450,7 @@ def _upload_panel(lang: str) -> None:
                 ss[K.UPLOAD_ACTIVE] = {**active, "incidents": key}
             else:
                 ss[K.UPLOAD_ACTIVE] = {**active, "regions": [*active.get("regions", []), key]}
+                ss[K.PENDING_LAYER] = str(upload.frame["layer"].iloc[0])
             st.rerun()
 
 
@@ -495,7 +516,7 @@ def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: st
             "application/geo+json",
         )
         try:
-            summary = _region_summary(drawn, data, spec)
+            summary = region_summary(drawn, data.regions, data.districts, spec)
             c3.download_button(t("dl_regions", lang), to_safe_csv(summary),
                                "regions_summary.csv", "text/csv")  # fmt: skip
         except AtlasError as exc:
@@ -503,15 +524,6 @@ def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: st
         c4.download_button(t("dl_spec", lang), spec.to_json(), "map_spec.json",
                            "application/json")  # fmt: skip
         st.caption(t("dl_note", lang))
-
-
-def _region_summary(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec) -> pd.DataFrame:
-    from atlas.spatial import aggregate
-
-    regions = data.regions[(data.regions["layer"] == spec.region_layer)
-                           | (data.regions["region_id"] == spec.region)]  # fmt: skip
-    table = aggregate(drawn, regions)
-    return pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
 
 
 def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,

@@ -127,6 +127,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "precision_country": {"en": "country only", "es": "solo país"},
     "all": {"en": "All", "es": "Todos"},
     "none": {"en": "None", "es": "Ninguna"},
+    "region_layer": {"en": "Region layer", "es": "Capa de regiones"},
     "region": {"en": "Compare inside region", "es": "Comparar dentro de la región"},
     # ---- sidebar: layers ---------------------------------------------------------------
     "layers": {"en": "Layers", "es": "Capas"},

@@ -47,6 +47,9 @@ class K:
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
     UPLOADS = "atlas_uploads"  # sha -> Upload (read once, kept for the session)
     DISTRICTS = "atlas_districts"  # path of fetched exact district boundaries
+    REGION_LAYER = "w_region_layer"
+    REGION = "w_region"
+    PENDING_LAYER = "atlas_pending_layer"  # region layer to select on the next run
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
     EXPORT = "atlas_export"  # (file name, bytes, mime, preview png bytes or None)
     MAP = "map"
@@ -156,6 +159,36 @@ def rejected_details(report: LoadReport, limit: int = 20) -> pd.DataFrame:
     )
 
 
+def region_layers(regions: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None) -> list[str]:
+    """Region layers a reader can pick, in first-seen order (regions, then districts)."""
+    names = list(dict.fromkeys(regions["layer"].astype(str)))
+    if districts is not None and "layer" in districts.columns:
+        names += [n for n in dict.fromkeys(districts["layer"].astype(str)) if n not in names]
+    return names
+
+
+def region_summary(
+    incidents: gpd.GeoDataFrame,
+    regions: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame | None,
+    spec: MapSpec,
+) -> pd.DataFrame:
+    """Per-region counts for the regions of ``spec.region_layer`` plus ``spec.region``
+    (atlas.spatial.aggregate), without geometry, ready for a CSV download."""
+    from atlas.spatial import aggregate
+
+    parts = [
+        regions[(regions["layer"] == spec.region_layer) | (regions["region_id"] == spec.region)]
+    ]
+    if districts is not None and "layer" in districts.columns:
+        cols = [c for c in regions.columns if c in districts.columns]
+        parts.append(districts.loc[districts["layer"] == spec.region_layer, cols])
+    chosen = pd.concat(parts, ignore_index=True).drop_duplicates("region_id")
+    chosen = gpd.GeoDataFrame(chosen, geometry="geometry", crs=regions.crs)
+    table = aggregate(incidents, chosen)
+    return pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+
+
 def short_region_name(name: str) -> str:
     """The name before any parenthesis or comma, for running text: "VRAEM (DEVIDA ...),
     approximate outline" -> "VRAEM" (the approximate note is shown separately)."""
@@ -182,6 +215,8 @@ __all__ = [
     "files_fingerprint",
     "quick_ranges",
     "read_upload",
+    "region_layers",
+    "region_summary",
     "rejected_details",
     "report_table",
     "short_region_name",

@@ -23,6 +23,8 @@ from atlas.ui_state import (
     check_upload_size,
     quick_ranges,
     read_upload,
+    region_layers,
+    region_summary,
     report_table,
     short_region_name,
     spec_from_params,
@@ -290,3 +292,55 @@ def test_fetch_exact_districts_rebuilds_vraem(
     assert f"{fmt_int(expected.inside_region, 'en')} inside the VRAEM" in _markdown(at)
     shows_note = any(i.value.startswith("Approximate boundary") for i in at.info)
     assert shows_note == data.approximate
+
+
+def test_region_summary_and_layers_on_shipped_data() -> None:
+    data = _shipped()
+    assert "vraem" in region_layers(data.regions, data.districts)
+    table = region_summary(data.incidents, data.regions, data.districts, MapSpec())
+    row = table[table["region_id"] == "vraem-devida"].iloc[0]
+    inside = query.region_mask(data.incidents, data.regions, "vraem-devida")
+    assert row["incidents"] == int(inside.sum())
+    assert "geometry" not in table.columns
+
+
+def test_all_layers_and_tile_basemap_render(app: AppTest) -> None:
+    at = _run(app)
+    for name in ("clusters", "heat", "choropleth"):
+        at.checkbox(key=f"{K.LAYERS}_{name}").check()
+    at.selectbox(key=K.BASEMAP).set_value("carto")
+    _run(at)
+    at.radio(key=K.METRIC).set_value("per_area")
+    _run(at)
+    params = at.query_params
+    assert "choropleth" in params["layers"] and params["metric"] == "per_area"
+    assert "cartocdn" in _map_script(at) or "carto" in _map_script(at).lower()
+
+
+def test_uploaded_region_file_becomes_a_layer(app: AppTest) -> None:
+    geojson = json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"id": "box1", "name": "Test box"},
+        "geometry": {"type": "Polygon", "coordinates": [[[-74.5, -13.0], [-73.0, -13.0],
+                     [-73.0, -11.5], [-74.5, -11.5], [-74.5, -13.0]]]}}]}).encode()  # fmt: skip
+    at = _run(app)
+    at.radio(key=K.UPLOAD_KIND).set_value("regions")
+    _run(at)
+    at.file_uploader(key=K.UPLOAD_FILE).set_value(("mybox.geojson", geojson,
+                                                   "application/geo+json"))  # fmt: skip
+    _run(at)
+    assert "mybox.geojson: 1 rows read, 1 kept, 0 left out." in _markdown(at)
+    at.button(key="use_upload").click()
+    _run(at)
+    assert at.selectbox(key=K.REGION_LAYER).value == "mybox"
+    assert "Test box" in _map_script(at)
+    at.selectbox(key=K.REGION).set_value("box1")
+    _run(at)
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    data = _shipped()
+    zone = gpd.GeoDataFrame({"region_id": ["box1"]}, geometry=[box(-74.5, -13.0, -73.0, -11.5)],
+                            crs="EPSG:4326")  # fmt: skip
+    inside = query.region_mask(data.incidents, zone, "box1")
+    expected = query.filter_incidents(data.incidents, MapSpec(region="box1"), inside=inside)[1]
+    assert f"{fmt_int(expected.inside_region, 'en')} inside the Test box" in _markdown(at)

@@ -68,11 +68,9 @@ def nice_length(max_km: float) -> float:
 
 
 def km_label(km: float, lang: str = "en") -> str:
-    """``50 km`` / ``0.5 km`` without trailing zeros."""
-    text = f"{km:g}"
-    if lang == "es":
-        text = text.replace(".", ",")
-    return f"{text} km"
+    """``50 km`` / ``0.5 km`` without trailing zeros (``lang`` kept for the call sites)."""
+    # es-PE writes decimals with a point, like en (CLDR; see atlas.i18n)
+    return f"{km:g} km"
 
 
 @dataclass
@@ -244,6 +242,9 @@ def inset_locator(
             gid="inset-box",
         )
     )
+    # Grow the continent box when the view pokes out of it (e.g. Peru's Pacific coast).
+    x0, y0 = min(x0, cx - w / 2 - 1.0), min(y0, cy - h / 2 - 1.0)
+    x1, y1 = max(x1, cx + w / 2 + 1.0), max(y1, cy + h / 2 + 1.0)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect(aspect_for((y0 + y1) / 2), adjustable="box", anchor="C")

@@ -40,6 +40,7 @@ from atlas.ui_state import (
     region_summary,
     rejected_details,
     report_table,
+    share_url,
     short_region_name,
     spec_from_params,
     step_from_params,
@@ -493,9 +494,8 @@ def _sources_panel(data: AtlasData, lang: str) -> None:
 
 def _share_panel(url_params: dict[str, str], lang: str) -> None:
     with st.expander(t("share_title", lang)):
-        query_string = "&".join(f"{k}={v}" for k, v in url_params.items())
         st.caption(t("copy_link", lang))
-        st.code("?" + query_string if query_string else "?", language=None)
+        st.code(share_url(st.context.url or "", url_params), language=None, wrap_lines=True)
 
 
 def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import geopandas as gpd
 import pandas as pd
@@ -189,6 +190,12 @@ def region_summary(
     return pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
 
 
+def share_url(base: str, params: dict[str, str]) -> str:
+    """The page address with the view's query string (commas kept readable)."""
+    query = urlencode(params, safe=",")
+    return f"{base}?{query}" if query else (base or "?")
+
+
 def short_region_name(name: str) -> str:
     """The name before any parenthesis or comma, for running text: "VRAEM (DEVIDA ...),
     approximate outline" -> "VRAEM" (the approximate note is shown separately)."""
@@ -219,6 +226,7 @@ __all__ = [
     "region_summary",
     "rejected_details",
     "report_table",
+    "share_url",
     "short_region_name",
     "spec_from_params",
     "step_from_params",

@@ -26,6 +26,7 @@ from atlas.ui_state import (
     region_layers,
     region_summary,
     report_table,
+    share_url,
     short_region_name,
     spec_from_params,
     step_from_params,
@@ -61,6 +62,18 @@ def test_quick_ranges() -> None:
     assert r["y2019"] == (dt.date(2019, 3, 5), dt.date(2019, 12, 31))
     assert r["y2020"] == (dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     assert list(r)[2:] == ["last12", "y2021", "y2020", "y2019"]
+
+
+def test_share_url_round_trips() -> None:
+    spec = MapSpec(event_types=("armed_clash", "riot"), actor="Sendero Luminoso & co",
+                   center=(-12.3, -74.0), zoom=9)  # fmt: skip
+    url = share_url("http://localhost:8501/", spec.to_query())
+    assert url.startswith("http://localhost:8501/?") and "event_types=armed_clash,riot" in url
+    from urllib.parse import parse_qs, urlsplit
+
+    back = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert MapSpec.from_query(back) == spec
+    assert share_url("", {}) == "?"
 
 
 def test_short_region_name() -> None:

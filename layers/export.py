@@ -111,8 +111,12 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
         period = (
             f"entre {lo.isoformat()} y {hi.isoformat()}"
             if es
-            else (f"from {lo.isoformat()} to {hi.isoformat()}")
+            else f"from {lo.isoformat()} to {hi.isoformat()}"
         )
+    elif lo is not None:
+        period = f"desde {lo.isoformat()}" if es else f"from {lo.isoformat()} on"
+    elif hi is not None:
+        period = f"hasta {hi.isoformat()}" if es else f"up to {hi.isoformat()}"
     else:
         period = "sin fechas" if es else "with no dates"
     types = (

@@ -270,3 +270,14 @@ def test_html_export_renders_offline_in_chromium(tmp_path):
     assert errors == []
     assert requested == []  # nothing tried to leave the machine
     assert "SAMPLE" in body
+
+
+def test_alt_text_open_ended_period_and_notes_on_the_page(tmp_path):
+    spec = MapSpec(date_from=dt.date(2030, 1, 1), notes="Editor's note: test")
+    result = export(spec, tiny_data(), tmp_path / "none.png")
+    assert "showing 0 violent incidents (all types) from 2030-01-01 on" in result.alt_text
+    from layers.printmap import build_page
+
+    fig = build_page(spec, tiny_data())
+    method = next(t for t in fig.texts if t.get_gid() == "method").get_text()
+    assert method.startswith("Editor's note: test\n")

@@ -53,7 +53,8 @@ LEAFLET_PROBE = """
     try { if (window[k] instanceof L.Map && !maps.includes(window[k])) maps.push(window[k]); }
     catch (e) { /* cross-origin or getter that throws */ }
   }
-  const out = {leaflet: true, maps: maps.length, regions: [], polygons_drawn: 0,
+  const out = {leaflet: true, maps: maps.length, regions: [],
+               zoom: maps.length ? maps[0].getZoom() : null, polygons_drawn: 0,
                circles: 0, circles_in_view: 0, markers: 0, clustered: 0, cluster_icons: 0};
   for (const m of maps) {
     const view = m.getBounds();
@@ -294,19 +295,55 @@ def offline_page(browser: Any, request: pytest.FixtureRequest):
 
 # ---- helpers the app tests share ---------------------------------------------------------
 def wait_for_app(page: Any, timeout: float = 60_000) -> None:
-    """Wait until the script has run: the counts heading is shown and nothing is running."""
-    page.wait_for_selector("[data-testid=stMain] h4", timeout=timeout)
-    wait_idle(page, timeout)
+    """Wait until the script has run and st_folium has reported the view back.
 
-
-def wait_idle(page: Any, timeout: float = 60_000) -> None:
-    """Wait for the running indicator to go away (a rerun finished)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')"
-        " || !document.querySelector('[data-testid=stStatusWidget]').innerText.match(/Running/i)",
-        timeout=timeout,
+    The map component sends its centre/zoom after it is drawn, which reruns the script
+    and mirrors them into the URL (``zoom=``); editing a widget before that rerun lands
+    loses the edit, so tests start only after it.
+    """
+    page.wait_for_selector(
+        "[data-testid=stMain] h4, [data-testid=stException]", state="attached", timeout=timeout
     )
-    page.wait_for_timeout(300)
+    error = page.locator("[data-testid=stException]")
+    if error.count():
+        pytest.fail(f"the app raised instead of drawing: {error.first.inner_text()[:800]}")
+    page.wait_for_url("**zoom=*", timeout=timeout)
+    page.wait_for_timeout(500)
+
+
+def wait_for_counts(page: Any, expected: str, timeout: float = 60_000) -> str:
+    """Wait until the counts line contains ``expected``; return it (fails with the text)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "(t) => { const h = document.querySelector('[data-testid=stMain] h4');"
+            " return !!h && h.innerText.includes(t); }",
+            arg=expected,
+            timeout=timeout,
+        )
+    except PlaywrightTimeout:
+        pytest.fail(f"counts never showed {expected!r}; they read {counts_text(page)!r}")
+    return counts_text(page)
+
+
+def poll_map(page: Any, ok: Any, timeout: float = 45.0) -> dict:
+    """Re-read the map until ``ok(state)``: after a rerun the component replaces its frame,
+    so a frame that detaches mid-read is simply read again (bounded by ``timeout``)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout
+    state: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            state = leaflet_state(map_frame(page, timeout=10_000))
+        except PlaywrightError as exc:  # detached frame or a map still being rebuilt
+            state = {"error": str(exc).splitlines()[0]}
+        else:
+            if state.get("leaflet") and state.get("settled") and ok(state):
+                return state
+        page.wait_for_timeout(300)
+    return state
 
 
 def counts_text(page: Any) -> str:
@@ -315,9 +352,15 @@ def counts_text(page: Any) -> str:
 
 
 def map_frame(page: Any, timeout: float = 60_000) -> Any:
-    """The st_folium iframe's Frame, once Leaflet has drawn its container."""
-    handle = page.wait_for_selector(MAP_IFRAME, timeout=timeout)
-    frame = handle.content_frame()
+    """The st_folium iframe's Frame, once Leaflet has drawn its container.
+
+    During a rerun Streamlit briefly keeps the old component next to the new one; wait
+    until exactly one map iframe is left.
+    """
+    page.wait_for_function(
+        f"() => document.querySelectorAll({MAP_IFRAME!r}).length === 1", timeout=timeout
+    )
+    frame = page.wait_for_selector(MAP_IFRAME, timeout=timeout).content_frame()
     frame.wait_for_selector(".leaflet-container", timeout=timeout)
     return frame
 

@@ -1,0 +1,81 @@
+"""Ten readers at once: each browser context keeps its own filters and counts.
+
+All ten pages are opened on one server before any is waited for, so their scripts run
+concurrently. Expected counts come from atlas.query.filter_incidents on the shipped
+bundle. The server's resident memory is sampled while they run and must stay bounded.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+
+import psutil
+import pytest
+
+from atlas.data import load_shipped
+from atlas.i18n import fmt_int
+from atlas.query import filter_incidents
+from atlas.spec import MapSpec
+
+from .conftest import counts_text, open_page, poll_map, wait_for_counts
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MAX_SERVER_RSS = int(2.5 * 2**30)
+VIEWS: list[dict[str, str]] = [
+    *({"date_from": f"{y}-01-01", "date_to": f"{y}-12-31"} for y in range(2018, 2025)),
+    {"event_types": "armed_clash"},
+    {"event_types": "riot,protest", "date_from": "2022-01-01", "date_to": "2024-12-30"},
+    {"min_fatalities": "1"},
+]
+
+
+def _phrase(data, params: dict[str, str]) -> tuple[int, str]:
+    drawn, s = filter_incidents(data.incidents, MapSpec.from_query(params), data.regions)
+    return len(drawn), (
+        f"{fmt_int(s.incidents, 'en')} incidents, {fmt_int(s.deaths, 'en')} deaths "
+        f"(best estimate), {fmt_int(s.inside_region, 'en')} inside the"
+    )
+
+
+def _rss(pid: int) -> int:
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def test_ten_sessions_keep_their_own_filters(browser, app_server):
+    data = load_shipped()
+    expected = [_phrase(data, params) for params in VIEWS]
+    assert len({phrase for _, phrase in expected}) == len(VIEWS), "views must differ"
+
+    started = time.monotonic()
+    peak = _rss(app_server.pid)
+    pages = [open_page(browser, viewport={"width": 1100, "height": 800}) for _ in VIEWS]
+    try:
+        for bp, params in zip(pages, VIEWS, strict=True):
+            bp.page.goto(f"{app_server.url}/?{urllib.parse.urlencode(params)}", wait_until="commit")
+        for bp, (_, phrase) in zip(pages, expected, strict=True):
+            wait_for_counts(bp.page, phrase, timeout=90_000)
+            peak = max(peak, _rss(app_server.pid))
+
+        # every map drew its own incidents, and no page picked up another's counts
+        for bp, params, (n_drawn, phrase) in zip(pages, VIEWS, expected, strict=True):
+            state = poll_map(bp.page, lambda s, n=n_drawn: s["circles"] + s["clustered"] == n)
+            assert state["circles"] + state["clustered"] == n_drawn, (params, state)
+            assert phrase in counts_text(bp.page), (params, counts_text(bp.page))
+            assert bp.dialogs == [] and bp.blocked == [], (bp.dialogs, bp.blocked)
+            peak = max(peak, _rss(app_server.pid))
+    finally:
+        for bp in pages:
+            bp.page.context.close()
+    elapsed = time.monotonic() - started
+    print(f"10 sessions: {elapsed:.1f} s, server peak RSS {peak / 2**20:,.0f} MiB")
+    assert peak < MAX_SERVER_RSS, f"server RSS peaked at {peak / 2**20:,.0f} MiB"
+    assert elapsed < 180, f"ten sessions took {elapsed:.0f} s"

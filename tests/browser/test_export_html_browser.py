@@ -86,3 +86,58 @@ def test_export_html_with_tiles_still_draws_without_them(offline_page, shipped, 
     assert offline_page.blocked, "a tile basemap should have asked for tiles"
     assert all(not u.startswith("file:") for u in offline_page.blocked)
     assert offline_page.errors == [], offline_page.errors
+
+
+EVIL_IMG = "<img src=x onerror=alert(1)>"
+EVIL_SCRIPT = "<script>alert(1)</script>"
+
+#: Opens every incident popup/tooltip and region tooltip; returns what each showed.
+OPEN_ALL = """
+() => {
+  const maps = Object.keys(window).map(k => { try { return window[k]; } catch (e) {} })
+    .filter(v => v instanceof L.Map);
+  const out = [];
+  const read = (sel) => {
+    const el = document.querySelector(sel);
+    return el ? {text: el.innerText, bad: el.querySelectorAll('img,script,svg[onload]').length}
+              : {text: '', bad: 0};
+  };
+  maps[0].eachLayer(l => {
+    if (l instanceof L.CircleMarker && l.getPopup()) {
+      l.openPopup(); out.push(read('.leaflet-popup-content')); l.closePopup();
+    }
+    if ((l instanceof L.CircleMarker || l instanceof L.Polygon) && l.getTooltip()) {
+      l.openTooltip(); out.push(read('.leaflet-tooltip')); l.closeTooltip();
+    }
+  });
+  return out;
+}
+"""
+
+
+def test_export_html_shows_hostile_text_as_text(offline_page, shipped, tmp_path):
+    """Notes, actors and a region name full of HTML are readable text in the export."""
+    incidents = shipped.incidents.head(30).copy()
+    incidents["notes"] = EVIL_IMG
+    incidents["actor1"] = EVIL_SCRIPT
+    regions = shipped.regions.copy()
+    regions.loc[regions["region_id"] == "vraem-devida", "name"] = f"VRAEM {EVIL_IMG}"
+    data = dataclasses.replace(shipped, incidents=incidents, regions=regions)
+    out = tmp_path / "evil.html"
+    _export(MapSpec(), data, out)
+
+    page = offline_page.page
+    page.goto(out.as_uri(), wait_until="load")
+    page.wait_for_selector(".atlas-legend")
+    state = leaflet_state(page, region="VRAEM")
+    assert state["circles"] == 30, state
+    shown = page.evaluate(OPEN_ALL)
+    texts = " ".join(s["text"] for s in shown)
+    assert EVIL_IMG in texts and EVIL_SCRIPT in texts, texts[:400]
+    assert all(s["bad"] == 0 for s in shown), [s for s in shown if s["bad"]]
+    assert f"VRAEM {EVIL_IMG}" in page.locator(".atlas-legend").inner_text()
+    assert page.locator("img[src=x]").count() == 0
+    page.wait_for_timeout(800)  # an onerror handler would have fired by now
+    assert offline_page.dialogs == [], offline_page.dialogs
+    assert offline_page.errors == [], offline_page.errors
+    assert offline_page.blocked == [], offline_page.blocked

@@ -342,9 +342,9 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
         for i, (s, _) in enumerate(all_steps)
     }
     c1, c2, c3, c4 = st.columns([1, 5, 1, 2], vertical_alignment="bottom")
-    if c1.button(t("step_prev", lang), disabled=ss[K.STEP] <= 0):
+    if c1.button("◀", help=t("step_prev", lang), disabled=ss[K.STEP] <= 0, key="step_prev"):
         ss[K.STEP] = max(0, ss[K.STEP] - 1)
-    if c3.button(t("step_next", lang), disabled=ss[K.STEP] >= n - 1):
+    if c3.button("▶", help=t("step_next", lang), disabled=ss[K.STEP] >= n - 1, key="step_next"):
         ss[K.STEP] = min(n - 1, ss[K.STEP] + 1)
     if n > 1:
         c2.select_slider(t("step_slider", lang), options=list(range(n)), key=K.STEP,

@@ -172,8 +172,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "step_mode": {"en": "Mode", "es": "Modo"},
     "step_cumulative": {"en": "Cumulative", "es": "Acumulado"},
     "step_window": {"en": "Moving window", "es": "Ventana móvil"},
-    "step_next": {"en": "Next step ▶", "es": "Paso siguiente ▶"},
-    "step_prev": {"en": "◀ Previous", "es": "◀ Anterior"},
+    "step_next": {"en": "Next step (play one bucket)", "es": "Paso siguiente (avanza uno)"},
+    "step_prev": {"en": "Previous step", "es": "Paso anterior"},
     "step_showing": {
         "en": "Map shows {start} to {end}.",
         "es": "El mapa muestra del {start} al {end}.",

@@ -357,3 +357,18 @@ def test_uploaded_region_file_becomes_a_layer(app: AppTest) -> None:
     inside = query.region_mask(data.incidents, zone, "box1")
     expected = query.filter_incidents(data.incidents, MapSpec(region="box1"), inside=inside)[1]
     assert f"{fmt_int(expected.inside_region, 'en')} inside the Test box" in _markdown(at)
+
+
+def test_next_step_advances_one_bucket(app: AppTest) -> None:
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    at = _run(app)
+    at.toggle(key=K.STEP_ON).set_value(True)
+    _run(at)
+    at.radio(key=K.STEP_MODE).set_value("window")
+    _run(at)
+    assert any("Map shows 2021-01-01 to 2021-01-31." in c.value for c in at.caption)
+    at.button(key="step_next").click()
+    _run(at)
+    assert at.query_params["step"] == "1"
+    assert any("Map shows 2021-02-01 to 2021-02-28." in c.value for c in at.caption)

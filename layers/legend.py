@@ -63,14 +63,19 @@ def _swatch(e: LegendEntry) -> str:
 
 def legend_html(entries: list[LegendEntry], banners: list[str], title: str) -> str:
     """The legend box as HTML; every label escaped."""
-    parts = [f"<div class='atlas-legend-title'>{esc(title)}</div>"]
-    for banner in banners:
-        parts.append(f"<div class='atlas-legend-banner'>{esc(banner)}</div>")
+    # The banners stay visible; the entries fold away (<details>) so a reader can clear
+    # the map or read an open popup without losing the SAMPLE / approximate warnings.
+    parts = [f"<div class='atlas-legend-banner'>{esc(b)}</div>" for b in banners]
+    parts.append(
+        f"<details class='atlas-legend-body' open><summary class='atlas-legend-title'>"
+        f"{esc(title)}</summary>"
+    )
     for e in entries:
         parts.append(
             "<div class='atlas-legend-row'><span class='atlas-legend-sw'>"
             f"{_swatch(e)}</span><span>{esc(e.label)}</span></div>"
         )
+    parts.append("</details>")
     return "".join(parts)
 
 
@@ -81,10 +86,10 @@ class Legend(MacroElement):
         """
         {% macro header(this, kwargs) %}
         <style>
-          .atlas-legend {background: rgba(255,255,255,0.92); padding: 6px 8px;
-            font: 12px/1.35 sans-serif; color: #222; border-radius: 4px;
-            box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-height: 60vh; overflow-y: auto;}
-          .atlas-legend-title {font-weight: bold; margin-bottom: 3px;}
+          .atlas-legend {background: rgba(255,255,255,0.92); padding: 5px 7px;
+            font: 11px/1.3 sans-serif; color: #222; border-radius: 4px; max-width: 290px;
+            box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-height: 42vh; overflow-y: auto;}
+          .atlas-legend-title {font-weight: bold; margin: 2px 0; cursor: pointer;}
           .atlas-legend-banner {background: #b00020; color: #fff; font-weight: bold;
             padding: 2px 5px; margin: 2px 0 4px; border-radius: 2px;}
           .atlas-legend-row {display: flex; align-items: center; gap: 6px; margin: 1px 0;}

@@ -53,8 +53,10 @@ def _expected(data, spec: MapSpec):
 
 
 def _date_segments(page) -> list[str]:
-    return page.locator("[data-testid=stSidebar] [data-testid=stDateInput] [role=spinbutton]")\
-        .evaluate_all("els => els.map(e => e.textContent)")  # fmt: skip
+    """The six segments (y, m, d, y, m, d) of the date-range input, once it is drawn."""
+    sel = "[data-testid=stSidebar] [data-testid=stDateInput] [role=spinbutton]"
+    page.wait_for_function(f"() => document.querySelectorAll({sel!r}).length === 6")
+    return page.locator(sel).evaluate_all("els => els.map(e => e.textContent)")
 
 
 def _type_date(page, which: str, day: dt.date) -> None:

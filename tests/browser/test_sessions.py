@@ -18,7 +18,7 @@ from atlas.i18n import fmt_int
 from atlas.query import filter_incidents
 from atlas.spec import MapSpec
 
-from .conftest import counts_text, open_page, poll_map, wait_for_counts
+from .conftest import SCREENSHOTS, counts_text, open_page, poll_map, wait_for_counts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,7 +73,9 @@ def test_ten_sessions_keep_their_own_filters(browser, app_server):
             assert bp.dialogs == [] and bp.blocked == [], (bp.dialogs, bp.blocked)
             peak = max(peak, _rss(app_server.pid))
     finally:
-        for bp in pages:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for i, bp in enumerate(pages):
+            bp.page.screenshot(path=str(SCREENSHOTS / f"test_sessions_{i:02d}.png"))
             bp.page.context.close()
     elapsed = time.monotonic() - started
     print(f"10 sessions: {elapsed:.1f} s, server peak RSS {peak / 2**20:,.0f} MiB")

@@ -44,6 +44,21 @@ MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 _LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?(/|$)")
 _ALWAYS_OK = ("data:", "blob:", "about:")
 
+#: Injected into every frame (the page, the st_folium iframe, any nested frame) before its
+#: own scripts: JS dialogs are counted per frame as well as reported by page.on("dialog").
+DIALOG_SPY = """
+(() => {
+  window.__atlasDialogs = [];
+  for (const name of ['alert', 'confirm', 'prompt']) {
+    const original = window[name];
+    window[name] = function (...args) {
+      window.__atlasDialogs.push(name + ': ' + String(args[0]));
+      return original.apply(this, args);
+    };
+  }
+})();
+"""
+
 #: Run inside a page or frame holding a folium map: what Leaflet actually drew.
 LEAFLET_PROBE = """
 () => {
@@ -257,12 +272,27 @@ def open_page(browser: Any, allow: Any = local_only, **context_args: Any) -> Bro
         dialog.dismiss()
 
     context.route("**/*", route)
+    context.add_init_script(DIALOG_SPY)
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda exc: bp.errors.append(str(exc)))
     bp.page = page
     return bp
+
+
+def frame_dialogs(page: Any) -> list[str]:
+    """Dialogs recorded by DIALOG_SPY in every frame of ``page`` (frames that vanished are
+    covered by page.on("dialog"))."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    found: list[str] = []
+    for frame in page.frames:
+        try:
+            found += frame.evaluate("() => window.__atlasDialogs || []")
+        except PlaywrightError:  # a frame detached while we asked
+            continue
+    return found
 
 
 def screenshot_path(request: pytest.FixtureRequest) -> Path:
@@ -274,7 +304,7 @@ def screenshot_path(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def app_page(browser: Any, app_server: AppServer, request: pytest.FixtureRequest):
     """A page on the app server (local requests only); screenshot saved at teardown."""
-    bp = open_page(browser)
+    bp = open_page(browser, viewport={"width": 1400, "height": 1600})
     yield bp
     try:
         bp.page.screenshot(path=str(screenshot_path(request)), full_page=True)

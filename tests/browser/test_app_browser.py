@@ -19,6 +19,7 @@ from atlas.spec import MapSpec
 
 from .conftest import (
     counts_text,
+    frame_dialogs,
     leaflet_state,
     map_frame,
     poll_map,
@@ -225,4 +226,5 @@ def test_uploaded_script_and_html_are_shown_as_text(app_page, app_server):
         assert fr.locator("img[src=x]").count() == 0, fr.url
     page.wait_for_timeout(1000)  # an onerror handler would have fired by now
     assert app_page.dialogs == [], app_page.dialogs
+    assert len(page.frames) >= 2 and frame_dialogs(page) == []
     assert "2 incidents" in counts_text(page)

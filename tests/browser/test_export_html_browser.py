@@ -14,7 +14,7 @@ from atlas.data import load_shipped
 from atlas.query import filter_incidents
 from atlas.spec import MapSpec
 
-from .conftest import leaflet_state
+from .conftest import frame_dialogs, leaflet_state
 
 pytestmark = pytest.mark.browser
 
@@ -138,6 +138,23 @@ def test_export_html_shows_hostile_text_as_text(offline_page, shipped, tmp_path)
     assert f"VRAEM {EVIL_IMG}" in page.locator(".atlas-legend").inner_text()
     assert page.locator("img[src=x]").count() == 0
     page.wait_for_timeout(800)  # an onerror handler would have fired by now
-    assert offline_page.dialogs == [], offline_page.dialogs
+    assert offline_page.dialogs == [] and frame_dialogs(page) == [], offline_page.dialogs
     assert offline_page.errors == [], offline_page.errors
     assert offline_page.blocked == [], offline_page.blocked
+
+
+def test_dialog_detectors_catch_an_injected_handler(offline_page, tmp_path):
+    """Control for the XSS tests: the same detectors do see a handler that runs,
+    in the page and inside a nested frame."""
+    page_file = tmp_path / "control.html"
+    page_file.write_text(
+        "<!doctype html><p>control</p><img src=x onerror=alert(1)>"
+        "<iframe srcdoc='<img src=y onerror=alert(2)>'></iframe>",
+        encoding="utf-8",
+    )
+    page = offline_page.page
+    page.goto(page_file.as_uri(), wait_until="load")
+    page.wait_for_function("() => true")
+    page.wait_for_timeout(800)
+    assert sorted(offline_page.dialogs) == ["alert: 1", "alert: 2"], offline_page.dialogs
+    assert sorted(frame_dialogs(page)) == ["alert: 1", "alert: 2"]

@@ -228,3 +228,31 @@ def test_uploaded_script_and_html_are_shown_as_text(app_page, app_server):
     assert app_page.dialogs == [], app_page.dialogs
     assert len(page.frames) >= 2 and frame_dialogs(page) == []
     assert "2 incidents" in counts_text(page)
+
+
+def test_bad_url_value_falls_back_to_the_default_view(app_page, app_server, shipped):
+    page = app_page.page
+    page.goto(f"{app_server.url}/?date_from=2021-02-30&zoom=99", wait_until="domcontentloaded")
+    wait_for_app(page)
+    _, phrase = _expected(shipped, MapSpec())
+    wait_for_counts(page, phrase)
+    warning = page.get_by_text("The link has a setting that cannot be used")
+    assert warning.is_visible()
+    assert "date_from" in warning.inner_text()  # names the bad parameter
+    assert app_page.dialogs == [] and app_page.errors == []
+
+
+def test_hostile_actor_in_the_url_is_held_as_text(app_page, app_server, shipped):
+    params = {"actor": XSS_IMG, "date_from": "2020-01-01", "date_to": "2020-12-31"}
+    page = app_page.page
+    page.goto(f"{app_server.url}/?{urllib.parse.urlencode(params)}", wait_until="domcontentloaded")
+    page.wait_for_selector("[data-testid=stMain] h4")
+    _, phrase = _expected(shipped, MapSpec.from_query(params))
+    wait_for_counts(page, phrase)
+    box = page.get_by_label("Actor contains", exact=True).and_(page.locator("input"))
+    assert box.input_value() == XSS_IMG
+    assert page.get_by_text("No incidents match these filters").is_visible()
+    for fr in page.frames:
+        assert fr.locator("img[src=x]").count() == 0, fr.url
+    page.wait_for_timeout(800)
+    assert app_page.dialogs == [] and frame_dialogs(page) == []

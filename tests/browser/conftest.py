@@ -313,7 +313,7 @@ def app_page(browser: Any, app_server: AppServer, request: pytest.FixtureRequest
 
 
 @pytest.fixture
-def offline_page(browser: Any, request: pytest.FixtureRequest):
+def offline_page(browser: Any, assets_installed: None, request: pytest.FixtureRequest):
     """A page where every network request is aborted (for file:// exports)."""
     bp = open_page(browser, allow=no_network)
     yield bp

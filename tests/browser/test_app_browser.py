@@ -11,6 +11,7 @@ import datetime as dt
 import urllib.parse
 
 import pytest
+from playwright.sync_api import expect
 
 from atlas.data import load_shipped
 from atlas.i18n import fmt_int
@@ -84,7 +85,7 @@ def test_map_renders_region_outline_and_incidents(app_page, app_server, shipped,
     assert state["canvas_ink"] > 1000, "the map canvas is (almost) blank"
     assert state["legend_visible"] and state["banner_visible"], state
     assert "SAMPLE" in state["legend"]
-    assert page.get_by_text("SAMPLE DATA: the incidents on this page are synthetic").is_visible()
+    page.get_by_text("SAMPLE DATA: the incidents on this page are synthetic").wait_for()
     assert app_page.dialogs == [] and app_page.errors == [], (app_page.dialogs, app_page.errors)
 
     # Leaflet and its plugins came from the app itself: nothing it needed was blocked.
@@ -171,7 +172,7 @@ def test_uploaded_csv_with_a_bad_row_shows_its_rejection(app_page, app_server, t
     cells = [c.strip() for c in panel.locator("table td").all_text_contents()]
     assert "no coordinates" in cells, cells
     assert "3" in cells, cells  # spreadsheet row 3 (header = 1) is the row without latitude
-    assert panel.get_by_role("button", name="Use this data").is_visible()
+    panel.get_by_role("button", name="Use this data").wait_for()
     assert app_page.dialogs == []
 
 
@@ -237,7 +238,7 @@ def test_bad_url_value_falls_back_to_the_default_view(app_page, app_server, ship
     _, phrase = _expected(shipped, MapSpec())
     wait_for_counts(page, phrase)
     warning = page.get_by_text("The link has a setting that cannot be used")
-    assert warning.is_visible()
+    warning.wait_for()  # visible, or the test fails on the timeout
     assert "date_from" in warning.inner_text()  # names the bad parameter
     assert app_page.dialogs == [] and app_page.errors == []
 
@@ -250,9 +251,10 @@ def test_hostile_actor_in_the_url_is_held_as_text(app_page, app_server, shipped)
     _, phrase = _expected(shipped, MapSpec.from_query(params))
     wait_for_counts(page, phrase)
     box = page.get_by_label("Actor contains", exact=True).and_(page.locator("input"))
-    assert box.input_value() == XSS_IMG
-    assert page.get_by_text("No incidents match these filters").is_visible()
+    expect(box).to_have_value(XSS_IMG, timeout=20_000)
+    page.get_by_text("No incidents match these filters").wait_for()
     for fr in page.frames:
         assert fr.locator("img[src=x]").count() == 0, fr.url
     page.wait_for_timeout(800)
     assert app_page.dialogs == [] and frame_dialogs(page) == []
+    assert phrase in counts_text(page)  # the filter held through the map's rerun

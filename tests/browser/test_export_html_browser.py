@@ -137,6 +137,15 @@ def test_export_html_shows_hostile_text_as_text(offline_page, shipped, tmp_path)
     assert all(s["bad"] == 0 for s in shown), [s for s in shown if s["bad"]]
     assert f"VRAEM {EVIL_IMG}" in page.locator(".atlas-legend").inner_text()
     assert page.locator("img[src=x]").count() == 0
+    # leave one popup open for the screenshot: the payload as readable text
+    page.evaluate(
+        """() => { const m = Object.keys(window).map(k => { try { return window[k]; } catch (e) {} })
+          .find(v => v instanceof L.Map);
+          let first = null;
+          m.eachLayer(l => { if (!first && l instanceof L.CircleMarker) first = l; });
+          first.openPopup(); }"""
+    )
+    page.locator(".leaflet-popup-content").get_by_text(EVIL_IMG).wait_for()
     page.wait_for_timeout(800)  # an onerror handler would have fired by now
     assert offline_page.dialogs == [] and frame_dialogs(page) == [], offline_page.dialogs
     assert offline_page.errors == [], offline_page.errors

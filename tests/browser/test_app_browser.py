@@ -202,23 +202,23 @@ def test_uploaded_script_and_html_are_shown_as_text(app_page, app_server):
         """() => {
           const maps = Object.keys(window).map(k => { try { return window[k]; } catch (e) {} })
             .filter(v => v instanceof L.Map);
+          const read = (overlay, sel) => {
+            const root = overlay.getElement();
+            const el = root && (sel ? root.querySelector(sel) : root);
+            return el ? {text: el.innerText, imgs: el.querySelectorAll('img').length,
+                         scripts: el.querySelectorAll('script').length}
+                      : {text: '', imgs: -1, scripts: -1};
+          };
           const out = [];
           maps[0].eachLayer(l => {
             if (!(l instanceof L.CircleMarker)) return;
-            l.openPopup();
-            const c = document.querySelector('.leaflet-popup-content');
-            out.push({text: c.innerText, imgs: c.querySelectorAll('img').length,
-                      scripts: c.querySelectorAll('script').length});
-            l.closePopup();
-            l.openTooltip();
-            const t = document.querySelector('.leaflet-tooltip');
-            out.push({text: t ? t.innerText : '', imgs: t ? t.querySelectorAll('img').length : 0,
-                      scripts: t ? t.querySelectorAll('script').length : 0});
-            l.closeTooltip();
+            l.openPopup(); out.push(read(l.getPopup(), '.leaflet-popup-content')); l.closePopup();
+            l.openTooltip(); out.push(read(l.getTooltip(), null)); l.closeTooltip();
           });
           return out;
         }"""
     )
+    assert len(popups) == 4, popups  # two popups and two tooltips were read
     texts = " ".join(p["text"] for p in popups)
     assert XSS_IMG in texts and XSS_SCRIPT in texts, texts  # shown verbatim, as text
     assert all(p["imgs"] == 0 and p["scripts"] == 0 for p in popups), popups

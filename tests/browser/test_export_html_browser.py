@@ -97,17 +97,18 @@ OPEN_ALL = """
   const maps = Object.keys(window).map(k => { try { return window[k]; } catch (e) {} })
     .filter(v => v instanceof L.Map);
   const out = [];
-  const read = (sel) => {
-    const el = document.querySelector(sel);
+  const read = (overlay, sel) => {
+    const root = overlay.getElement();
+    const el = root && (sel ? root.querySelector(sel) : root);
     return el ? {text: el.innerText, bad: el.querySelectorAll('img,script,svg[onload]').length}
-              : {text: '', bad: 0};
+              : {text: '', bad: -1};
   };
   maps[0].eachLayer(l => {
     if (l instanceof L.CircleMarker && l.getPopup()) {
-      l.openPopup(); out.push(read('.leaflet-popup-content')); l.closePopup();
+      l.openPopup(); out.push(read(l.getPopup(), '.leaflet-popup-content')); l.closePopup();
     }
     if ((l instanceof L.CircleMarker || l instanceof L.Polygon) && l.getTooltip()) {
-      l.openTooltip(); out.push(read('.leaflet-tooltip')); l.closeTooltip();
+      l.openTooltip(); out.push(read(l.getTooltip(), null)); l.closeTooltip();
     }
   });
   return out;
@@ -134,6 +135,7 @@ def test_export_html_shows_hostile_text_as_text(offline_page, shipped, tmp_path)
     shown = page.evaluate(OPEN_ALL)
     texts = " ".join(s["text"] for s in shown)
     assert EVIL_IMG in texts and EVIL_SCRIPT in texts, texts[:400]
+    assert len(shown) >= 30 + 1, len(shown)  # 30 popups + tooltips, and the region's
     assert all(s["bad"] == 0 for s in shown), [s for s in shown if s["bad"]]
     assert f"VRAEM {EVIL_IMG}" in page.locator(".atlas-legend").inner_text()
     assert page.locator("img[src=x]").count() == 0
@@ -145,7 +147,7 @@ def test_export_html_shows_hostile_text_as_text(offline_page, shipped, tmp_path)
           m.eachLayer(l => { if (!first && l instanceof L.CircleMarker) first = l; });
           first.openPopup(); }"""
     )
-    page.locator(".leaflet-popup-content").get_by_text(EVIL_IMG).wait_for()
+    page.locator(".leaflet-popup-content").last.get_by_text(EVIL_IMG).wait_for()
     page.wait_for_timeout(800)  # an onerror handler would have fired by now
     assert offline_page.dialogs == [] and frame_dialogs(page) == [], offline_page.dialogs
     assert offline_page.errors == [], offline_page.errors

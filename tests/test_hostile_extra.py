@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atlas.data import load_shipped
-from atlas.errors import InputError
+from atlas.errors import InputError, LimitError
 from atlas.regions import read_regions
 from atlas.spec import MapSpec
 
@@ -106,6 +106,17 @@ def test_hostile_text_in_svg_export_stays_text(hostile_data, tmp_path):
     texts = " ".join("".join(el.itertext()) for el in root.iter(f"{SVG_NS}text"))
     assert EVIL_SCRIPT in texts and EVIL_IMG in texts, texts[:500]
     assert "<svg onload=alert(1)>" in texts
+
+
+def test_upload_over_the_limit_is_refused_before_reading():
+    """The app's upload path names the file, its size and the limit, and reads nothing."""
+    from atlas.ui_state import read_upload
+
+    body = b"id,lat,lon,date\n" + b"1,-12.2,-74.0,2021-01-01\n" * 50_000  # ~1.2 MB
+    with pytest.raises(LimitError, match=r"^big\.csv: the file is 1\.\d MB, over the 1 MB limit"):
+        read_upload("big.csv", body, "incidents", 2**20)
+    with pytest.raises(LimitError, match=r"^big\.geojson: .* over the 1 MB limit"):
+        read_upload("big.geojson", body, "regions", 2**20)
 
 
 _FIELD_NAMES = [f.name for f in dataclasses.fields(MapSpec)]

@@ -18,7 +18,14 @@ from atlas.i18n import fmt_int
 from atlas.query import filter_incidents
 from atlas.spec import MapSpec
 
-from .conftest import SCREENSHOTS, counts_text, open_page, poll_map, wait_for_counts
+from .conftest import (
+    SCREENSHOTS,
+    counts_text,
+    open_page,
+    poll_map,
+    wait_for_app,
+    wait_for_counts,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -81,3 +88,37 @@ def test_ten_sessions_keep_their_own_filters(browser, app_server):
     print(f"10 sessions: {elapsed:.1f} s, server peak RSS {peak / 2**20:,.0f} MiB")
     assert peak < MAX_SERVER_RSS, f"server RSS peaked at {peak / 2**20:,.0f} MiB"
     assert elapsed < 180, f"ten sessions took {elapsed:.0f} s"
+
+
+def test_an_upload_stays_in_its_own_session(browser, app_server, tmp_path):
+    """Reader A maps an uploaded file; reader B, on the same server, still sees the shipped data."""
+    data = load_shipped()
+    _, shipped_phrase = _phrase(data, {})
+    csv = tmp_path / "mine.csv"
+    csv.write_text(
+        "id,date,lat,lon,type,fatalities,notes,synthetic\n"
+        "M1,2021-03-01,-12.20,-73.90,armed_clash,2,SYNTHETIC TEST ROW,true\n"
+        "M2,2021-03-02,-12.30,-73.85,riot,0,SYNTHETIC TEST ROW,true\n",
+        encoding="utf-8",
+    )
+    a = open_page(browser)
+    b = open_page(browser)
+    try:
+        a.page.goto(app_server.url + "/", wait_until="domcontentloaded")
+        wait_for_app(a.page)
+        a.page.get_by_text("Load your own data").click()
+        panel = a.page.locator("[data-testid=stExpander]").filter(has_text="Load your own data")
+        panel.locator("input[type=file]").set_input_files(str(csv))
+        panel.get_by_role("button", name="Use this data").click()
+        wait_for_counts(a.page, "2 incidents, 2 deaths")
+
+        b.page.goto(app_server.url + "/", wait_until="domcontentloaded")
+        wait_for_app(b.page)
+        wait_for_counts(b.page, shipped_phrase)
+        state = poll_map(b.page, lambda s: s["circles"] + s["clustered"] == len(data.incidents))
+        assert state["circles"] + state["clustered"] == len(data.incidents), state
+        assert "2 incidents, 2 deaths" in counts_text(a.page)  # A still has its own file
+    finally:
+        for i, bp in enumerate((a, b)):
+            bp.page.screenshot(path=str(SCREENSHOTS / f"test_upload_session_{'ab'[i]}.png"))
+            bp.page.context.close()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Geod
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, Polygon, box
 
 from atlas.errors import CRSError, InputError
 from atlas.regions import RegionDefinition, build_region, read_regions
@@ -211,3 +211,29 @@ def test_many_points_match_numpy_box_test(grid: gpd.GeoDataFrame) -> None:
     assert (got.isna().to_numpy() == pd.isna(expected)).all()
     ok = ~pd.isna(expected)
     assert (got.to_numpy()[ok] == expected[ok]).all()
+
+
+@pytest.mark.parametrize("predicate", ["intersects", "covered_by", "within"])
+def test_fast_point_in_polygon_equals_strtree_predicate(predicate):
+    """The prepared-polygon fast path gives the same pairs as sindex.query(predicate)."""
+    from atlas.spatial import _pairs
+
+    rng = np.random.default_rng(7)
+    cells = [box(x, y, x + 1, y + 1) for x in range(4) for y in range(3)]
+    cells.append(Polygon([(0.5, 0.5), (3.5, 0.5), (2, 2.9)]))  # overlaps the grid
+    regions = gpd.GeoDataFrame(
+        {"region_id": [f"r{i}" for i in range(len(cells))]}, geometry=cells, crs="EPSG:4326"
+    )
+    xs = np.concatenate([rng.uniform(-0.5, 4.5, 500), [1.0, 2.0, 0.0, 4.0]])  # + edges
+    ys = np.concatenate([rng.uniform(-0.5, 3.5, 500), [1.0, 1.5, 0.0, 3.0]])
+    incidents = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xs, ys), crs="EPSG:4326")
+    got = set(zip(*_pairs(incidents, regions, predicate), strict=True))
+    ref_inc, ref_reg = regions.sindex.query(
+        np.asarray(incidents.geometry.array), predicate=predicate
+    )
+    assert got == set(zip(ref_inc, ref_reg, strict=True))
+    per_incident = pd.Series([i for i, _ in got]).value_counts()
+    assert (per_incident >= 2).any()  # the overlapping triangle is covered too
+    corner = len(xs) - 4  # (1, 1): a corner shared by four cells and the triangle
+    n_corner = int(per_incident.get(corner, 0))
+    assert n_corner == (1 if predicate == "within" else 5)  # within: inside the triangle only

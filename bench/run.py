@@ -264,8 +264,69 @@ class Recorder:
             self.add(result)
         return result, out
 
+    def time_many(
+        self, group: str, name: str, n: int, cases: list[Case]
+    ) -> dict[str, tuple[Result, Any]]:
+        """Time several implementations interleaved: round r runs each case once.
+
+        On a shared machine the load changes from second to second; interleaving exposes
+        ours and the references to the same conditions, so their ratio is fairer than
+        timing one after the other. A case whose run exceeds the budget is not repeated.
+        """
+        runs: dict[str, list[float]] = {c.impl: [] for c in cases}
+        first: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        loads: dict[str, float] = {}
+        done: set[str] = set()
+        for i in range(self.plan.repeats):
+            for case in cases:
+                if case.impl in done:
+                    continue
+                loads.setdefault(case.impl, round(os.getloadavg()[0], 2))
+                gc.collect()
+                t0 = time.perf_counter()
+                try:
+                    out = case.fn()
+                except UNDER_TEST_ERRORS as exc:
+                    if not case.under_test:
+                        raise
+                    errors[case.impl] = f"{type(exc).__name__}: {exc}"[:400]
+                    done.add(case.impl)
+                    continue
+                elapsed = time.perf_counter() - t0
+                runs[case.impl].append(elapsed)
+                if i == 0:
+                    first[case.impl] = out
+                del out
+                if elapsed > self.plan.budget_s:
+                    done.add(case.impl)
+        results: dict[str, tuple[Result, Any]] = {}
+        for case in cases:
+            res = Result(group, name, n, case.impl, note=case.note)
+            res.extra["load_avg_1m"] = loads.get(case.impl)
+            res.extra["interleaved_with"] = [c.impl for c in cases if c.impl != case.impl]
+            if case.impl in errors:
+                res.status = "error"
+                res.note = errors[case.impl]
+                res.runs_s = []
+            else:
+                res.runs_s = runs[case.impl]
+            self.add(res)
+            results[case.impl] = (res, first.get(case.impl))
+        return results
+
     def skip(self, group: str, name: str, n: int, impl: str, status: str, note: str) -> Result:
         return self.add(Result(group, name, n, impl, status=status, note=note))
+
+
+@dataclass
+class Case:
+    """One implementation to time in :meth:`Recorder.time_many`."""
+
+    impl: str
+    fn: Callable[[], Any]
+    note: str = ""
+    under_test: bool = False
 
 
 def measure(fn: Callable[[], Any], repeats: int, budget_s: float) -> tuple[list[float], Any]:
@@ -528,77 +589,74 @@ def bench_join(rec: Recorder, regions: gpd.GeoDataFrame, duck: DuckJoin | None) 
     for n in plan.join_sizes:
         incidents = synthetic_incidents(n)
         points = incidents[["geometry"]]
-        res, ref = rec.time(
-            "join",
-            "spatial join",
-            n,
-            "sjoin",
-            lambda points=points: gpd.sjoin(points, ref_regions, predicate="intersects"),
-            note="geopandas.sjoin(points, districts, predicate='intersects'), geometry-only frames",
-        )
-        ref_keys = pair_keys(ref.index.to_numpy(), ref["region_id"], all_ids)
-        res.extra["pairs"] = int(len(ref_keys))
-        del ref
-        # same content as ours returns: every incident column carried into the result
-        rec.time(
-            "join",
-            "spatial join",
-            n,
-            "sjoin-full",
-            lambda incidents=incidents: gpd.sjoin(
-                incidents, ref_regions, how="left", predicate="intersects"
+        cases = [
+            Case(
+                "sjoin",
+                lambda points=points: gpd.sjoin(points, ref_regions, predicate="intersects"),
+                "geopandas.sjoin(points, districts, predicate='intersects'), geometry-only frames",
             ),
-            note="geopandas.sjoin(incidents, districts, how='left'): all incident columns kept",
-        )
+            # same content as ours returns: every incident column carried into the result
+            Case(
+                "sjoin-full",
+                lambda incidents=incidents: gpd.sjoin(
+                    incidents, ref_regions, how="left", predicate="intersects"
+                ),
+                "geopandas.sjoin(incidents, districts, how='left'): all incident columns kept",
+            ),
+        ]
         if join is None:
             rec.skip("join", "spatial join", n, "ours", status, note)
         else:
-            res, out = rec.time(
-                "join",
-                "spatial join",
-                n,
-                "ours",
-                lambda incidents=incidents: join(incidents, regions, predicate="intersects"),
-                under_test=True,
+            cases.append(
+                Case(
+                    "ours",
+                    lambda incidents=incidents: join(incidents, regions, predicate="intersects"),
+                    under_test=True,
+                )
             )
-            if out is not None:
-                inc, rid = ours_pairs(out, incidents)
-                keys = pair_keys(inc, rid, all_ids)
-                res.extra["pairs"] = int(len(keys))
-                res.extra["identical"] = bool(np.array_equal(keys, ref_keys))
-        if duck is None:
-            continue
-        run_duck = n in plan.duckdb_sizes
-        if not run_duck and n == 1_000_000 and plan.duckdb_1m_if_100k_under_s is not None:
+        run_duck = duck is not None and n in plan.duckdb_sizes
+        if (
+            duck is not None
+            and not run_duck
+            and n == 1_000_000
+            and plan.duckdb_1m_if_100k_under_s is not None
+        ):
             prev = rec.get("join", "spatial join", 100_000, "duckdb")
             run_duck = bool(
                 prev and prev.median_s and prev.median_s < plan.duckdb_1m_if_100k_under_s
             )
-        if not run_duck:
-            rec.skip(
-                "join",
-                "spatial join",
-                n,
-                "duckdb",
-                "skipped",
-                "DuckDB not run at 1M in this mode (quick: 10k/100k only; full: 1M when 100k < 30 s)",
+        if duck is not None and not run_duck:
+            rec.skip("join", "spatial join", n, "duckdb", "skipped",
+                     "DuckDB not run at 1M in this mode (quick: 10k/100k only; "
+                     "full: 1M when 100k < 30 s)")  # fmt: skip
+        if duck is not None and run_duck:
+            duck.load_points(
+                shapely.get_x(incidents.geometry.values), shapely.get_y(incidents.geometry.values)
             )
-            continue
-        lon = shapely.get_x(incidents.geometry.values)
-        lat = shapely.get_y(incidents.geometry.values)
-        duck.load_points(lon, lat)
-        res, out = rec.time(
-            "join",
-            "spatial join",
-            n,
-            "duckdb",
-            duck.join,
-            note="DuckDB spatial ST_Intersects join; points table built outside the timing",
-        )
-        keys = pair_keys(out["idx"].to_numpy(), out["region_id"], all_ids)
-        res.extra["pairs"] = int(len(keys))
-        res.extra["identical"] = bool(np.array_equal(keys, ref_keys))
-        res.extra["threads"] = duck.threads
+            cases.append(
+                Case(
+                    "duckdb",
+                    duck.join,
+                    "DuckDB spatial ST_Intersects join; points table built outside the timing",
+                )
+            )
+        timed = rec.time_many("join", "spatial join", n, cases)
+        res, ref = timed["sjoin"]
+        ref_keys = pair_keys(ref.index.to_numpy(), ref["region_id"], all_ids)
+        res.extra["pairs"] = int(len(ref_keys))
+        if "ours" in timed and timed["ours"][1] is not None:
+            res, out = timed["ours"]
+            inc, rid = ours_pairs(out, incidents)
+            keys = pair_keys(inc, rid, all_ids)
+            res.extra["pairs"] = int(len(keys))
+            res.extra["identical"] = bool(np.array_equal(keys, ref_keys))
+        if "duckdb" in timed:
+            res, out = timed["duckdb"]
+            keys = pair_keys(out["idx"].to_numpy(), out["region_id"], all_ids)
+            res.extra["pairs"] = int(len(keys))
+            res.extra["identical"] = bool(np.array_equal(keys, ref_keys))
+            res.extra["threads"] = duck.threads
+        del timed, ref
 
 
 class DuckJoin:
@@ -670,28 +728,29 @@ def bench_aggregate(rec: Recorder, regions: gpd.GeoDataFrame) -> None:
 
     for n in plan.agg_sizes:
         incidents = synthetic_incidents(n)
-        res, ref = rec.time(
-            "aggregate",
-            "aggregate by region and month",
-            n,
-            "sjoin+groupby",
-            lambda incidents=incidents: reference(incidents),
-            note="sjoin then pandas groupby(region_id, month): count and fatalities",
-        )
-        res.extra["cells"] = int(len(ref))
-        res.extra["incidents_counted"] = int(ref["incidents"].sum())
+        cases = [
+            Case(
+                "sjoin+groupby",
+                lambda incidents=incidents: reference(incidents),
+                "sjoin then pandas groupby(region_id, month): count and fatalities",
+            )
+        ]
         if aggregate is None:
             rec.skip("aggregate", "aggregate by region and month", n, "ours", status, note)
-            continue
-        res, out = rec.time(
-            "aggregate",
-            "aggregate by region and month",
-            n,
-            "ours",
-            lambda incidents=incidents: aggregate(incidents, regions, by="month"),
-            under_test=True,
-        )
-        if out is not None:
+        else:
+            cases.append(
+                Case(
+                    "ours",
+                    lambda incidents=incidents: aggregate(incidents, regions, by="month"),
+                    under_test=True,
+                )
+            )
+        timed = rec.time_many("aggregate", "aggregate by region and month", n, cases)
+        res, ref = timed["sjoin+groupby"]
+        res.extra["cells"] = int(len(ref))
+        res.extra["incidents_counted"] = int(ref["incidents"].sum())
+        if "ours" in timed and timed["ours"][1] is not None:
+            res, out = timed["ours"]
             res.extra["rows"] = int(len(out))
             counted = int(pd.to_numeric(out["incidents"]).sum())
             res.extra["incidents_counted"] = counted
@@ -733,37 +792,39 @@ def bench_load(rec: Recorder, workdir: Path) -> dict[int, Path]:
         write_s = time.perf_counter() - t0
         paths[n] = path
         size = path.stat().st_size
-        res, ref = rec.time(
-            "load",
-            "load ACLED-shaped CSV",
-            n,
-            "read_csv",
-            lambda path=path: read_reference(path),
-            note="pandas.read_csv + geopandas.points_from_xy",
-        )
-        res.extra.update(csv_bytes=size, csv_write_s=round(write_s, 3))
-        res.extra.update(child_memory(["load-ref", str(path)]))
-        frame_for_cache = synthetic_incidents(n)
-        cache_note = "synthetic canonical frame (ours not available)"
+        cases = [
+            Case(
+                "read_csv",
+                lambda path=path: read_reference(path),
+                "pandas.read_csv + geopandas.points_from_xy",
+            )
+        ]
+        over = bool(bench_limits(path))
         if read_incidents is None:
             rec.skip("load", "load ACLED-shaped CSV", n, "ours", status, note)
         else:
-            over = bool(bench_limits(path))
             limit_note = (
                 f"file ({size:,} bytes) is over the default upload limit: the app refuses it "
                 "with LimitError; timed with limits.max_bytes raised"
                 if over
                 else ""
             )
-            res, out = rec.time(
-                "load",
-                "load ACLED-shaped CSV",
-                n,
-                "ours",
-                lambda path=path: read_incidents(path, source="acled", **bench_limits(path)),
-                under_test=True,
-                note=limit_note,
+            cases.append(
+                Case(
+                    "ours",
+                    lambda path=path: read_incidents(path, source="acled", **bench_limits(path)),
+                    limit_note,
+                    under_test=True,
+                )
             )
+        timed = rec.time_many("load", "load ACLED-shaped CSV", n, cases)
+        res = timed["read_csv"][0]
+        res.extra.update(csv_bytes=size, csv_write_s=round(write_s, 3))
+        res.extra.update(child_memory(["load-ref", str(path)]))
+        frame_for_cache = None
+        cache_note = "synthetic canonical frame (ours not available)"
+        if "ours" in timed:
+            res, out = timed["ours"]
             res.extra["over_default_limit"] = over
             if out is not None:
                 gdf, report = out
@@ -771,7 +832,9 @@ def bench_load(rec: Recorder, workdir: Path) -> dict[int, Path]:
                 res.extra.update(child_memory(["load-ours", str(path)]))
                 frame_for_cache = gdf
                 cache_note = "canonical frame from read_incidents"
-        del ref
+        del timed
+        if frame_for_cache is None:
+            frame_for_cache = synthetic_incidents(n)
         bench_parquet(rec, n, frame_for_cache, workdir, cache_note)
     return paths
 

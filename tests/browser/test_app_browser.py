@@ -8,6 +8,7 @@ st_folium iframe.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import urllib.parse
 
 import pytest
@@ -146,6 +147,44 @@ def test_shared_url_restores_the_view(app_page, app_server, shipped):
         assert urllib.parse.urlencode({key: value}) in page.url, (key, page.url)
 
 
+#: Opens each incident's popup and tooltip in the map frame; returns what each showed.
+READ_OVERLAYS = """() => {
+  const maps = Object.keys(window).map(k => { try { return window[k]; } catch (e) {} })
+    .filter(v => v instanceof L.Map);
+  const read = (overlay, sel) => {
+    const root = overlay.getElement();
+    const el = root && (sel ? root.querySelector(sel) : root);
+    return el ? {text: el.innerText, imgs: el.querySelectorAll('img').length,
+                 scripts: el.querySelectorAll('script').length}
+              : {text: '', imgs: -1, scripts: -1};
+  };
+  const out = [];
+  maps[0].eachLayer(l => {
+    if (!(l instanceof L.CircleMarker)) return;
+    l.openPopup(); out.push(read(l.getPopup(), '.leaflet-popup-content')); l.closePopup();
+    l.openTooltip(); out.push(read(l.getTooltip(), null)); l.closeTooltip();
+  });
+  return out;
+}"""
+
+
+def _read_overlays(page, expected: int, timeout: float = 30.0) -> list[dict]:
+    """READ_OVERLAYS, retried while the component is being redrawn after a rerun."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout
+    found: list[dict] = []
+    while time.monotonic() < deadline:
+        try:
+            found = map_frame(page, timeout=10_000).evaluate(READ_OVERLAYS)
+        except PlaywrightError:  # the frame was replaced while we read it
+            found = []
+        if len(found) == expected:
+            return found
+        page.wait_for_timeout(300)
+    return found
+
+
 def _open_upload(page):
     page.get_by_text("Load your own data").click()
     return page.locator("[data-testid=stExpander]").filter(has_text="Load your own data")
@@ -197,27 +236,7 @@ def test_uploaded_script_and_html_are_shown_as_text(app_page, app_server):
     state = poll_map(page, lambda s: s["circles"] == 2)
     assert state["circles"] == 2, state
 
-    frame = map_frame(page)
-    popups = frame.evaluate(
-        """() => {
-          const maps = Object.keys(window).map(k => { try { return window[k]; } catch (e) {} })
-            .filter(v => v instanceof L.Map);
-          const read = (overlay, sel) => {
-            const root = overlay.getElement();
-            const el = root && (sel ? root.querySelector(sel) : root);
-            return el ? {text: el.innerText, imgs: el.querySelectorAll('img').length,
-                         scripts: el.querySelectorAll('script').length}
-                      : {text: '', imgs: -1, scripts: -1};
-          };
-          const out = [];
-          maps[0].eachLayer(l => {
-            if (!(l instanceof L.CircleMarker)) return;
-            l.openPopup(); out.push(read(l.getPopup(), '.leaflet-popup-content')); l.closePopup();
-            l.openTooltip(); out.push(read(l.getTooltip(), null)); l.closeTooltip();
-          });
-          return out;
-        }"""
-    )
+    popups = _read_overlays(page, expected=4)
     assert len(popups) == 4, popups  # two popups and two tooltips were read
     texts = " ".join(p["text"] for p in popups)
     assert XSS_IMG in texts and XSS_SCRIPT in texts, texts  # shown verbatim, as text

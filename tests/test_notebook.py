@@ -81,6 +81,9 @@ def run_notebook(tmp: Path, env: dict[str, str]) -> tuple[nbformat.NotebookNode,
     with pytest.MonkeyPatch.context() as mp:
         for key in ENV_KEYS:
             mp.delenv(key, raising=False)
+        # importing streamlit (the app tests) sets MPLBACKEND=Agg for the whole process;
+        # the kernel must choose its own inline backend to show figures
+        mp.delenv("MPLBACKEND", raising=False)
         for key, value in settings.items():
             mp.setenv(key, value)
         client = NotebookClient(

@@ -189,7 +189,7 @@ def assets_installed() -> None:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_server(chromium_path: str, assets_installed: None) -> Iterator[AppServer]:
     """``streamlit run app.py`` on a free local port, stopped at the end of the session."""
     port = _free_port()
@@ -230,9 +230,13 @@ def app_server(chromium_path: str, assets_installed: None) -> Iterator[AppServer
         _stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Any]:
-    """One headless chromium for the session."""
+    """One headless chromium for this package's tests.
+
+    Package scope, not session: the sync Playwright API runs an asyncio loop while it is
+    open, and other test modules (tests/test_export.py...) start their own.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import tempfile
+import time
 from pathlib import Path
 
 import altair as alt
@@ -61,6 +62,8 @@ MIME = {
     "gif": "image/gif",
 }
 DISTRICTS_ENTRY = "pe-districts-2023"
+#: Seconds each step stays on screen while playing.
+PLAY_SECONDS = 1.0
 #: Words in a FetchError that mean the network could not be reached at all.
 _OFFLINE_HINTS = ("ConnectionError", "NameResolution", "Name or service", "timed out",
                   "Connection refused", "Network is unreachable")  # fmt: skip
@@ -327,6 +330,11 @@ def _region_name(data: AtlasData, region_id: str) -> str:
 def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
     """Step/play: a slider over buckets; returns the (start, end) to draw, or None."""
     ss = st.session_state
+    # play's moves from the previous run (a widget's value can only change before it is drawn)
+    if "_pending_step" in ss:
+        ss[K.STEP] = ss.pop("_pending_step")
+    if ss.pop("_pending_stop", False):
+        ss[K.PLAYING] = False
     on = st.toggle(t("step_on", lang), key=K.STEP_ON)
     if not on:
         return None
@@ -341,11 +349,14 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
         i: (str(s.year) if spec.bucket == "year" else fmt_date(s, lang, style))
         for i, (s, _) in enumerate(all_steps)
     }
-    c1, c2, c3, c4 = st.columns([1, 5, 1, 2], vertical_alignment="bottom")
+    c1, c2, c3, c4, c5 = st.columns([1, 5, 1, 2, 2], vertical_alignment="bottom")
     if c1.button("◀", help=t("step_prev", lang), disabled=ss[K.STEP] <= 0, key="step_prev"):
         ss[K.STEP] = max(0, ss[K.STEP] - 1)
     if c3.button("▶", help=t("step_next", lang), disabled=ss[K.STEP] >= n - 1, key="step_next"):
         ss[K.STEP] = min(n - 1, ss[K.STEP] + 1)
+    c5.toggle(t("step_play", lang), key=K.PLAYING, help=t("step_play_help", lang),
+              disabled=n <= 1)  # fmt: skip
+    ss["_step_count"] = n
     if n > 1:
         c2.select_slider(t("step_slider", lang), options=list(range(n)), key=K.STEP,
                          format_func=lambda i: labels[i])  # fmt: skip
@@ -635,6 +646,7 @@ def main() -> None:
     if data.is_sample:
         st.warning(t("sample_banner", lang), icon="⚠️")
     st.markdown(f"#### {_counts_line(summary, lang, region_name)}")
+    counts_slot = st.empty()  # the step's own counts, filled once the step is known
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
                end=fmt_date(spec.date_to or dmax, lang))  # fmt: skip
     notes = [period]
@@ -653,7 +665,13 @@ def main() -> None:
     step = _step_controls(spec, lang, dmin, dmax)
     map_drawn = drawn
     if step is not None:
-        map_drawn = drawn[query.date_mask(drawn, *step).to_numpy()]
+        lo, hi = max(step[0], spec.date_from or dmin), min(step[1], spec.date_to or dmax)
+        step_spec = spec.replace(date_from=lo, date_to=max(lo, hi))
+        map_drawn, step_summary = query.filter_incidents(data.incidents, step_spec,
+                                                         inside=inside)  # fmt: skip
+        counts_slot.markdown(t("step_counts", lang, start=fmt_date(lo, lang),
+                               end=fmt_date(max(lo, hi), lang),
+                               counts=_counts_line(step_summary, lang, region_name)))  # fmt: skip
     view = dataclasses.replace(data, incidents=map_drawn)
     _map(spec, view, lang)
     st.caption(t("legend_note", lang))
@@ -674,6 +692,20 @@ def main() -> None:
     _downloads(drawn, data, spec, lang)
     _export_panel(spec, view, summary, lang)
     _fetch_panel(lang)
+    _advance_play()
+
+
+def _advance_play() -> None:
+    """Play: after the page is drawn, wait, move one step on and rerun; stop at the end."""
+    ss = st.session_state
+    if not (ss.get(K.STEP_ON) and ss.get(K.PLAYING)):
+        return
+    if ss.get(K.STEP, 0) >= ss.get("_step_count", 1) - 1:
+        ss["_pending_stop"] = True  # the last step is on screen: play ends
+        st.rerun()
+    time.sleep(PLAY_SECONDS)
+    ss["_pending_step"] = ss.get(K.STEP, 0) + 1
+    st.rerun()
 
 
 main()

@@ -174,6 +174,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "step_window": {"en": "Moving window", "es": "Ventana móvil"},
     "step_next": {"en": "Next step (play one bucket)", "es": "Paso siguiente (avanza uno)"},
     "step_prev": {"en": "Previous step", "es": "Paso anterior"},
+    "step_play": {"en": "Play", "es": "Reproducir"},
+    "step_play_help": {
+        "en": "Advance one step every second until the last one",
+        "es": "Avanza un paso por segundo hasta el último",
+    },
+    "step_counts": {
+        "en": "In this step ({start} – {end}): {counts}",
+        "es": "En este paso ({start} – {end}): {counts}",
+    },
     "step_showing": {
         "en": "Map shows {start} to {end}.",
         "es": "El mapa muestra del {start} al {end}.",

@@ -197,9 +197,7 @@ class LoadReport:
                 more = ", …" if n > len(rows) else ""
                 example = ", ".join(str(r) for r in rows)
                 label = "row" if n == 1 else "rows"
-                parts.append(
-                    f"{n:,} {label} {REJECTION_REASONS[reason]} ({label} {example}{more})"
-                )
+                parts.append(f"{n:,} {label} {REJECTION_REASONS[reason]} ({label} {example}{more})")
             head += f", {self.rows_rejected:,} left out: " + "; ".join(parts) + "."
         if self.warnings:
             head += " " + " ".join(self.warnings)

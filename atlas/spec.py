@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +118,16 @@ class MapSpec:
                 raise InputError("spec: center must be lat,lon within -90..90, -180..180")
         if self.zoom is not None and not 0 <= self.zoom <= 19:
             raise InputError("spec: zoom must be between 0 and 19")
-        for name in ("actor", "title", "dek", "notes", "source_line", "byline", "region",
-                     "region_layer"):
+        for name in (
+            "actor",
+            "title",
+            "dek",
+            "notes",
+            "source_line",
+            "byline",
+            "region",
+            "region_layer",
+        ):
             if len(getattr(self, name)) > _MAX_TEXT:
                 raise InputError(f"spec: {name} is longer than {_MAX_TEXT} characters")
 

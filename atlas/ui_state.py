@@ -41,6 +41,7 @@ class K:
     STEP_ON = "w_step_on"
     STEP = "w_step"
     STEP_MODE = "w_step_mode"
+    PLAYING = "w_playing"  # play: advance one step per rerun until the last
     VIEW = "atlas_view"  # (center, zoom) the map opened with (from the URL)
     MOVED = "atlas_moved"  # (center, zoom) the reader panned/zoomed to (from st_folium)
     UPLOAD_KIND = "w_upload_kind"

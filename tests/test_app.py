@@ -372,3 +372,42 @@ def test_next_step_advances_one_bucket(app: AppTest) -> None:
     _run(at)
     assert at.query_params["step"] == "1"
     assert any("Map shows 2021-02-01 to 2021-02-28." in c.value for c in at.caption)
+
+
+def test_step_counts_follow_the_step(app: AppTest) -> None:
+    """With a step on screen, the page also counts that step alone (computed with atlas.query)."""
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    at = _run(app)
+    at.toggle(key=K.STEP_ON).set_value(True)
+    _run(at)
+    at.radio(key=K.STEP_MODE).set_value("window")
+    _run(at)
+    at.button(key="step_next").click()
+    _run(at)  # February 2021
+    from atlas.data import load_shipped
+
+    data = load_shipped()
+    spec = MapSpec(date_from=dt.date(2021, 2, 1), date_to=dt.date(2021, 2, 28))
+    inside = query.region_mask(data.incidents, data.regions, spec.region)
+    _, summary = query.filter_incidents(data.incidents, spec, inside=inside)
+    expected = f"{fmt_int(summary.incidents, 'en')} incidents"
+    step_lines = [m.value for m in at.markdown if m.value.startswith("In this step")]
+    assert step_lines and expected in step_lines[0], step_lines
+    assert "2021-02-01" in step_lines[0] and "2021-02-28" in step_lines[0]
+
+
+def test_play_advances_to_the_last_step_and_stops(app: AppTest) -> None:
+    """Play moves one step per rerun and switches itself off on the last step."""
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2023-12-31"
+    app.query_params["bucket"] = "year"
+    at = _run(app)
+    at.toggle(key=K.STEP_ON).set_value(True)
+    _run(at)
+    assert at.session_state[K.STEP] == 0
+    at.toggle(key=K.PLAYING).set_value(True)
+    _run(at)  # reruns by itself: 2021 -> 2022 -> 2023, then stops
+    assert at.session_state[K.STEP] == 2
+    assert at.session_state[K.PLAYING] is False
+    assert at.query_params["step"] == "2"

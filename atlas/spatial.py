@@ -16,6 +16,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 
@@ -130,17 +131,22 @@ def join_incidents(
     order = np.argsort(all_inc, kind="stable")
     all_inc, all_reg = all_inc[order], all_reg[order]
 
-    out = incidents.iloc[all_inc].reset_index(drop=True)
-    has = all_reg >= 0
+    if len(all_inc) == len(incidents):  # each incident once, in order: no row copy needed
+        out = incidents.reset_index(drop=True)
+    else:
+        out = incidents.iloc[all_inc].reset_index(drop=True)
+    take = pa.array(all_reg, mask=all_reg < 0)  # -1 (outside) becomes null
     for target, source in (
         ("region_id", "region_id"),
         ("region_name", "name"),
         ("region_layer", "layer"),
     ):
-        values = pd.array([pd.NA] * len(all_reg), dtype="string")
-        if source in regions.columns and has.any():
-            values[has] = regions[source].astype("string").to_numpy()[all_reg[has]]
-        out[target] = values
+        if source in regions.columns:
+            labels = pa.array(regions[source].astype("string").to_numpy(na_value=None))
+        else:
+            labels = pa.nulls(len(regions), pa.string())
+        # an Arrow take: one vectorised gather, not a Python list of a million strings
+        out[target] = pd.array(labels.take(take), dtype="string")
     return out
 
 
@@ -159,9 +165,10 @@ def assign_region(
     inc_pos, reg_pos = _pairs(incidents, regions, predicate)
     first = np.ones(len(inc_pos), dtype=bool)
     first[1:] = inc_pos[1:] != inc_pos[:-1]
-    values = pd.array([pd.NA] * len(incidents), dtype="string")
-    if len(inc_pos):
-        values[inc_pos[first]] = regions["region_id"].astype("string").to_numpy()[reg_pos[first]]
+    which = np.full(len(incidents), -1)
+    which[inc_pos[first]] = reg_pos[first]
+    labels = pa.array(regions["region_id"].astype("string").to_numpy(na_value=None))
+    values = pd.array(labels.take(pa.array(which, mask=which < 0)), dtype="string")
     return pd.Series(values, index=incidents.index, name="region_id")
 
 

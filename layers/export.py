@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from atlas.errors import InputError
+from atlas.i18n import fmt_date
 from layers import printmap
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,16 +108,17 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
     area = _region_name(spec, data) or ("Perú" if es else "Peru")
     lo = spec.date_from or summary.date_min
     hi = spec.date_to or summary.date_max
+    lang = "es" if es else "en"
     if lo is not None and hi is not None:
         period = (
-            f"entre {lo.isoformat()} y {hi.isoformat()}"
+            f"entre {fmt_date(lo, lang)} y {fmt_date(hi, lang)}"
             if es
-            else f"from {lo.isoformat()} to {hi.isoformat()}"
+            else f"from {fmt_date(lo, lang)} to {fmt_date(hi, lang)}"
         )
     elif lo is not None:
-        period = f"desde {lo.isoformat()}" if es else f"from {lo.isoformat()} on"
+        period = f"desde {fmt_date(lo, lang)}" if es else f"from {fmt_date(lo, lang)} on"
     elif hi is not None:
-        period = f"hasta {hi.isoformat()}" if es else f"up to {hi.isoformat()}"
+        period = f"hasta {fmt_date(hi, lang)}" if es else f"up to {fmt_date(hi, lang)}"
     else:
         period = "sin fechas" if es else "with no dates"
     types = (
@@ -234,7 +236,7 @@ def _stamp_date(fig: Figure, lo: dt.date, hi: dt.date, spec: MapSpec) -> None:
     """Burn the frame's date range in large type on the map (top centre)."""
     ax = next(a for a in fig.axes if a.get_gid() == "map")
     size = printmap.FontSizes.for_page(fig.get_figwidth(), fig.get_figheight()).dek * 1.3
-    label = f"{lo.isoformat()} – {hi.isoformat()}"
+    label = f"{fmt_date(lo, spec.lang)} – {fmt_date(hi, spec.lang)}"
     text = ax.text(
         0.5,
         0.98,

@@ -22,6 +22,8 @@ from matplotlib.patches import FancyArrow, Rectangle
 from matplotlib.path import Path
 from pyproj import Geod
 
+from atlas.i18n import fmt_date
+
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from matplotlib.artist import Artist
@@ -389,7 +391,9 @@ def period_text(spec: Any, summary: Any = None) -> str:
     hi = spec.date_to or (summary.date_max if summary is not None else None)
     if lo is None and hi is None:
         return w["all_dates"]
-    return f"{lo.isoformat() if lo else '…'} – {hi.isoformat() if hi else '…'}"
+    lo_txt = fmt_date(lo, spec.lang) if lo else "…"
+    hi_txt = fmt_date(hi, spec.lang) if hi else "…"
+    return f"{lo_txt} – {hi_txt}"
 
 
 def filters_text(spec: Any, summary: Any = None) -> str:

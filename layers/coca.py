@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layers.base import Layer, LegendEntry
-from layers.style import STYLES, esc, fmt_number, t
+from layers.style import STYLES, esc, fmt_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -77,15 +77,14 @@ class CocaLayer(Layer):
     style = STYLES["coca"]
 
     def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
-        if coca_labels(data, spec.lang).empty:
-            return []
         return [
             LegendEntry(
-                label=t("coca", spec.lang),
+                label=label,  # "VRAEM 2022: 35,709 ha coca (DEVIDA)": the figure and source
                 kind="patch",
                 color=self.style.fill,
                 edgecolor=self.style.color,
             )
+            for label in coca_labels(data, spec.lang)["label"]
         ]
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
@@ -110,12 +109,17 @@ class CocaLayer(Layer):
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
         labels = coca_labels(data, spec.lang)
         s = self.style
-        for label, pt in zip(labels["label"], labels.geometry, strict=True):
-            ax.annotate(
-                label,
-                (pt.x, pt.y),
-                fontsize=8,
-                color=s.color,
-                zorder=7,
-                bbox={"boxstyle": "round,pad=0.25", "fc": s.fill, "ec": s.color, "lw": 0.8},
-            )
+        if labels.empty:
+            return
+        # Print: a marker at the zone; the figure itself is in the legend entry (see
+        # legend_entries), so no text box covers the incidents or runs into the legend.
+        ax.scatter(
+            labels.geometry.x.to_numpy(),
+            labels.geometry.y.to_numpy(),
+            marker="s",
+            s=60,
+            facecolors=s.fill,
+            edgecolors=s.color,
+            linewidths=1.2,
+            zorder=7,
+        )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from atlas.readers.validate import code_column, crosswalk, header_matches
+
 DATASET = "acled"
 
 #: Columns that identify an ACLED export.
@@ -56,20 +58,16 @@ EVENT_TYPES: dict[str, str] = {
 
 def matches(columns: list[str]) -> bool:
     """True when the header looks like an ACLED export."""
-    return SIGNATURE <= {c.strip().lower() for c in columns}
+    return header_matches(columns, SIGNATURE)
 
 
 def stage(raw: pd.DataFrame) -> pd.DataFrame:
     """Rename and map one chunk of raw text columns to staged canonical columns."""
-    cols = {c.strip().lower(): c for c in raw.columns}
-    out = pd.DataFrame({"_row": raw["_row"]})
-    for canonical, name in CROSSWALK.items():
-        if name in cols:
-            out[canonical] = raw[cols[name]]
+    out, cols = crosswalk(raw, CROSSWALK)
     src_type = out.get("source_event_type", pd.Series("", index=raw.index)).astype("string")
     out["event_type"] = src_type.str.strip().map(EVENT_TYPES).fillna("other")
-    out["date_precision"] = _map(raw, cols, "time_precision", TIME_PRECISION, "day")
-    out["geo_precision"] = _map(raw, cols, "geo_precision", GEO_PRECISION, "exact")
+    out["date_precision"] = _precision(raw, cols, "time_precision", TIME_PRECISION, "day")
+    out["geo_precision"] = _precision(raw, cols, "geo_precision", GEO_PRECISION, "exact")
     if "civilian_targeting" in cols:
         text = raw[cols["civilian_targeting"]].astype("string").str.strip().fillna("")
         out["civilian_targeting"] = (text.str.lower() == "civilian targeting").astype("boolean")
@@ -78,10 +76,7 @@ def stage(raw: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _map(
+def _precision(
     raw: pd.DataFrame, cols: dict[str, str], name: str, table: dict[str, str], default: str
 ) -> pd.Series:
-    if name not in cols:
-        return pd.Series(default, index=raw.index, dtype="string")
-    codes = raw[cols[name]].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    return codes.map(table).fillna(default).astype("string")
+    return code_column(raw, cols, name).map(table).fillna(default).astype("string")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from atlas.readers.validate import code_column, crosswalk, header_matches
+
 DATASET = "ucdp"
 
 SIGNATURE: frozenset[str] = frozenset({"where_prec", "date_start", "best"})
@@ -65,28 +67,17 @@ TYPE_NAMES: dict[str, str] = {
 
 def matches(columns: list[str]) -> bool:
     """True when the header looks like a UCDP GED export."""
-    return SIGNATURE <= {c.strip().lower() for c in columns}
+    return header_matches(columns, SIGNATURE)
 
 
 def stage(raw: pd.DataFrame) -> pd.DataFrame:
     """Rename and map one chunk of raw GED text columns to staged canonical columns."""
-    cols = {c.strip().lower(): c for c in raw.columns}
-    out = pd.DataFrame({"_row": raw["_row"]})
-    for canonical, name in CROSSWALK.items():
-        if name in cols:
-            out[canonical] = raw[cols[name]]
-    tov = _codes(raw, cols, "type_of_violence")
+    out, cols = crosswalk(raw, CROSSWALK)
+    tov = code_column(raw, cols, "type_of_violence")
     out["event_type"] = tov.map(TYPE_OF_VIOLENCE).fillna("other").astype("string")
     out["sub_event_type"] = tov.map(TYPE_NAMES).fillna("").astype("string")
     out["civilian_targeting"] = pd.array((tov == "3").fillna(False), dtype="boolean")
     out.loc[tov.isna().to_numpy(), "civilian_targeting"] = pd.NA
-    out["geo_precision"] = _codes(raw, cols, "where_prec").map(WHERE_PREC).fillna("country")
-    out["date_precision"] = _codes(raw, cols, "date_prec").map(DATE_PREC).fillna("day")
+    out["geo_precision"] = code_column(raw, cols, "where_prec").map(WHERE_PREC).fillna("country")
+    out["date_precision"] = code_column(raw, cols, "date_prec").map(DATE_PREC).fillna("day")
     return out
-
-
-def _codes(raw: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
-    if name not in cols:
-        return pd.Series(pd.NA, index=raw.index, dtype="string")
-    text = raw[cols[name]].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    return text.mask(text == "")

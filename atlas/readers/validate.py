@@ -68,6 +68,30 @@ _SPANISH_MONTH_RE = re.compile(
 
 
 # ---- parsing helpers ----------------------------------------------------------------------
+def header_matches(columns: Iterable[str], signature: frozenset[str]) -> bool:
+    """True when a header holds every column of a source's ``signature`` (any case)."""
+    return signature <= {str(c).strip().lower() for c in columns}
+
+
+def crosswalk(raw: pd.DataFrame, columns: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Staged frame holding ``_row`` and each canonical column found via ``columns``
+    (canonical -> lower-case source name); also the lower-case -> actual header lookup."""
+    cols = {str(c).strip().lower(): c for c in raw.columns}
+    out = pd.DataFrame({"_row": raw["_row"]})
+    for canonical, name in columns.items():
+        if name in cols:
+            out[canonical] = raw[cols[name]]
+    return out, cols
+
+
+def code_column(raw: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
+    """A code column as stripped text ("1.0" read as "1"); NA when missing or empty."""
+    if name not in cols:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    text = raw[cols[name]].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    return text.mask(text == "")
+
+
 def _text(series: pd.Series) -> pd.Series:
     """Stripped text with NA for missing; "" stays "" (it means missing to callers)."""
     return series.astype("string").str.strip()

@@ -17,6 +17,7 @@ from layers.compose import build_folium_map, inline_html, legend_entries
 from layers.incidents import MAX_DOM_POINTS
 from layers.legend import Legend
 from layers.registry import layers_for
+from tests.chromium import launch
 
 EVIL = "<img src=x onerror=alert(1)>"
 ALL = tuple(LAYER_NAMES)
@@ -189,7 +190,7 @@ def test_inline_export_runs_in_chromium_without_network(tmp_path) -> None:
     page_file = tmp_path / "map.html"
     page_file.write_text(inline_html(build_folium_map(MapSpec(layers=ALL), make_data(50))))
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = launch(p, chromium)
         page = browser.new_page()
         errors: list[str] = []
         external: list[str] = []

@@ -29,6 +29,7 @@ from layers.export import (
     export,
 )
 from layers.printmap import compute_summary
+from tests.chromium import launch
 
 BASELINE = Path(__file__).resolve().parent / "baseline"
 REGEN = os.environ.get("ATLAS_REGEN_BASELINES") == "1"
@@ -224,19 +225,7 @@ def test_html_export_renders_offline_in_chromium(tmp_path):
     result = export(MapSpec(title="Offline"), tiny_data(), tmp_path / "offline.html")
     requested: list[str] = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page()
 

@@ -25,20 +25,12 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import launch
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 SERVER_START_TIMEOUT = 60.0
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: The st_folium component iframe (its title is the component's name).
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 _LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?(/|$)")
@@ -240,7 +232,7 @@ def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        b = launch(pw, chromium_path)
         try:
             yield b
         finally:

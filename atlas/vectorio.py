@@ -15,9 +15,14 @@ from __future__ import annotations
 import re
 import stat
 import tempfile
+import time
 import zipfile
 import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -281,6 +286,7 @@ def _read_file(path: Path, name: str, limits: Limits) -> gpd.GeoDataFrame:
         raise InputError(f"{name}: the file holds no layers")
     frames: list[gpd.GeoDataFrame] = []
     rows = 0
+    deadline = time.monotonic() + limits.read_seconds
     for layer in names:
         try:
             info = pyogrio.read_info(path, layer=layer)
@@ -297,7 +303,12 @@ def _read_file(path: Path, name: str, limits: Limits) -> gpd.GeoDataFrame:
                 f"{name}: more than {limits.max_rows:,} features; split or filter the file"
             )
         try:
-            frame = pyogrio.read_dataframe(path, layer=layer)
+            frame = _within_deadline(
+                lambda layer=layer: pyogrio.read_dataframe(path, layer=layer),
+                deadline,
+                name,
+                limits.read_seconds,
+            )
         except _GDAL_ERRORS as exc:
             raise InputError(f"{name}: layer {layer!r} cannot be read ({_short(exc)})") from None
         if not isinstance(frame, gpd.GeoDataFrame):
@@ -320,6 +331,31 @@ def _read_file(path: Path, name: str, limits: Limits) -> gpd.GeoDataFrame:
         out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     out.attrs["source_name"] = name
     return out
+
+
+_T = TypeVar("_T")
+
+
+def _within_deadline(read: Callable[[], _T], deadline: float, name: str, budget: float) -> _T:
+    """Run one GDAL read in a worker thread and give up waiting at ``deadline``.
+
+    A GDAL read cannot be interrupted; the page gets a LimitError on time and the
+    abandoned read (already bounded by the size and feature limits) ends by itself.
+    """
+    message = (
+        f"{name}: reading took longer than {budget:g} s (the limit); split the file or "
+        "simplify its geometry"
+    )
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise LimitError(message)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-read")
+    try:
+        return pool.submit(read).result(timeout=remaining)
+    except FutureTimeout:
+        raise LimitError(message) from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _short(exc: BaseException) -> str:

@@ -197,3 +197,24 @@ def test_mixed_geometry_types_are_read_raw(tmp_path: Path) -> None:
     ).to_file(path, driver="GeoJSON")
     gdf = read_vector(path)
     assert sorted(gdf.geom_type) == ["Point", "Polygon"]
+
+
+def test_read_time_limit_gives_a_clear_error(tmp_path: Path) -> None:
+    """A read that outlasts limits.read_seconds ends in LimitError, not a hung page."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 200_000
+    frame = gpd.GeoDataFrame(
+        {"event_id": np.arange(n).astype(str), "note": ["x" * 40] * n},
+        geometry=gpd.points_from_xy(rng.uniform(-80, -70, n), rng.uniform(-18, 0, n)),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "many.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    # a 200k-feature GeoJSON takes far longer than 10 ms to parse on any machine
+    with pytest.raises(LimitError, match=r"many\.geojson: reading took longer than 0\.01 s"):
+        read_vector(path, limits=Limits(read_seconds=0.01))
+    with pytest.raises(LimitError, match="reading took longer than 0 s"):
+        read_vector(path, limits=Limits(read_seconds=0.0))
+    assert len(read_vector(path)) == n  # within the default budget it reads in full

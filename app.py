@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -62,6 +63,8 @@ MIME = {
     "gif": "image/gif",
 }
 DISTRICTS_ENTRY = "pe-districts-2023"
+#: Incident files given at start-up (the app's own copy of the notebook's variable).
+INCIDENTS_ENV = "CONFLICT_ATLAS_INCIDENTS"
 #: Seconds each step stays on screen while playing.
 PLAY_SECONDS = 1.0
 #: Words in a FetchError that mean the network could not be reached at all.
@@ -88,9 +91,30 @@ def _inside(_incidents: gpd.GeoDataFrame, _regions: gpd.GeoDataFrame, key: str, 
     return query.region_mask(_incidents, _regions, region)
 
 
+@st.cache_data(show_spinner=False, max_entries=2)
+def _with_files(paths: tuple[str, ...], districts: str | None, fingerprint: str) -> AtlasData:
+    """The bundle on the operator's incident files (``CONFLICT_ATLAS_INCIDENTS``), keyed by
+    their names, sizes and mtimes; the files are read once and shared by every session."""
+    return load_bundle(
+        incidents=[Path(p) for p in paths],
+        districts=Path(districts) if districts else None,
+        districts_vintage="2023" if districts else "",
+        use_cache=False,
+    )
+
+
 def _base_data() -> tuple[AtlasData, str]:
-    """The shipped (or exact-district) bundle and a key naming this data version."""
+    """The shipped (or exact-district) bundle and a key naming this data version.
+
+    ``CONFLICT_ATLAS_INCIDENTS`` (files separated by the OS path separator) replaces the
+    synthetic sample for every session, like the notebook's variable of the same name.
+    """
     districts = st.session_state.get(K.DISTRICTS)
+    files = tuple(p for p in os.environ.get(INCIDENTS_ENV, "").split(os.pathsep) if p)
+    if files:
+        paths = [Path(p) for p in files] + ([Path(districts)] if districts else [])
+        fp = files_fingerprint(paths)
+        return _with_files(files, districts, fp), f"files:{fp}"
     if districts and Path(districts).is_file():
         mtime = Path(districts).stat().st_mtime
         return _with_districts(districts, mtime), f"districts:{districts}:{mtime}"

@@ -411,3 +411,30 @@ def test_play_advances_to_the_last_step_and_stops(app: AppTest) -> None:
     assert at.session_state[K.STEP] == 2
     assert at.session_state[K.PLAYING] is False
     assert at.query_params["step"] == "2"
+
+
+def test_incident_files_from_the_environment_replace_the_sample(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CONFLICT_ATLAS_INCIDENTS (as for the notebook) loads the operator's files for all."""
+    from atlas.data import load_bundle
+
+    path = Path(__file__).parent / "fixtures" / "ucdp" / "ged_sample.csv"
+    monkeypatch.setenv("CONFLICT_ATLAS_INCIDENTS", str(path))
+    at = _run(app)
+    data = load_bundle(incidents=[path], use_cache=False)
+    assert not data.is_sample
+    inside = query.region_mask(data.incidents, data.regions, MapSpec().region)
+    _, summary = query.filter_incidents(data.incidents, MapSpec(), inside=inside)
+    heads = [m.value for m in at.markdown if m.value.startswith("####")]
+    assert heads and f"{fmt_int(summary.incidents, 'en')} incidents" in heads[0], heads
+    assert not any("SAMPLE DATA" in w.value for w in at.warning)
+
+
+def test_missing_incident_file_is_a_clear_error(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONFLICT_ATLAS_INCIDENTS", str(tmp_path / "nope.csv"))
+    app.run()
+    assert not app.exception
+    assert any("nope.csv" in e.value for e in app.error), [e.value for e in app.error]

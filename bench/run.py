@@ -28,12 +28,14 @@ import os
 import platform
 import shlex
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1217,6 +1219,87 @@ def bench_memory(rec: Recorder, workdir: Path, csv_paths: dict[int, Path]) -> No
         res.note = figures["memory_error"]
     res.extra.update(figures)
     rec.add(res)
+    bench_app_process(rec, workdir, n)
+
+
+def bench_app_process(rec: Recorder, workdir: Path, n: int) -> None:
+    """Peak RSS of `streamlit run app.py` itself with ``n`` incidents loaded and one page
+    drawn (CONFLICT_ATLAS_INCIDENTS points the app at a synthetic table of ``n`` rows)."""
+    name = "peak RSS: streamlit app process"
+    if n < 100_000:
+        rec.skip("memory", name, n, "ours", "skipped", "only measured at 100k rows or more")
+        return
+    if shutil.which("chromium") is None:
+        rec.skip("memory", name, n, "ours", "skipped", "chromium not installed")
+        return
+    path = workdir / f"table_synthetic_{n}.csv"
+    if not path.exists():
+        rng = np.random.default_rng(SEED)
+        days = rng.integers(0, 7 * 365, n)
+        pd.DataFrame(
+            {
+                "id": np.char.add("T", np.arange(n).astype(str)),
+                "date": (np.datetime64("2018-01-01") + days).astype(str),
+                "latitude": np.round(rng.uniform(-18.3, -0.1, n), 5),
+                "longitude": np.round(rng.uniform(-81.3, -68.7, n), 5),
+                "fatalities": rng.poisson(0.4, n),
+            }
+        ).to_csv(path, index=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "CONFLICT_ATLAS_INCIDENTS": str(path)}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    t0 = time.perf_counter()
+    res = Result("memory", name, n, "ours")
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=shutil.which("chromium"),
+                                         args=CHROMIUM_ARGS)  # fmt: skip
+            page = browser.new_page()
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                (url, "data:", "blob:", "about:", "ws://127.0.0.1")) else r.abort())  # fmt: skip
+            page.goto(url + "/")
+            page.get_by_text(f"{n:,} incidents", exact=False).first.wait_for(timeout=600_000)
+            page.wait_for_timeout(3000)  # the map payload reaches its iframe
+            browser.close()
+        status = Path(f"/proc/{proc.pid}/status").read_text(encoding="utf-8")
+        kb = {k: int(v.split()[0]) for k, v in
+              (line.split(":", 1) for line in status.splitlines() if line.startswith("Vm"))}  # fmt: skip
+        res.runs_s = [time.perf_counter() - t0]
+        res.extra.update(rss_peak_mb=round(kb["VmHWM"] / 1024, 1),
+                         rss_mb=round(kb["VmRSS"] / 1024, 1))  # fmt: skip
+        res.note = ("streamlit run app.py with CONFLICT_ATLAS_INCIDENTS (a synthetic table of "
+                    f"{n:,} rows); one page opened until its counts showed; VmHWM of the "
+                    "server process")  # fmt: skip
+    except (OSError, KeyError, PlaywrightError) as exc:
+        res.status = "error"
+        res.note = f"app process not measured: {type(exc).__name__}: {exc}"[:400]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    rec.add(res)
 
 
 # ---- machine, table, files --------------------------------------------------------------
@@ -1486,6 +1569,12 @@ def table_rows(results: list[Result], plan: Plan) -> list[dict[str, str]]:
         if m.status == "ok":
             text += f" (after imports {m.extra.get('rss_after_imports_mb', 0):.0f} MB)"
         add("memory: app work (load + map)", plan.memory_n, text, "-", "-", "-", "-")
+    m = idx.get(("memory", "peak RSS: streamlit app process", plan.memory_n, "ours"))
+    if m is not None:
+        text = m.note if m.status != "ok" else f"{m.extra.get('rss_peak_mb', 0):.0f} MB peak RSS"
+        if m.status == "ok":
+            text += f" (now {m.extra.get('rss_mb', 0):.0f} MB; page ready in {m.median_s:.0f} s)"
+        add("memory: streamlit app process", plan.memory_n, text, "-", "-", "-", "-")
     return rows
 
 

@@ -79,12 +79,6 @@ def _shipped(fingerprint: str) -> AtlasData:
     return load_shipped()
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def _with_districts(path: str, mtime: float) -> AtlasData:
-    """The bundle rebuilt on fetched exact district boundaries (keyed by path + mtime)."""
-    return load_bundle(districts=Path(path), districts_vintage="2023", use_cache=False)
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def _inside(_incidents: gpd.GeoDataFrame, _regions: gpd.GeoDataFrame, key: str, region: str):
     """Which incidents lie inside ``region``; ``key`` names the data version."""
@@ -92,9 +86,10 @@ def _inside(_incidents: gpd.GeoDataFrame, _regions: gpd.GeoDataFrame, key: str, 
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def _with_files(paths: tuple[str, ...], districts: str | None, fingerprint: str) -> AtlasData:
-    """The bundle on the operator's incident files (``CONFLICT_ATLAS_INCIDENTS``), keyed by
-    their names, sizes and mtimes; the files are read once and shared by every session."""
+def _bundle(paths: tuple[str, ...], districts: str | None, fingerprint: str) -> AtlasData:
+    """The bundle on the operator's incident files (``CONFLICT_ATLAS_INCIDENTS``) and/or
+    fetched exact district boundaries, keyed by their names, sizes and mtimes; read once
+    and shared by every session."""
     return load_bundle(
         incidents=[Path(p) for p in paths],
         districts=Path(districts) if districts else None,
@@ -110,14 +105,13 @@ def _base_data() -> tuple[AtlasData, str]:
     synthetic sample for every session, like the notebook's variable of the same name.
     """
     districts = st.session_state.get(K.DISTRICTS)
+    if districts and not Path(districts).is_file():
+        districts = None
     files = tuple(p for p in os.environ.get(INCIDENTS_ENV, "").split(os.pathsep) if p)
-    if files:
+    if files or districts:
         paths = [Path(p) for p in files] + ([Path(districts)] if districts else [])
         fp = files_fingerprint(paths)
-        return _with_files(files, districts, fp), f"files:{fp}"
-    if districts and Path(districts).is_file():
-        mtime = Path(districts).stat().st_mtime
-        return _with_districts(districts, mtime), f"districts:{districts}:{mtime}"
+        return _bundle(files, districts, fp), f"files:{fp}"
     fp = files_fingerprint(list(GEODATA.rglob("*")))
     return _shipped(fp), f"shipped:{fp}"
 

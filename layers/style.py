@@ -84,10 +84,6 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "coordinates: INEI centro poblado point, not the exact site",
         "es": "coordenadas: punto de centro poblado del INEI, no el sitio exacto",
     },
-    "coca": {
-        "en": "Coca cultivation (latest year, source)",
-        "es": "Cultivo de coca (último año, fuente)",
-    },
     "per_area": {"en": "Incidents per 1,000 km²", "es": "Incidentes por 1000 km²"},
     "count": {"en": "Incidents per region", "es": "Incidentes por región"},
     "deaths": {"en": "Deaths", "es": "Muertes"},

@@ -26,6 +26,7 @@ from atlas import query
 from atlas.catalog import CATALOG
 from atlas.data import AtlasData, load_bundle, load_shipped
 from atlas.errors import AtlasError, FetchError
+from atlas.frame import MapView
 from atlas.i18n import fmt_date, fmt_int, t
 from atlas.safety import DEFAULT_LIMITS, to_safe_csv
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
@@ -46,6 +47,7 @@ from atlas.ui_state import (
     short_region_name,
     spec_from_params,
     step_from_params,
+    view_from_map,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -181,8 +183,8 @@ def _init_state(data: AtlasData) -> None:
     ss[K.STEP] = step if step is not None else 0
     ss[K.REGION_LAYER] = spec.region_layer
     ss[K.REGION] = spec.region
-    ss[K.VIEW] = (spec.center, spec.zoom)
-    ss[K.MOVED] = (spec.center, spec.zoom)
+    ss[K.FRAME] = (spec.bbox, spec.focus)  # the link's frame, until the reader moves the map
+    ss[K.VIEW] = None  # MapView once the reader has panned or zoomed
     ss[K.INIT] = True
 
 
@@ -227,7 +229,8 @@ def _on_dates() -> None:
 
 # ---- sidebar ----------------------------------------------------------------------------
 def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
-    """All filter and layer widgets; returns the spec they describe (no centre/zoom)."""
+    """All filter and layer widgets; returns the spec they describe, framed on the
+    recorded view (or, before the reader moves the map, on the link's frame)."""
     ss = st.session_state
     sb = st.sidebar
     sb.radio(
@@ -318,6 +321,8 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
             bucket=ss[K.BUCKET],
             step_mode=ss.get(K.STEP_MODE, "cumulative"),
             basemap=ss[K.BASEMAP],
+            bbox=_recorded_bbox(),
+            focus=ss[K.FRAME][1],
             lang=lang,
         )
         return spec, None
@@ -401,7 +406,8 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
                                           "outside": t("outside", lang)}))  # fmt: skip
     colour = alt.Color("where:N", title=t("where", lang),
                        scale=alt.Scale(range=["#1b3a5c", "#bbbbbb"]))  # fmt: skip
-    time_unit = {"week": "yearmonthdate", "month": "yearmonth", "year": "year"}[spec.bucket]
+    time_unit = {"week": "yearmonthdate", "month": "yearmonth", "quarter": "yearquarter",
+                 "year": "year"}[spec.bucket]  # fmt: skip
     axis = alt.Axis(
         format="%Y" if spec.bucket == "year" else ("%m/%Y" if lang == "es" else "%b %Y")
     )
@@ -418,23 +424,47 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
     st.altair_chart(alt.vconcat(bars, lines), width="stretch")
 
 
-def _map(spec: MapSpec, view: AtlasData, lang: str) -> None:
-    """Draw the folium map; remember where the reader panned/zoomed (for the URL)."""
+def _recorded_bbox() -> tuple[float, float, float, float] | None:
+    """The view's bounds: what the reader has on screen, else the link's bbox (or None:
+    the focus region frames the map)."""
+    view: MapView | None = st.session_state.get(K.VIEW)
+    return view.bbox if view is not None else st.session_state[K.FRAME][0]
+
+
+def _map_key(spec: MapSpec, data_key: str, step: tuple[dt.date, dt.date] | None) -> str:
+    """What the map shows, without where it looks: the same key means the same map HTML."""
+    content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="")
+    return hashlib.sha256(f"{content.to_json()}|{data_key}|{step}".encode()).hexdigest()
+
+
+@st.fragment
+def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, map_key: str) -> None:
+    """The map and the share link. A pan or zoom reruns only this fragment: it records
+    the view (session state and the URL's bbox) and hands st_folium the same map object,
+    so the component is not rebuilt. A new ``map_key`` (filters, layers, step) redraws the
+    map at the recorded view."""
     from layers.compose import build_folium_map
 
-    center, zoom = st.session_state[K.VIEW]
-    try:
-        fmap = build_folium_map(spec.replace(center=center, zoom=zoom), view, assets="local")
-    except AtlasError as exc:
-        st.error(t("map_failed", lang, error=exc))
-        return
-    out = st_folium(fmap, key=K.MAP, height=620, use_container_width=True,
-                    returned_objects=["center", "zoom"])  # fmt: skip
-    if isinstance(out, dict) and out.get("center") and out.get("zoom") is not None:
-        lat = max(-90.0, min(90.0, float(out["center"]["lat"])))
-        lon = ((float(out["center"]["lng"]) + 180.0) % 360.0) - 180.0
-        st.session_state[K.MOVED] = ((round(lat, 4), round(lon, 4)),
-                                     int(max(0, min(19, out["zoom"]))))  # fmt: skip
+    ss = st.session_state
+    ss[K.MAP_RUNS] = ss.get(K.MAP_RUNS, 0) + 1
+    cached = ss.get(K.MAP_CACHE)
+    if cached is None or cached[0] != map_key:
+        try:
+            fmap = build_folium_map(spec, view, assets="local", view=ss.get(K.VIEW))
+        except AtlasError as exc:
+            st.error(t("map_failed", lang, error=exc))
+            return
+        ss[K.MAP_CACHE] = cached = (map_key, fmap)
+    out = st_folium(cached[1], key=K.MAP, height=620, use_container_width=True,
+                    returned_objects=["bounds", "center", "zoom"])  # fmt: skip
+    moved = view_from_map(out)
+    if moved is not None and moved != ss.get(K.VIEW):
+        ss[K.VIEW] = moved
+        st.query_params["bbox"] = ",".join(f"{v:.5f}".rstrip("0").rstrip(".") for v in moved.bbox)
+        for old in ("center", "zoom"):  # a version-1 link, now converted
+            if old in st.query_params:
+                del st.query_params[old]
+    _share_panel(lang)
 
 
 def _upload_panel(lang: str) -> None:
@@ -521,10 +551,11 @@ def _sources_panel(data: AtlasData, lang: str) -> None:
             st.caption(report.summary())
 
 
-def _share_panel(url_params: dict[str, str], lang: str) -> None:
+def _share_panel(lang: str) -> None:
     with st.expander(t("share_title", lang)):
         st.caption(t("copy_link", lang))
-        st.code(share_url(st.context.url or "", url_params), language=None, wrap_lines=True)
+        st.code(share_url(st.context.url or "", st.query_params.to_dict()), language=None,
+                wrap_lines=True)  # fmt: skip
 
 
 def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:
@@ -691,26 +722,35 @@ def main() -> None:
                                end=fmt_date(max(lo, hi), lang),
                                counts=_counts_line(step_summary, lang, region_name)))  # fmt: skip
     view = dataclasses.replace(data, incidents=map_drawn)
-    _map(spec, view, lang)
+    _sync_url(spec)
+    _map_fragment(spec, view, lang, _map_key(spec, data_key, step))
     st.caption(t("legend_note", lang))
     _chart(drawn, spec, lang, region_name, dmin, dmax)
 
-    center, zoom = st.session_state[K.MOVED]
-    url_spec = spec.replace(center=center, zoom=zoom)
-    params = url_spec.to_query()
+    _upload_panel(lang)
+    _sources_panel(data, lang)
+    _downloads(drawn, data, spec, lang)
+    _export_panel(spec, view, summary, lang)
+    _fetch_panel(lang)
+    _count_page_run()
+    _advance_play()
+
+
+def _sync_url(spec: MapSpec) -> None:
+    """Mirror the view into the URL (the map fragment keeps its bbox current on pans)."""
+    params = spec.to_query()
     if st.session_state.get(K.STEP_ON):
         params[STEP_ON_PARAM] = "1"
         params[STEP_PARAM] = str(st.session_state.get(K.STEP, 0))
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 
-    _upload_panel(lang)
-    _sources_panel(data, lang)
-    _share_panel(params, lang)
-    _downloads(drawn, data, spec, lang)
-    _export_panel(spec, view, summary, lang)
-    _fetch_panel(lang)
-    _advance_play()
+
+def _count_page_run() -> None:
+    """A counter of full-page runs, kept in the page for tests (a pan must not add one)."""
+    ss = st.session_state
+    ss[K.PAGE_RUNS] = ss.get(K.PAGE_RUNS, 0) + 1
+    st.html(f'<span id="atlas-page-runs" data-runs="{int(ss[K.PAGE_RUNS])}"></span>')
 
 
 def _advance_play() -> None:

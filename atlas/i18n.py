@@ -105,6 +105,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "bucket": {"en": "Time step", "es": "Paso de tiempo"},
     "bucket_week": {"en": "Week", "es": "Semana"},
     "bucket_month": {"en": "Month", "es": "Mes"},
+    "bucket_quarter": {"en": "Quarter", "es": "Trimestre"},
     "bucket_year": {"en": "Year", "es": "Año"},
     "event_types": {"en": "Event types", "es": "Tipos de evento"},
     "event_types_help": {"en": "Empty means all types.", "es": "Vacío significa todos."},

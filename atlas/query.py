@@ -23,7 +23,7 @@ from atlas.errors import InputError
 from atlas.spec import BUCKETS, STEP_MODES, MapSpec
 
 #: pandas period codes for each time bucket (weeks run Monday..Sunday).
-_PERIOD = {"week": "W-SUN", "month": "M", "year": "Y"}
+_PERIOD = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 
 
 @dataclass(frozen=True)

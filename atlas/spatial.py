@@ -24,8 +24,8 @@ from atlas.crs import EQUAL_AREA_CRS, METRIC_CRS
 from atlas.errors import CRSError, InputError
 
 PREDICATES = ("intersects", "covered_by", "within")
-BY_CHOICES = (None, "week", "month", "year")
-_FREQ = {"week": "W-SUN", "month": "M", "year": "Y"}
+BY_CHOICES = (None, "week", "month", "quarter", "year")
+_FREQ = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 
 
 def _check_inputs(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,8 +18,9 @@ import geopandas as gpd
 import pandas as pd
 
 from atlas.errors import InputError, LimitError
+from atlas.frame import MapView
 from atlas.schema import REJECTION_REASONS, LoadReport
-from atlas.spec import MapSpec
+from atlas.spec import MapSpec, check_bbox
 
 
 class K:
@@ -42,8 +44,11 @@ class K:
     STEP = "w_step"
     STEP_MODE = "w_step_mode"
     PLAYING = "w_playing"  # play: advance one step per rerun until the last
-    VIEW = "atlas_view"  # (center, zoom) the map opened with (from the URL)
-    MOVED = "atlas_moved"  # (center, zoom) the reader panned/zoomed to (from st_folium)
+    FRAME = "atlas_frame"  # (bbox, focus) the link opened with
+    VIEW = "atlas_view"  # MapView the reader panned/zoomed to (None until they move the map)
+    MAP_CACHE = "atlas_map_cache"  # (map key, folium.Map): the same map for the same key
+    MAP_RUNS = "atlas_map_runs"  # runs of the map fragment (pans, zooms and page runs)
+    PAGE_RUNS = "atlas_page_runs"  # full-page runs
     UPLOAD_KIND = "w_upload_kind"
     UPLOAD_FILE = "w_upload_file"
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
@@ -79,6 +84,42 @@ def spec_from_params(params: dict[str, str | list[str]]) -> tuple[MapSpec, str |
         return MapSpec.from_query(dict(params)), None
     except InputError as exc:
         return MapSpec(), str(exc)
+
+
+def view_from_map(out: object) -> MapView | None:
+    """The view st_folium reports after the reader moved the map, else None.
+
+    Before any move st_folium returns its Python-side defaults, which have no ``center``
+    and whose bounds are those of every layer (South America): those are not a view.
+    """
+    if not isinstance(out, dict):
+        return None
+    center, bounds, zoom = out.get("center"), out.get("bounds"), out.get("zoom")
+    if not (
+        isinstance(center, dict) and isinstance(bounds, dict) and isinstance(zoom, int | float)
+    ):
+        return None
+    try:
+        sw, ne = bounds["_southWest"], bounds["_northEast"]
+        south, west = float(sw["lat"]), float(sw["lng"])
+        north, east = float(ne["lat"]), float(ne["lng"])
+        lat, lon = float(center["lat"]), float(center["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (south, west, north, east, lat, lon)):
+        return None
+    # a world view wraps past ±180: clamp to what a bbox can say
+    west, east = max(-180.0, west), min(180.0, east)
+    south, north = max(-90.0, south), min(90.0, north)
+    lon = ((lon + 180.0) % 360.0) - 180.0
+    bbox = (round(west, 5), round(south, 5), round(east, 5), round(north, 5))
+    try:
+        check_bbox(bbox)
+    except InputError:
+        return None
+    return MapView(
+        bbox=bbox, center=(round(lat, 6), round(lon, 6)), zoom=int(max(0, min(19, zoom)))
+    )
 
 
 def step_from_params(params: dict[str, str | list[str]]) -> int | None:

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import folium
-import numpy as np
 from branca.element import Element
 
 from atlas.errors import InputError
+from atlas.frame import MapView, frame_bounds
 from layers import assets as asset_store
 from layers.base import LegendEntry
 from layers.legend import Legend, legend_banners, legend_html
@@ -38,8 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from atlas.spec import MapSpec
 
 ASSET_MODES = ("local", "inline", "cdn")
-#: Fallback view: the VRAEM (approximately), used when there is nothing to fit to.
-VRAEM_BOUNDS = ((-13.9, -75.2), (-11.0, -73.0))  # (south, west), (north, east)
 MAX_ZOOM = 18
 
 _MAP_JS = ("leaflet", "jquery")
@@ -54,44 +52,26 @@ def legend_entries(spec: MapSpec, data: AtlasData) -> list[LegendEntry]:
     return out
 
 
-def view_bounds(spec: MapSpec, data: AtlasData) -> tuple[tuple[float, float], tuple[float, float]]:
-    """((south, west), (north, east)) of the focus region ``spec.region`` (the VRAEM).
-
-    Without a focus region the view covers the region layer, then the incidents, then
-    :data:`VRAEM_BOUNDS`. Incidents outside the focus are one zoom-out away.
-    """
-    box = None
-    regions = data.regions
-    if regions is not None and not regions.empty:
-        focus = regions[regions["region_id"] == spec.region]
-        if focus.empty:
-            focus = regions[regions["layer"] == spec.region_layer]
-        if not focus.empty:
-            box = focus.total_bounds
-    inc = data.incidents
-    if box is None and inc is not None and not inc.empty:
-        box = inc.total_bounds
-    if box is None or not np.isfinite(box).all():
-        return VRAEM_BOUNDS
-    west, south, east, north = (float(v) for v in box)
-    return (south, west), (north, east)
-
-
 def build_folium_map(
     spec: MapSpec,
     data: AtlasData,
     *,
     assets: str = "local",
     asset_base_url: str = "/app/static/vendor",
+    view: MapView | None = None,
 ) -> folium.Map:
-    """The interactive map for ``spec`` (incidents already filtered by the caller)."""
+    """The interactive map for ``spec`` (incidents already filtered by the caller).
+
+    It opens on ``view`` (the centre and zoom a reader had, kept across a redraw) when
+    given, else it fits the spec's frame (:func:`atlas.frame.frame_bounds`).
+    """
     if assets not in ASSET_MODES:
         raise InputError(f"assets={assets!r}: choose one of {', '.join(ASSET_MODES)}")
-    (south, west), (north, east) = view_bounds(spec, data)
-    center = spec.center or ((south + north) / 2, (west + east) / 2)
+    west, south, east, north = frame_bounds(spec, data.regions, data.incidents)
+    center = view.center if view is not None else ((south + north) / 2, (west + east) / 2)
     fmap = folium.Map(
         location=list(center),
-        zoom_start=spec.zoom if spec.zoom is not None else 8,
+        zoom_start=view.zoom if view is not None else 8,
         tiles=None,
         control_scale=True,
         prefer_canvas=True,
@@ -110,7 +90,7 @@ def build_folium_map(
     if entries or banners:
         Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    if spec.center is None and spec.zoom is None:
+    if view is None:
         fmap.fit_bounds([[south, west], [north, east]])
     apply_assets(fmap, assets, asset_base_url)
     return fmap
@@ -217,5 +197,4 @@ __all__ = [
     "inline_html",
     "legend_entries",
     "save_inline_html",
-    "view_bounds",
 ]

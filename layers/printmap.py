@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from atlas.errors import FetchError, InputError
+from atlas.frame import frame_bounds
 from layers import furniture
 from layers.base import LegendEntry
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from atlas.spec import MapSpec
 
 #: Peru's lon/lat box, the fallback view when nothing else defines one.
-PERU_BOX = (-81.4, -18.4, -68.6, -0.0)
 #: Fonts are fixed so baselines and layouts are reproducible: DejaVu ships with matplotlib.
 RC = {
     "font.family": "DejaVu Sans",
@@ -107,19 +107,12 @@ def view_extent(
 ) -> tuple[float, float, float, float]:
     """(lon_min, lat_min, lon_max, lat_max) of the view, fitted to the map box's shape.
 
-    From ``spec.center``/``spec.zoom`` (web-map zoom levels) when both are set, else the
-    region ``spec.region`` padded by 8 %, else the incidents, else Peru.
+    The frame is ``bounds`` when given, else the spec's frame
+    (:func:`atlas.frame.frame_bounds`: its bbox, else the padded focus region); it is
+    widened in one direction to the box's aspect around the same centre, never cropped.
     """
-    if spec.center is not None and spec.zoom is not None:
-        lat, lon = spec.center
-        span_lon = 360.0 * (box_w_in * 96.0) / (256.0 * 2.0**spec.zoom)
-        x0, x1 = lon - span_lon / 2, lon + span_lon / 2
-        y0 = y1 = lat
-    else:
-        box = bounds if bounds is not None else data_box(spec, data)
-        pad_x = max((box[2] - box[0]) * 0.08, 0.05)
-        pad_y = max((box[3] - box[1]) * 0.08, 0.05)
-        x0, y0, x1, y1 = box[0] - pad_x, box[1] - pad_y, box[2] + pad_x, box[3] + pad_y
+    box = bounds if bounds is not None else frame_bounds(spec, data.regions, data.incidents)
+    x0, y0, x1, y1 = (float(v) for v in box)
     lat_mid = (y0 + y1) / 2
     aspect = furniture.aspect_for(lat_mid)
     dx, dy = x1 - x0, y1 - y0
@@ -645,34 +638,11 @@ def _height(fig: Figure, artist: Any) -> float:
     return bb.height / (fig.get_figheight() * fig.dpi)
 
 
-def data_box(spec: MapSpec, data: AtlasData) -> tuple[float, float, float, float]:
-    """The focus region and the drawn incidents together (as the interactive map does)."""
-    boxes = []
-    regions = data.regions
-    if regions is not None and len(regions) and "region_id" in regions:
-        rows = regions[regions["region_id"].astype(str) == spec.region]
-        if len(rows):
-            boxes.append(rows.total_bounds)
-    incidents = data.incidents
-    if incidents is not None and len(incidents):
-        boxes.append(incidents.total_bounds)
-    boxes = [b for b in boxes if all(math.isfinite(v) for v in b)]
-    if not boxes:
-        return PERU_BOX
-    return (
-        float(min(b[0] for b in boxes)),
-        float(min(b[1] for b in boxes)),
-        float(max(b[2] for b in boxes)),
-        float(max(b[3] for b in boxes)),
-    )
-
-
 __all__ = [
     "RC",
     "FontSizes",
     "build_page",
     "compute_summary",
-    "data_box",
     "filter_view",
     "legend_handles",
     "merge_size_entries",

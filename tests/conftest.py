@@ -18,15 +18,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="folder of real data (../shared/data); runs the tests marked realdata",
     )
+    parser.addoption(
+        "--fuzz",
+        action="store_true",
+        default=False,
+        help="run the tests marked fuzz (10,000 generated inputs per parser; minutes)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--real-data"):
-        return
-    skip = pytest.mark.skip(reason="needs --real-data DIR")
+    skip_real = pytest.mark.skip(reason="needs --real-data DIR")
+    skip_fuzz = pytest.mark.skip(reason="on demand: pytest --fuzz")
     for item in items:
-        if "realdata" in item.keywords:
-            item.add_marker(skip)
+        if "realdata" in item.keywords and not config.getoption("--real-data"):
+            item.add_marker(skip_real)
+        if "fuzz" in item.keywords and not config.getoption("--fuzz"):
+            item.add_marker(skip_fuzz)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from atlas import query
 from atlas.errors import InputError, LimitError
 from atlas.i18n import fmt_int, t
-from atlas.spec import MapSpec
+from atlas.spec import MapSpec, legacy_bbox
 from atlas.ui_state import (
     K,
     check_upload_size,
@@ -66,9 +66,10 @@ def test_quick_ranges() -> None:
 
 def test_share_url_round_trips() -> None:
     spec = MapSpec(event_types=("armed_clash", "riot"), actor="Sendero Luminoso & co",
-                   center=(-12.3, -74.0), zoom=9)  # fmt: skip
+                   bbox=(-74.6, -12.7, -73.4, -11.9))  # fmt: skip
     url = share_url("http://localhost:8501/", spec.to_query())
     assert url.startswith("http://localhost:8501/?") and "event_types=armed_clash,riot" in url
+    assert "bbox=-74.6,-12.7,-73.4,-11.9" in url
     from urllib.parse import parse_qs, urlsplit
 
     back = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
@@ -195,7 +196,7 @@ def test_type_filter_and_language_switch(app: AppTest) -> None:
 
 def test_query_params_restore_a_view(app: AppTest) -> None:
     spec = MapSpec(event_types=("armed_clash", "violence_against_civilians"), lang="es",
-                   bucket="year", center=(-12.3, -74.0), zoom=9)  # fmt: skip
+                   bucket="year", bbox=(-74.6, -12.7, -73.4, -11.9))  # fmt: skip
     for key, value in spec.to_query().items():
         app.query_params[key] = value
     at = _run(app)
@@ -203,8 +204,22 @@ def test_query_params_restore_a_view(app: AppTest) -> None:
     assert at.radio(key=K.LANG).value == "es"
     assert at.selectbox(key=K.BUCKET).value == "year"
     assert _counts_text(_expected(spec), "es", _region_name(spec)) in _markdown(at)
+    script = _map_script(at)  # the map opens on the link's frame, not on all its layers
+    assert "fitBounds" in script and "[[-12.7, -74.6], [-11.9, -73.4]]" in script
+    assert at.query_params["bbox"] == "-74.6,-12.7,-73.4,-11.9"
+
+
+def test_old_center_zoom_link_opens_converted(app: AppTest) -> None:
+    app.query_params["center"] = "-12.3,-74.0"
+    app.query_params["zoom"] = "9"
+    at = _run(app)
+    assert not at.warning or not any("cannot be used" in w.value for w in at.warning)
+    west, south, east, north = legacy_bbox(-12.3, -74.0, 9)
+    assert west < -74.0 < east and south < -12.3 < north
     script = _map_script(at)
-    assert "-12.3" in script and "-74.0" in script
+    assert f"[{south}, {west}]" in script.replace("\n", " "), script[-600:]
+    assert "center" not in at.query_params and "zoom" not in at.query_params
+    assert at.query_params["bbox"].startswith(f"{west:.5f}".rstrip("0"))
 
 
 def test_bad_url_value_warns_and_uses_defaults(app: AppTest) -> None:

@@ -153,12 +153,20 @@ def test_tiles_only_when_asked_with_attribution() -> None:
     assert "OpenStreetMap" in osm and "contributors" in osm
 
 
-def test_view_fits_data_unless_center_and_zoom_given() -> None:
-    fit = build_folium_map(MapSpec(), make_data(5))
+def test_map_fits_the_frame_unless_a_view_is_given() -> None:
+    from atlas.frame import MapView, frame_bounds
+
+    data = make_data(5)
+    fit = build_folium_map(MapSpec(), data)
     assert "FitBounds" in _kinds(fit)
-    fixed = build_folium_map(MapSpec(center=(-12.0, -74.0), zoom=9), make_data(5))
-    assert "FitBounds" not in _kinds(fixed)
-    assert fixed.location == [-12.0, -74.0]
+    west, south, east, north = frame_bounds(MapSpec(), data.regions, data.incidents)
+    assert [[south, west], [north, east]] in [
+        el.bounds for el in _tree(fit) if type(el).__name__ == "FitBounds"
+    ]
+    view = MapView(bbox=(-74.5, -12.5, -73.5, -11.5), center=(-12.0, -74.0), zoom=9)
+    fixed = build_folium_map(MapSpec(bbox=view.bbox), data, view=view)
+    assert "FitBounds" not in _kinds(fixed)  # the reader's exact centre and zoom
+    assert fixed.location == [-12.0, -74.0] and fixed.options["zoom"] == 9
     assert fixed.options["maxZoom"] == 18  # tiles=None needs it for clusters
 
 
@@ -294,15 +302,3 @@ def test_real_districts_choropleth_draws_the_vraem_districts(real_data) -> None:
     html = build_folium_map(spec, data).get_root().render()
     assert "Incidents per region" in html
     assert len(html.encode()) < 8_000_000
-
-
-def test_view_bounds_focus_the_vraem_then_the_data() -> None:
-    from layers.compose import VRAEM_BOUNDS, view_bounds
-
-    data = make_data(20)
-    assert view_bounds(MapSpec(), data) == ((-13.6, -74.9), (-11.4, -73.2))
-    no_focus = MapSpec(region="absent", region_layer="absent")
-    (south, west), (north, east) = view_bounds(no_focus, data)
-    minx, miny, maxx, maxy = data.incidents.total_bounds
-    assert (south, west, north, east) == (miny, minx, maxy, maxx)
-    assert view_bounds(no_focus, make_data(0)) == VRAEM_BOUNDS

@@ -1,0 +1,61 @@
+"""Fonts an operator offers for exports, chosen by name.
+
+A spec (and so a URL) names a font; it never carries a file path. The operator lists the
+fonts this installation offers in ``CONFLICT_ATLAS_FONTS`` as ``Name=/path/to/font.ttf``
+entries separated by ``;``. The house font, DejaVu Sans (shipped with matplotlib), is
+always offered. Entries whose file is missing or is not a TrueType/OpenType/collection
+file are left out with a warning; the renderer resolves names with :func:`font_path`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+FONTS_ENV = "CONFLICT_ATLAS_FONTS"
+HOUSE_FONT = "DejaVu Sans"
+_FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
+_NAME = re.compile(r"^[\w .+-]{1,64}$")
+_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
+
+
+def configured_fonts(env: str | None = None) -> dict[str, Path | None]:
+    """Name -> font file (None for the house font, which matplotlib ships)."""
+    raw = os.environ.get(FONTS_ENV, "") if env is None else env
+    out: dict[str, Path | None] = {HOUSE_FONT: None}
+    for entry in raw.split(";"):
+        if not entry.strip():
+            continue
+        name, sep, path = entry.partition("=")
+        name, path = name.strip(), path.strip()
+        if not sep or not _NAME.match(name):
+            warnings.warn(f"{FONTS_ENV}: entry {entry[:80]!r} is not Name=/path/to/font.ttf",
+                          stacklevel=2)  # fmt: skip
+            continue
+        problem = _font_problem(Path(path))
+        if problem:
+            warnings.warn(f"{FONTS_ENV}: {name}: {problem}; left out", stacklevel=2)
+            continue
+        out[name] = Path(path)
+    return out
+
+
+def font_path(name: str) -> Path | None:
+    """The file of an offered font (None: the house font); KeyError if not offered."""
+    return configured_fonts()[name or HOUSE_FONT]
+
+
+def _font_problem(path: Path) -> str | None:
+    if path.suffix.lower() not in _FONT_SUFFIXES:
+        return f"{path.name} is not a .ttf, .otf or .ttc file"
+    if not path.is_file():
+        return f"{path} not found (or not a file)"
+    with path.open("rb") as fh:
+        if fh.read(4) not in _MAGIC:
+            return f"{path.name} is not a font file"
+    return None
+
+
+__all__ = ["FONTS_ENV", "HOUSE_FONT", "configured_fonts", "font_path"]

@@ -42,6 +42,14 @@ def test_t_fills_placeholders_and_names_bad_keys() -> None:
         t("filters", "fr")
 
 
+def test_map_labels_live_in_the_same_table() -> None:
+    # layers/style.TEXT was merged in; keys that clashed with UI keys got a map_ prefix.
+    assert t("map_sample_banner", "es") == "DATOS DE MUESTRA — incidentes sintéticos"
+    assert t("map_fatalities", "en") == "fatalities"
+    assert t("fatalities", "en") == "Deaths (best estimate)"
+    assert t("sample_banner", "en").startswith("SAMPLE DATA: the incidents on this page")
+
+
 def test_numbers_follow_cldr_es_pe() -> None:
     # CLDR es_PE (checked with Babel 2.19 format_decimal): group ",", decimal ".".
     assert fmt_int(1047, "es") == "1,047"

@@ -1,7 +1,7 @@
 """Conflict Atlas: violent incidents against coca-growing regions, data side.
 
 No drawing and no Streamlit here (see layers/ and app.py). Dependencies run one way:
-atlas <- layers <- front doors (app.py, atlas.cli).
+atlas <- layers <- front doors (app.py, cli/).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Interface text in English and Peruvian Spanish, and number/date formats for both.
 
-Every string the app shows lives in :data:`STRINGS` with an ``en`` and an ``es`` entry;
-:func:`t` looks one up and fills ``{placeholders}``. Numbers and dates follow CLDR:
-English and es-PE both group thousands with "," and use "." for decimals (es-PE differs
-from es-ES here); es-PE dates are dd/mm/yyyy with Spanish month names.
+Every string the app shows, and the map, popup and legend labels layers/ draws, live in
+the one table :data:`STRINGS` with an ``en`` and an ``es`` entry; :func:`t` looks one up
+and fills ``{placeholders}``. Numbers and dates follow CLDR: English and es-PE both group
+thousands with "," and use "." for decimals (es-PE differs from es-ES here); es-PE dates
+are dd/mm/yyyy with Spanish month names.
 """
 
 from __future__ import annotations
@@ -313,17 +314,59 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Colour: event type. Size: deaths (best estimate).",
         "es": "Color: tipo de evento. Tamaño: muertes (mejor estimación).",
     },
+    # ---- map and print labels (layers/) ------------------------------------------------
+    "map_sample_banner": {
+        "en": "SAMPLE DATA — synthetic incidents",
+        "es": "DATOS DE MUESTRA — incidentes sintéticos",
+    },
+    "sample_short": {"en": "SAMPLE (synthetic)", "es": "MUESTRA (sintético)"},
+    "approximate_banner": {"en": "approximate boundary", "es": "límite aproximado"},
+    "approximate_outline": {"en": "approximate outline", "es": "contorno aproximado"},
+    "map_fatalities": {"en": "fatalities", "es": "víctimas mortales"},
+    "map_fatality": {"en": "fatality", "es": "víctima mortal"},
+    "date": {"en": "Date", "es": "Fecha"},
+    "type": {"en": "Type", "es": "Tipo"},
+    "actors": {"en": "Actors", "es": "Actores"},
+    "location": {"en": "Location", "es": "Lugar"},
+    "dataset": {"en": "Dataset", "es": "Conjunto de datos"},
+    "source": {"en": "Source", "es": "Fuente"},
+    "notes": {"en": "Notes", "es": "Notas"},
+    "precision": {"en": "precision", "es": "precisión"},
+    "unknown": {"en": "unknown", "es": "desconocido"},
+    "countries": {
+        "en": "Country outlines (Natural Earth)",
+        "es": "Límites de países (Natural Earth)",
+    },
+    "heat": {
+        "en": "Heat: incidents weighted by fatalities + 1",
+        "es": "Calor: incidentes ponderados por víctimas + 1",
+    },
+    "clusters": {"en": "Incident clusters (count)", "es": "Grupos de incidentes (número)"},
+    "reference": {"en": "Reference event (sourced)", "es": "Evento de referencia (con fuente)"},
+    "reference_caveat": {
+        "en": "coordinates: INEI centro poblado point, not the exact site",
+        "es": "coordenadas: punto de centro poblado del INEI, no el sitio exacto",
+    },
+    "per_area": {"en": "Incidents per 1,000 km²", "es": "Incidentes por 1000 km²"},
+    "count": {"en": "Incidents per region", "es": "Incidentes por región"},
+    "deaths": {"en": "Deaths", "es": "Muertes"},
+    "coarse_view": {
+        "en": "Large selection: compact markers; zoom in or filter for full details.",
+        "es": "Selección grande: marcadores compactos; acerque o filtre para ver detalles.",
+    },
+    "legend": {"en": "Legend", "es": "Leyenda"},
+    "regions_plural": {"en": "regions", "es": "regiones"},
 }
 
 
 def t(key: str, lang: str, **fmt: Any) -> str:
-    """The UI text ``key`` in ``lang`` ("en"/"es"), with ``{placeholders}`` filled."""
+    """The text ``key`` in ``lang`` ("en"/"es"), with ``{placeholders}`` filled."""
     if lang not in LANGS:
         raise InputError(f"language {lang!r}: choose from {', '.join(LANGS)}")
     try:
         text = STRINGS[key][lang]
     except KeyError:
-        raise InputError(f"UI text {key!r}: no such key in atlas.i18n.STRINGS") from None
+        raise InputError(f"text {key!r}: no such key in atlas.i18n.STRINGS") from None
     return text.format(**fmt) if fmt else text
 
 

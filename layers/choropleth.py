@@ -12,9 +12,10 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from atlas.i18n import t
 from layers.base import Layer, LegendEntry
 from layers.regions import layer_regions
-from layers.style import STYLES, bin_colors, choropleth_bins, esc, fmt_number, ramp_for, t
+from layers.style import STYLES, bin_colors, choropleth_bins, esc, fmt_number, ramp_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

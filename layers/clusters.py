@@ -12,9 +12,10 @@ import folium
 import numpy as np
 import pandas as pd
 
+from atlas.i18n import t
 from layers.base import Layer, LegendEntry
 from layers.incidents import _compact_callback, _CompactPoints, compact_payload
-from layers.style import STYLES, t
+from layers.style import STYLES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

@@ -27,11 +27,11 @@ from branca.element import Element
 
 from atlas.errors import InputError
 from atlas.frame import MapView, frame_bounds
+from atlas.i18n import t
 from layers import assets as asset_store
 from layers.base import LegendEntry
 from layers.legend import Legend, legend_banners, legend_html
 from layers.registry import layers_for
-from layers.style import t
 
 if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData

@@ -11,8 +11,9 @@ from folium.plugins import HeatMap
 from folium.template import Template
 
 from atlas.errors import InputError
+from atlas.i18n import t
 from layers.base import Layer, LegendEntry
-from layers.style import CHOROPLETH_RAMP, STYLES, t
+from layers.style import CHOROPLETH_RAMP, STYLES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

@@ -17,6 +17,7 @@ import pandas as pd
 from folium.plugins import FastMarkerCluster, MarkerCluster
 from folium.template import Template
 
+from atlas.i18n import t
 from atlas.schema import DATE_PRECISIONS, EVENT_TYPES
 from layers.base import Layer, LegendEntry
 from layers.style import (
@@ -28,7 +29,6 @@ from layers.style import (
     event_label,
     mpl_marker_area,
     radius_px,
-    t,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,7 +96,7 @@ def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
         (t("date", lang), _fmt_dates(df)),
         (t("type", lang), type_txt),
         (t("actors", lang), actors),
-        (t("fatalities", lang).capitalize(), _fmt_fatalities(df, lang).map(esc)),
+        (t("map_fatalities", lang).capitalize(), _fmt_fatalities(df, lang).map(esc)),
         (t("location", lang), place),
         (t("dataset", lang), _col(df, "dataset")),
         (t("source", lang), _col(df, "source")),
@@ -117,7 +117,7 @@ def tooltip_text(incidents: pd.DataFrame, lang: str) -> pd.Series:
     date = pd.to_datetime(incidents["date_start"]).dt.strftime("%Y-%m-%d").fillna("?")
     label = incidents["event_type"].map(lambda v: event_label(str(v), lang))
     fat = _fmt_fatalities(incidents, lang)
-    text = date + " · " + label + " · " + fat + " " + t("fatalities", lang)
+    text = date + " · " + label + " · " + fat + " " + t("map_fatalities", lang)
     if "synthetic" in incidents:
         flag = incidents["synthetic"].fillna(False).astype(bool)
         text = text.where(~flag, t("sample_short", lang) + " · " + text)
@@ -202,7 +202,7 @@ def _compact_callback(lang: str, sample: bool) -> str:
     colors = [EVENT_COLORS[et] for et in EVENT_TYPES]
     labels = [event_label(et, lang) for et in EVENT_TYPES]
     texts = {
-        "fat": t("fatalities", lang),
+        "fat": t("map_fatalities", lang),
         "unknown": t("unknown", lang),
         "note": t("coarse_view", lang),
         "sample": t("sample_short", lang) if sample else "",
@@ -254,7 +254,7 @@ class PointsLayer(Layer):
         for n in SIZE_LEGEND_FATALITIES:
             entries.append(
                 LegendEntry(
-                    label=f"{n:,} {t('fatality' if n == 1 else 'fatalities', spec.lang)}",
+                    label=f"{n:,} {t('map_fatality' if n == 1 else 'map_fatalities', spec.lang)}",
                     kind="point",
                     color="#ffffff",
                     edgecolor=self.style.color,

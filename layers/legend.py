@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from branca.element import MacroElement
 from jinja2 import Template
 
+from atlas.i18n import t
 from layers.base import LegendEntry
 from layers.reference import STAR_SVG
-from layers.style import CHOROPLETH_RAMP, esc, t
+from layers.style import CHOROPLETH_RAMP, esc
 
 if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData
@@ -25,7 +26,7 @@ def legend_banners(spec: MapSpec, data: AtlasData) -> list[str]:
     """Warnings every view must carry: synthetic sample data, approximate boundaries."""
     out = []
     if getattr(data, "is_sample", False):
-        out.append(t("sample_banner", spec.lang))
+        out.append(t("map_sample_banner", spec.lang))
     if getattr(data, "approximate", False):
         out.append(t("approximate_banner", spec.lang))
     return out

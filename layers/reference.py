@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import folium
 import pandas as pd
 
+from atlas.i18n import t
 from layers.base import Layer, LegendEntry
-from layers.style import STYLES, esc, t
+from layers.style import STYLES, esc
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

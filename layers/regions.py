@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from atlas.i18n import t
 from atlas.regions import REGION_COLUMNS
 from layers.base import Layer, LegendEntry
-from layers.style import STYLES, esc, t
+from layers.style import STYLES, esc
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

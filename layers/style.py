@@ -49,58 +49,6 @@ STYLES: dict[str, Style] = {
     "reference": Style(color="#000000", fill="#FFD400", weight=1.2, extra={"size": 22}),
 }
 
-#: Interface text in English and Spanish.
-TEXT: dict[str, dict[str, str]] = {
-    "sample_banner": {
-        "en": "SAMPLE DATA — synthetic incidents",
-        "es": "DATOS DE MUESTRA — incidentes sintéticos",
-    },
-    "sample_short": {"en": "SAMPLE (synthetic)", "es": "MUESTRA (sintético)"},
-    "approximate_banner": {"en": "approximate boundary", "es": "límite aproximado"},
-    "approximate_outline": {"en": "approximate outline", "es": "contorno aproximado"},
-    "fatalities": {"en": "fatalities", "es": "víctimas mortales"},
-    "fatality": {"en": "fatality", "es": "víctima mortal"},
-    "incidents": {"en": "Incidents", "es": "Incidentes"},
-    "date": {"en": "Date", "es": "Fecha"},
-    "type": {"en": "Type", "es": "Tipo"},
-    "actors": {"en": "Actors", "es": "Actores"},
-    "location": {"en": "Location", "es": "Lugar"},
-    "dataset": {"en": "Dataset", "es": "Conjunto de datos"},
-    "source": {"en": "Source", "es": "Fuente"},
-    "notes": {"en": "Notes", "es": "Notas"},
-    "precision": {"en": "precision", "es": "precisión"},
-    "unknown": {"en": "unknown", "es": "desconocido"},
-    "countries": {
-        "en": "Country outlines (Natural Earth)",
-        "es": "Límites de países (Natural Earth)",
-    },
-    "heat": {
-        "en": "Heat: incidents weighted by fatalities + 1",
-        "es": "Calor: incidentes ponderados por víctimas + 1",
-    },
-    "clusters": {"en": "Incident clusters (count)", "es": "Grupos de incidentes (número)"},
-    "reference": {"en": "Reference event (sourced)", "es": "Evento de referencia (con fuente)"},
-    "reference_caveat": {
-        "en": "coordinates: INEI centro poblado point, not the exact site",
-        "es": "coordenadas: punto de centro poblado del INEI, no el sitio exacto",
-    },
-    "per_area": {"en": "Incidents per 1,000 km²", "es": "Incidentes por 1000 km²"},
-    "count": {"en": "Incidents per region", "es": "Incidentes por región"},
-    "deaths": {"en": "Deaths", "es": "Muertes"},
-    "coarse_view": {
-        "en": "Large selection: compact markers; zoom in or filter for full details.",
-        "es": "Selección grande: marcadores compactos; acerque o filtre para ver detalles.",
-    },
-    "legend": {"en": "Legend", "es": "Leyenda"},
-    "regions_plural": {"en": "regions", "es": "regiones"},
-}
-
-
-def t(key: str, lang: str) -> str:
-    """Interface text for ``key`` in ``lang`` (English when a translation is missing)."""
-    entry = TEXT[key]
-    return entry.get(lang) or entry["en"]
-
 
 #: HTML-escape any value for popups, tooltips and labels (one mechanism: atlas.safety).
 esc = escape_text
@@ -186,7 +134,6 @@ __all__ = [
     "CHOROPLETH_RAMP",
     "EVENT_COLORS",
     "STYLES",
-    "TEXT",
     "bin_colors",
     "choropleth_bins",
     "esc",
@@ -196,5 +143,4 @@ __all__ = [
     "mpl_marker_area",
     "radius_px",
     "ramp_for",
-    "t",
 ]

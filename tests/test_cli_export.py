@@ -7,9 +7,9 @@ import json
 import pytest
 from PIL import Image
 
-from atlas.cli import build_parser, main
-from atlas.cli.export import spec_from_args
 from atlas.spec import MapSpec
+from cli import build_parser, main
+from cli.export import spec_from_args
 
 
 def _spec(argv: list[str]) -> MapSpec:

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from atlas.cli import main
+from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = ROOT / "tests" / "fixtures" / "regions" / "synthetic_districts_grid.geojson"
@@ -143,7 +143,7 @@ def test_subprocess_entry_point(tmp_path: Path, incidents_csv: Path) -> None:
     out = tmp_path / "joined.csv"
     result = subprocess.run(
         [
-            sys.executable, "-c", "import sys; from atlas.cli import main; sys.exit(main())",
+            sys.executable, "-c", "import sys; from cli import main; sys.exit(main())",
             "join",
             "--incidents", str(incidents_csv), "--regions", str(GRID), "--out", str(out),
         ],

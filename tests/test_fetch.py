@@ -17,9 +17,9 @@ import pytest
 
 from atlas import fetch as fetch_mod
 from atlas.catalog import CATALOG, CatalogEntry, get_entry
-from atlas.cli import fetch as cli_fetch
 from atlas.errors import AtlasError, FetchError
 from atlas.fetch import TrustOnFirstUseWarning, cached_path, fetch, source_url
+from cli import fetch as cli_fetch
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -63,7 +63,7 @@ def districts_bytes(fixtures_dir: Path) -> bytes:
 
 
 def cli_main(argv: list[str]) -> int:
-    """Run `conflict-atlas fetch` through its own parser, as atlas.cli.main does."""
+    """Run `conflict-atlas fetch` through its own parser, as cli.main does."""
     parser = argparse.ArgumentParser(prog="conflict-atlas")
     cli_fetch.add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

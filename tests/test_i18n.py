@@ -1,4 +1,5 @@
-"""atlas.i18n: every key in both languages, placeholders agree, es-PE formats (CLDR)."""
+"""atlas.i18n: one table (UI and map labels), every key in every language, placeholders
+agree, es-PE formats (CLDR)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,43 @@ def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize("key", sorted(STRINGS))
-def test_every_key_in_both_languages_with_same_placeholders(key: str) -> None:
-    entry = STRINGS[key]
-    assert set(entry) == set(LANGS)
-    assert all(entry[lang].strip() for lang in LANGS)
-    assert _fields(entry["en"]) == _fields(entry["es"])
+def table_problems(table: dict[str, dict[str, str]]) -> list[str]:
+    """One line per key that lacks a language, has an empty or extra entry, or whose
+    ``{placeholders}`` differ between languages."""
+    problems = []
+    for key, entry in table.items():
+        for lang in LANGS:
+            if not str(entry.get(lang) or "").strip():
+                problems.append(f"{key}: no {lang!r} text")
+        problems += [
+            f"{key}: unknown language {lang!r}" for lang in sorted(set(entry) - set(LANGS))
+        ]
+        fields = {lang: _fields(entry[lang]) for lang in LANGS if entry.get(lang)}
+        if len({frozenset(f) for f in fields.values()}) > 1:
+            shown = ", ".join(f"{lang} {sorted(f)}" for lang, f in fields.items())
+            problems.append(f"{key}: placeholders differ ({shown})")
+    return problems
+
+
+def test_one_table_every_key_in_every_language_with_same_placeholders() -> None:
+    problems = table_problems(STRINGS)
+    assert not problems, "atlas.i18n.STRINGS:\n" + "\n".join(problems)
+
+
+def test_table_check_catches_gaps() -> None:
+    broken = {
+        "ok": {"en": "{n} rows", "es": "{n} filas"},
+        "no_es": {"en": "Legend"},
+        "blank_es": {"en": "Legend", "es": "  "},
+        "extra": {"en": "Legend", "es": "Leyenda", "fr": "Légende"},
+        "fields": {"en": "{n} rows in {name}", "es": "{count} filas"},
+    }
+    assert table_problems(broken) == [
+        "no_es: no 'es' text",
+        "blank_es: no 'es' text",
+        "extra: unknown language 'fr'",
+        "fields: placeholders differ (en ['n', 'name'], es ['count'])",
+    ]
 
 
 def test_spanish_differs_from_english_for_sentences() -> None:
@@ -40,6 +72,14 @@ def test_t_fills_placeholders_and_names_bad_keys() -> None:
         t("no_such_key", "en")
     with pytest.raises(InputError, match="'fr'"):
         t("filters", "fr")
+
+
+def test_map_labels_live_in_the_same_table() -> None:
+    # layers/style.TEXT was merged in; keys that clashed with UI keys got a map_ prefix.
+    assert t("map_sample_banner", "es") == "DATOS DE MUESTRA — incidentes sintéticos"
+    assert t("map_fatalities", "en") == "fatalities"
+    assert t("fatalities", "en") == "Deaths (best estimate)"
+    assert t("sample_banner", "en").startswith("SAMPLE DATA: the incidents on this page")
 
 
 def test_numbers_follow_cldr_es_pe() -> None:

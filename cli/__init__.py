@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:
-        module = importlib.import_module(f"atlas.cli.{name}")
+        module = importlib.import_module(f"cli.{name}")
         module.add_parser(sub)
     return parser
 

@@ -36,20 +36,41 @@ class MapView:
 
 
 def frame_bounds(
-    spec: MapSpec, regions: gpd.GeoDataFrame | None, incidents: gpd.GeoDataFrame | None = None
+    spec: MapSpec,
+    regions: gpd.GeoDataFrame | None,
+    incidents: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
 ) -> Box:
-    """The spec's frame: bbox, else the padded focus region, else incidents, else Peru."""
+    """The spec's frame: bbox, else the padded focus region (looked up in ``regions``,
+    then ``districts``), else the incidents, else Peru."""
     if spec.bbox is not None:
         return tuple(float(v) for v in spec.bbox)  # type: ignore[return-value]
-    if spec.focus and regions is not None and len(regions) and "region_id" in regions:
-        rows = regions[regions["region_id"].astype(str) == spec.focus]
-        box = _finite_box(rows)
-        if box is not None:
-            return pad(box)
+    box = focus_box(spec.focus, regions, districts)
+    if box is not None:
+        return pad(box)
     box = _finite_box(incidents)
     if box is not None:
         return pad(box)
     return PERU_BOX
+
+
+def frame_of(spec: MapSpec, data: object) -> Box:
+    """:func:`frame_bounds` for an ``AtlasData`` bundle (regions, districts, incidents)."""
+    return frame_bounds(spec, getattr(data, "regions", None), getattr(data, "incidents", None),
+                        getattr(data, "districts", None))  # fmt: skip
+
+
+def focus_box(focus: str, *frames: gpd.GeoDataFrame | None) -> Box | None:
+    """Bounds of the region whose id is ``focus`` in the first frame that has it."""
+    if not focus:
+        return None
+    for frame in frames:
+        if frame is None or not len(frame) or "region_id" not in frame:
+            continue
+        box = _finite_box(frame[frame["region_id"].astype(str) == focus])
+        if box is not None:
+            return box
+    return None
 
 
 def pad(box: Box, share: float = FOCUS_PAD, minimum: float = FOCUS_PAD_MIN) -> Box:
@@ -70,4 +91,13 @@ def _finite_box(frame: gpd.GeoDataFrame | None) -> Box | None:
     return box  # type: ignore[return-value]
 
 
-__all__ = ["FOCUS_PAD", "PERU_BOX", "Box", "MapView", "frame_bounds", "pad"]
+__all__ = [
+    "FOCUS_PAD",
+    "PERU_BOX",
+    "Box",
+    "MapView",
+    "focus_box",
+    "frame_bounds",
+    "frame_of",
+    "pad",
+]

@@ -15,6 +15,22 @@ from atlas import __version__
 from atlas.errors import AtlasError
 
 SUBCOMMANDS = ("join", "fetch", "export")
+#: Options whose value may start with "-" (a western longitude): argparse would read
+#: ``--bbox -75,-13,-73,-11`` as two options, so the value is glued on as ``--bbox=…``.
+SIGNED_VALUE_OPTIONS = ("--bbox",)
+
+
+def glue_signed_values(argv: list[str]) -> list[str]:
+    """``[--bbox, -75,…]`` -> ``[--bbox=-75,…]`` for :data:`SIGNED_VALUE_OPTIONS`."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in SIGNED_VALUE_OPTIONS:
+            value = next(it, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(glue_signed_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         return int(args.run(args) or 0)
     except AtlasError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas.errors import InputError
+from atlas.schema import EVENT_TYPES
 from atlas.spec import BASEMAPS, LANGS, SIZE_PRESETS, MapSpec
 
 
@@ -38,6 +39,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--vintage", metavar="YEAR", help="boundary vintage of --districts")
     parser.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", metavar="DATE", help="last day, YYYY-MM-DD")
+    parser.add_argument(
+        "--focus",
+        metavar="REGION_ID",
+        help="frame this region, padded (default vraem-devida; a district ubigeo works too)",
+    )
+    parser.add_argument(
+        "--bbox",
+        metavar="W,S,E,N",
+        help="frame these bounds in degrees, e.g. -75.2,-13.9,-73.0,-11.0 (wins over --focus)",
+    )
+    parser.add_argument(
+        "--types",
+        metavar="TYPE[,TYPE]",
+        help=f"event types to draw, comma-separated: {', '.join(EVENT_TYPES)} (default all)",
+    )
     parser.add_argument("--title", help="headline")
     parser.add_argument("--dek", help="subtitle")
     parser.add_argument("--notes", help="notes printed above the method block")
@@ -82,6 +98,13 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         value = getattr(args, name)
         if value is not None:
             settings[name] = _date(value, "--from" if name == "date_from" else "--to")
+    if args.focus is not None:
+        settings["focus"] = args.focus
+        settings.pop("bbox", None)  # the flag wins over the spec file's frame
+    if args.bbox is not None:
+        settings["bbox"] = _bbox(args.bbox)
+    if args.types is not None:
+        settings["event_types"] = [v.strip() for v in args.types.split(",") if v.strip()]
     if args.width is not None or args.height is not None:
         settings["size"] = "custom"
         settings["width"] = args.width if args.width is not None else settings.get("width", 1200)
@@ -98,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     data = _load(args)
     for report in data.reports:
         print(report.summary())
+    if args.focus is not None:
+        _check_focus(spec, data)
     result = export(spec, data, out)
     print(
         f"wrote {result.path} ({result.format}, {result.width_px}x{result.height_px} px"
@@ -141,6 +166,29 @@ def _load(args: argparse.Namespace) -> Any:
             crs=data.regions.crs,
         )
     return data
+
+
+def _check_focus(spec: MapSpec, data: Any) -> None:
+    """A --focus that names no loaded region is an error, not a silent other frame."""
+    from atlas.frame import focus_box
+
+    if spec.bbox is None and focus_box(spec.focus, data.regions, data.districts) is None:
+        ids = sorted(data.regions["region_id"].astype(str).unique())[:8]
+        raise InputError(
+            f"--focus {spec.focus!r}: no region with that id is loaded (regions: "
+            f"{', '.join(ids)}{', …' if len(ids) == 8 else ''}; district ubigeo codes work "
+            "when districts are loaded); or give --bbox W,S,E,N"
+        )
+
+
+def _bbox(value: str) -> list[str]:
+    parts = [v.strip() for v in value.split(",")]
+    if len(parts) != 4:
+        raise InputError(
+            f"--bbox {value!r}: give four numbers, west,south,east,north in degrees "
+            "(e.g. -75.2,-13.9,-73.0,-11.0)"
+        )
+    return parts
 
 
 def _date(value: str, flag: str) -> str:

@@ -26,7 +26,7 @@ import folium
 from branca.element import Element
 
 from atlas.errors import InputError
-from atlas.frame import MapView, frame_bounds
+from atlas.frame import MapView, frame_of
 from atlas.i18n import t
 from layers import assets as asset_store
 from layers.base import LegendEntry
@@ -67,7 +67,7 @@ def build_folium_map(
     """
     if assets not in ASSET_MODES:
         raise InputError(f"assets={assets!r}: choose one of {', '.join(ASSET_MODES)}")
-    west, south, east, north = frame_bounds(spec, data.regions, data.incidents)
+    west, south, east, north = frame_of(spec, data)
     center = view.center if view is not None else ((south + north) / 2, (west + east) / 2)
     fmap = folium.Map(
         location=list(center),

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from atlas.errors import InputError
-from atlas.frame import frame_bounds
+from atlas.frame import frame_of
 from atlas.i18n import fmt_date
 from layers import printmap
 
@@ -222,7 +222,7 @@ def _frames(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> list[np.n
     whole, _ = printmap.filter_view(
         spec.replace(date_from=ranges[0][0], date_to=ranges[-1][1]), data
     )
-    bounds = frame_bounds(spec, whole.regions, whole.incidents)
+    bounds = frame_of(spec, whole)
     for lo, hi in ranges:
         frame_spec = spec.replace(date_from=lo, date_to=hi)
         fig = printmap.build_page(frame_spec, data, bounds=bounds)

@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from atlas.errors import FetchError, InputError
-from atlas.frame import frame_bounds
+from atlas.frame import frame_of
 from layers import furniture
 from layers.base import LegendEntry
 
@@ -111,7 +111,7 @@ def view_extent(
     (:func:`atlas.frame.frame_bounds`: its bbox, else the padded focus region); it is
     widened in one direction to the box's aspect around the same centre, never cropped.
     """
-    box = bounds if bounds is not None else frame_bounds(spec, data.regions, data.incidents)
+    box = bounds if bounds is not None else frame_of(spec, data)
     x0, y0, x1, y1 = (float(v) for v in box)
     lat_mid = (y0 + y1) / 2
     aspect = furniture.aspect_for(lat_mid)

@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 
 from atlas.spec import MapSpec
-from cli import build_parser, main
+from cli import build_parser, glue_signed_values, main
 from cli.export import spec_from_args
 
 
 def _spec(argv: list[str]) -> MapSpec:
-    return spec_from_args(build_parser().parse_args(["export", *argv]))
+    return spec_from_args(build_parser().parse_args(glue_signed_values(["export", *argv])))
 
 
 def test_flags_override_the_spec_file(tmp_path):
@@ -125,3 +125,55 @@ def test_bad_spec_file_is_a_clear_error(tmp_path, capsys):
 def test_unknown_output_format(tmp_path, capsys, ext):
     assert main(["export", "--out", str(tmp_path / f"x.{ext}")]) == 2
     assert "use one of .png" in capsys.readouterr().err
+
+
+def test_focus_bbox_and_types_flags_reach_the_spec(tmp_path):
+    spec_file = tmp_path / "view.toml"
+    spec_file.write_text(MapSpec(bbox=(-75.0, -13.0, -74.0, -12.0)).to_toml(), encoding="utf-8")
+    spec = _spec(["--out", "x.png", "--focus", "120609", "--types", "armed_clash,riot"])
+    assert (spec.focus, spec.bbox) == ("120609", None)
+    assert spec.event_types == ("armed_clash", "riot")
+    # --focus replaces the file's bbox; --bbox wins over both
+    assert (
+        _spec(["--spec", str(spec_file), "--out", "x.png", "--focus", "vraem-devida"]).bbox is None
+    )
+    spec = _spec(["--out", "x.png", "--focus", "x", "--bbox", "-74.5,-12.6,-73.9,-12.0"])
+    assert spec.bbox == (-74.5, -12.6, -73.9, -12.0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--bbox", "-73,-13,-75,-12"], "bbox west -73.0 is not less than east -75.0"),
+        (["--bbox", "170,-10,-170,10"], "antimeridian"),
+        (["--bbox", "-75,-13,-74"], "--bbox '-75,-13,-74': give four numbers"),
+        (["--types", "battles"], "event_types has unknown value 'battles'"),
+        (["--focus", "nowhere"], "--focus 'nowhere': no region with that id is loaded"),
+    ],
+)
+def test_bad_frame_and_type_flags_are_named(tmp_path, capsys, argv, message):
+    assert main(["export", "--out", str(tmp_path / "x.png"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_export_frames_the_focus_region(tmp_path):
+    """The page's map shows the focus region padded, not the whole data set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from atlas.data import load_shipped
+    from atlas.frame import focus_box
+    from layers.printmap import build_page
+
+    data = load_shipped()
+    spec = _spec(["--out", "x.png", "--focus", "vraem-devida", "--size", "web"])
+    fig = build_page(spec, data)
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    west, south, east, north = focus_box("vraem-devida", data.regions)
+    assert x0 <= west and x1 >= east and y0 <= south and y1 >= north
+    # fitted around the zone: at most ~2.2x its height (web is 16:9, the zone is tall)
+    assert (y1 - y0) < 1.3 * (north - south) and (x1 - x0) < 3.0 * (east - west)
+    inc = data.incidents.total_bounds
+    assert x0 > inc[0] or y0 > inc[1]  # the whole data set is not in the frame

@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark harness (bench/run.py).
+"""Smoke test of the benchmark harness (bench/run.py and its group modules).
 
 Runs ``python -m bench --smoke`` (every measurement once at a small size) in a
 subprocess and checks the JSON it writes. It fails on errors and wrong results (a join
@@ -19,11 +19,16 @@ import pandas as pd
 import pytest
 import shapely
 
+from atlas.schema import INCIDENT_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 # bench/ is not an installed package (pyproject packages atlas and layers only)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-bench = importlib.import_module("bench.run")
+bench_core = importlib.import_module("bench.core")
+bench_data = importlib.import_module("bench.data")
+bench_join = importlib.import_module("bench.join")
+bench_report = importlib.import_module("bench.report")
 TABLE_KEYS = {"measurement", "N", "ours", "reference", "ratio", "goal", "met"}
 REFERENCES = (
     ("join", "sjoin"),
@@ -90,7 +95,7 @@ def _check_payload(payload: dict) -> None:
     for row in payload["table"]:
         assert set(row) == TABLE_KEYS
         assert row["met"] in ("-", "yes") or row["met"].startswith("NO")
-    section = bench.markdown_section(payload, bench.PLANS["smoke"])
+    section = bench_report.markdown_section(payload, bench_core.PLANS["smoke"])
     assert "| measurement | N | ours | reference | ratio | goal | met? |" in section
     assert payload["command"] in section
 
@@ -100,8 +105,8 @@ def test_smoke_without_real_data(tmp_path: Path) -> None:
     payload = _run_smoke(tmp_path, tmp_path / "no-such-data")
     _check_payload(payload)
     assert payload["regions"]["kind"] == "synthetic"
-    assert payload["regions"]["used"] == bench.N_SYNTHETIC_REGIONS
-    assert "SYNTHETIC Voronoi" in bench.markdown_section(payload, bench.PLANS["smoke"])
+    assert payload["regions"]["used"] == bench_data.N_SYNTHETIC_REGIONS
+    assert "SYNTHETIC Voronoi" in bench_report.markdown_section(payload, bench_core.PLANS["smoke"])
 
 
 @pytest.mark.realdata
@@ -133,10 +138,10 @@ def test_smoke_with_real_districts(tmp_path: Path, real_data: Path) -> None:
 
 def test_synthetic_regions_tile_the_box() -> None:
     """The fallback districts: 1,834 cells covering Peru's bbox without gaps or overlaps."""
-    regions = bench.synthetic_regions()
-    assert len(regions) == bench.N_SYNTHETIC_REGIONS
+    regions = bench_data.synthetic_regions()
+    assert len(regions) == bench_data.N_SYNTHETIC_REGIONS
     assert regions["region_id"].is_unique
-    box_area = shapely.box(*bench.PERU_BBOX).area
+    box_area = shapely.box(*bench_data.PERU_BBOX).area
     assert shapely.area(regions.geometry.values).sum() == pytest.approx(box_area, rel=1e-9)
     assert shapely.union_all(regions.geometry.values).area == pytest.approx(box_area, rel=1e-9)
     mean_vertices = shapely.get_num_coordinates(regions.geometry.values).mean()
@@ -144,36 +149,36 @@ def test_synthetic_regions_tile_the_box() -> None:
 
 
 def test_synthetic_data_is_labelled_and_seeded() -> None:
-    a = bench.synthetic_incidents(500)
-    b = bench.synthetic_incidents(500)
-    assert list(a.columns) == list(bench.INCIDENT_COLUMNS)
+    a = bench_data.synthetic_incidents(500)
+    b = bench_data.synthetic_incidents(500)
+    assert list(a.columns) == list(INCIDENT_COLUMNS)
     assert a["synthetic"].all() and a["notes"].str.startswith("SAMPLE").all()
     assert a.geometry.equals(b.geometry)
     minx, miny, maxx, maxy = a.total_bounds
-    assert bench.PERU_BBOX[0] <= minx and maxx <= bench.PERU_BBOX[2]
-    assert bench.PERU_BBOX[1] <= miny and maxy <= bench.PERU_BBOX[3]
-    acled = bench.acled_frame(100)
-    assert tuple(acled.columns) == bench.ACLED_COLUMNS
+    assert bench_data.PERU_BBOX[0] <= minx and maxx <= bench_data.PERU_BBOX[2]
+    assert bench_data.PERU_BBOX[1] <= miny and maxy <= bench_data.PERU_BBOX[3]
+    acled = bench_data.acled_frame(100)
+    assert tuple(acled.columns) == bench_data.ACLED_COLUMNS
     assert acled["event_id_cnty"].is_unique
 
 
 def test_pair_keys_compare_as_sets() -> None:
     ids = pd.Index(["010101", "010102"])
-    a = bench.pair_keys(np.array([0, 1, 1]), ["010101", "010101", "010102"], ids)
-    b = bench.pair_keys(np.array([1, 0, 1, 1]), ["010102", "010101", "010101", "010101"], ids)
+    a = bench_join.pair_keys(np.array([0, 1, 1]), ["010101", "010101", "010102"], ids)
+    b = bench_join.pair_keys(np.array([1, 0, 1, 1]), ["010102", "010101", "010101", "010101"], ids)
     assert np.array_equal(a, b)
-    c = bench.pair_keys(np.array([0, 1]), ["010101", "010102"], ids)
+    c = bench_join.pair_keys(np.array([0, 1]), ["010101", "010102"], ids)
     assert not np.array_equal(a, c)
     with pytest.raises(KeyError):
-        bench.pair_keys(np.array([0]), ["999999"], ids)
+        bench_join.pair_keys(np.array([0]), ["999999"], ids)
 
 
 def test_write_markdown_replaces_only_its_section(tmp_path: Path) -> None:
     md = tmp_path / "BENCHMARKS.md"
     md.write_text("# Benchmarks\n\nIntro kept.\n", encoding="utf-8")
-    bench.write_markdown("quick one\n", "quick", md)
-    bench.write_markdown("full one\n", "full", md)
-    bench.write_markdown("quick two\n", "quick", md)
+    bench_report.write_markdown("quick one\n", "quick", md)
+    bench_report.write_markdown("full one\n", "full", md)
+    bench_report.write_markdown("quick two\n", "quick", md)
     text = md.read_text(encoding="utf-8")
     assert "Intro kept." in text and "full one" in text and "quick two" in text
     assert "quick one" not in text

@@ -1,0 +1,325 @@
+"""Results as the BENCHMARKS.md table: rows, the mode's markdown section, the file."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from bench.core import ROOT, Plan, Result
+from bench.data import PERU_BBOX, SEED
+
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+
+
+def _fmt_bytes(b: int | None) -> str:
+    if b is None:
+        return "-"
+    if b >= 1_000_000:
+        return f"{b / 1_000_000:.1f} MB"
+    return f"{b / 1000:.0f} kB"
+
+
+def _cell(r: Result | None, plan: Plan, size_key: str | None = None) -> str:
+    """Median seconds (and a size), or why there is no figure."""
+    if r is None:
+        return "-"
+    if r.status != "ok" or r.median_s is None:
+        label = r.status if r.status in ("skipped", "missing") else "ERROR"
+        return f"{label}: {r.note}" if label == "ERROR" else r.note or label
+    text = f"{r.median_s:.3f} s"
+    if len(r.runs_s) < plan.repeats:
+        text += f" ({len(r.runs_s)} run{'s' if len(r.runs_s) > 1 else ''})"
+    if size_key and size_key in r.extra:
+        text += f", {_fmt_bytes(r.extra[size_key])}"
+    return text
+
+
+def _labelled(label: str, r: Result | None, plan: Plan, size_key: str | None = None) -> str:
+    """'sjoin 0.123 s' or 'DuckDB: not run at 1M ...'."""
+    if r is None:
+        return "-"
+    sep = " " if r.status == "ok" and r.median_s is not None else ": "
+    return label + sep + _cell(r, plan, size_key)
+
+
+def _ratio(a: Result | None, b: Result | None) -> float | None:
+    if a is None or b is None or a.median_s is None or b.median_s is None:
+        return None
+    if a.status != "ok" or b.status != "ok" or b.median_s == 0:
+        return None
+    return a.median_s / b.median_s
+
+
+def _yes_no(value: Any) -> str:
+    return "-" if value is None else ("yes" if value else "NO")
+
+
+def table_rows(results: list[Result], plan: Plan) -> list[dict[str, str]]:
+    """The BENCHMARKS.md table: measurement, N, ours, reference, ratio, goal, met?."""
+    idx = {(r.group, r.name, r.n, r.impl): r for r in results}
+    rows: list[dict[str, str]] = []
+
+    def add(measurement: str, n: int, ours: str, ref: str, ratio: str, goal: str, met: str):
+        rows.append(
+            {
+                "measurement": measurement,
+                "N": f"{n:,}",
+                "ours": ours,
+                "reference": ref,
+                "ratio": ratio,
+                "goal": goal,
+                "met": met,
+            }
+        )
+
+    for n in plan.join_sizes:
+        o = idx.get(("join", "spatial join", n, "ours"))
+        s = idx.get(("join", "spatial join", n, "sjoin"))
+        d = idx.get(("join", "spatial join", n, "duckdb"))
+        full = idx.get(("join", "spatial join", n, "sjoin-full"))
+        if o is None and s is None:
+            continue
+        ratio = _ratio(o, s)
+        ratio_full = _ratio(o, full)
+        goal, met = "-", "-"
+        if n == 1_000_000:
+            goal = "ours/sjoin <= 1.0"
+            met = "-" if ratio is None else ("yes" if ratio <= 1.0 else "NO (missed)")
+        ident = o.extra.get("identical") if o else None
+        add(
+            "spatial join vs geopandas.sjoin",
+            n,
+            _cell(o, plan),
+            "sjoin "
+            + _cell(s, plan)
+            + " (geometry only); "
+            + _cell(full, plan)
+            + " (how='left', all columns)",
+            (f"{ratio:.2f}" if ratio is not None else "-")
+            + (f" ({ratio_full:.2f} vs all columns)" if ratio_full is not None else "")
+            + f"; identical: {_yes_no(ident)}",
+            goal,
+            met,
+        )
+        if d is not None:
+            ratio_d = _ratio(o, d)
+            ratio_ds = _ratio(d, s)
+            extra = f"; DuckDB/sjoin {ratio_ds:.1f}" if ratio_ds is not None else ""
+            add(
+                "spatial join vs DuckDB spatial",
+                n,
+                _cell(o, plan),
+                _labelled("DuckDB", d, plan),
+                (f"{ratio_d:.3f}" if ratio_d is not None else "-")
+                + f"; DuckDB identical to sjoin: {_yes_no(d.extra.get('identical'))}"
+                + extra,
+                "-",
+                "-",
+            )
+    for n in plan.agg_sizes:
+        o = idx.get(("aggregate", "aggregate by region and month", n, "ours"))
+        s = idx.get(("aggregate", "aggregate by region and month", n, "sjoin+groupby"))
+        if o is None and s is None:
+            continue
+        ratio = _ratio(o, s)
+        same = o.extra.get("same_total") if o else None
+        add(
+            "aggregate by region x month",
+            n,
+            _cell(o, plan),
+            "sjoin+groupby " + _cell(s, plan),
+            (f"{ratio:.2f}" if ratio is not None else "-")
+            + f"; same total: {_yes_no(same)}"
+            + f"; identical counts: {_yes_no(o.extra.get('identical') if o else None)}",
+            "- (ours zero-fills every region x month and adds areas)",
+            "-",
+        )
+    for n in plan.load_sizes:
+        o = idx.get(("load", "load ACLED-shaped CSV", n, "ours"))
+        s = idx.get(("load", "load ACLED-shaped CSV", n, "read_csv"))
+        if o is None and s is None:
+            continue
+        ratio = _ratio(o, s)
+
+        def mem(r: Result | None) -> str:
+            if r is None or "rss_peak_mb" not in r.extra:
+                return ""
+            return f", peak RSS {r.extra['rss_peak_mb']:.0f} MB"
+
+        add(
+            "load ACLED-shaped CSV (validated)",
+            n,
+            _cell(o, plan)
+            + mem(o)
+            + (
+                "; over the default 200 MiB upload limit (the app refuses it with LimitError), "
+                "timed with limits.max_bytes raised"
+                if o is not None and o.extra.get("over_default_limit")
+                else ""
+            ),
+            "read_csv+points_from_xy " + _cell(s, plan) + mem(s),
+            f"{ratio:.2f}" if ratio is not None else "-",
+            "-",
+            "-",
+        )
+        w = idx.get(("cache", "GeoParquet write", n, "to_parquet"))
+        r = idx.get(("cache", "GeoParquet read", n, "read_parquet"))
+        if w is not None and r is not None:
+            add(
+                "GeoParquet cache: write / read",
+                n,
+                f"{_cell(w, plan)} / {_cell(r, plan)}, {_fmt_bytes(w.extra.get('bytes'))}",
+                "CSV read " + _cell(s, plan),
+                "-",
+                "-",
+                "-",
+            )
+    for n in sorted(set(plan.map_sizes) | set(plan.naive_sizes)):
+        o = idx.get(("map", "build + render map HTML", n, "ours"))
+        s = idx.get(("map", "build + render map HTML", n, "naive"))
+        if o is None and s is None:
+            continue
+        ratio = _ratio(o, s)
+        goal, met = "-", "-"
+        if n == 100_000:
+            goal = "< 1 s and a few MB (<= 5 MB)"
+            if o is not None and o.status == "ok" and o.median_s is not None:
+                ok = o.median_s < 1.0 and o.extra.get("html_bytes", 0) <= 5_000_000
+                met = "yes" if ok else "NO (missed)"
+        add(
+            "map: build + render HTML",
+            n,
+            _cell(o, plan, "html_bytes"),
+            _labelled("naive CircleMarkers", s, plan, "html_bytes"),
+            f"{ratio:.3f}" if ratio is not None else "-",
+            goal,
+            met,
+        )
+    browser_ns = sorted(set(plan.browser_sizes) | set(plan.browser_naive_sizes))
+    for n in browser_ns:
+        o = idx.get(("browser", "time to rendered map", n, "ours"))
+        s = idx.get(("browser", "time to rendered map", n, "naive"))
+        if o is None and s is None:
+            continue
+        ratio = _ratio(o, s)
+        add(
+            "browser: time to rendered map (headless chromium)",
+            n,
+            _cell(o, plan, "html_bytes"),
+            _labelled("naive CircleMarkers", s, plan, "html_bytes"),
+            f"{ratio:.3f}" if ratio is not None else "-",
+            "-",
+            "-",
+        )
+    for n in plan.export_sizes:
+        for name, limit in (("PNG 1200x675", 2.0), ("PDF A4 300 dpi", 5.0)):
+            o = idx.get(("export", name, n, "ours"))
+            if o is None:
+                continue
+            met = "-"
+            if o is not None and o.status == "ok" and o.median_s is not None:
+                met = "yes" if o.median_s <= limit else "NO (missed)"
+            add(f"export {name}", n, _cell(o, plan, "bytes"), "-", "-", f"<= {limit:.0f} s", met)
+    m = idx.get(("memory", "peak RSS: load + map", plan.memory_n, "ours"))
+    if m is not None:
+        text = m.note if m.status != "ok" else f"{m.extra.get('rss_peak_mb', 0):.0f} MB peak RSS"
+        if m.status == "ok":
+            text += f" (after imports {m.extra.get('rss_after_imports_mb', 0):.0f} MB)"
+        add("memory: app work (load + map)", plan.memory_n, text, "-", "-", "-", "-")
+    m = idx.get(("memory", "peak RSS: streamlit app process", plan.memory_n, "ours"))
+    if m is not None:
+        text = m.note if m.status != "ok" else f"{m.extra.get('rss_peak_mb', 0):.0f} MB peak RSS"
+        if m.status == "ok":
+            text += f" (now {m.extra.get('rss_mb', 0):.0f} MB; page ready in {m.median_s:.0f} s)"
+        add("memory: streamlit app process", plan.memory_n, text, "-", "-", "-", "-")
+    return rows
+
+
+def markdown_section(payload: dict[str, Any], plan: Plan) -> str:
+    """The mode's section of BENCHMARKS.md: machine, command, regions, table, notes."""
+    m = payload["machine"]
+    reg = payload["regions"]
+    pk = m["packages"]
+    if reg["kind"] == "real":
+        regions = (
+            f"real district polygons, {reg['file']} read at run time ({reg['features']:,} "
+            f"features, {reg['null_geometry_left_out']} with null geometry left out, "
+            f"{reg['used']:,} used, {reg['vertices']:,} vertices)"
+        )
+    else:
+        regions = (
+            f"SYNTHETIC Voronoi cells ({reg['used']:,} polygons, {reg['vertices']:,} vertices): "
+            "the real district file was not found"
+        )
+    lines = [
+        f"### {plan.mode} mode",
+        "",
+        f"- Command: `{payload['command']}`",
+        f"- Date: {payload['started']} (took {payload['duration_s']:.0f} s); git {m['git_commit']}",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; {m['os']}",
+        f"- Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in pk.items())
+        + (f"; {m['chromium']}" if m["chromium"] else ""),
+        f"- Regions: {regions}",
+        f"- Incidents: SYNTHETIC, seeded numpy (seed {SEED}), uniform in lon "
+        f"{PERU_BBOX[0]}..{PERU_BBOX[2]}, lat {PERU_BBOX[1]}..{PERU_BBOX[3]}",
+        f"- Each figure is the median of {plan.repeats} runs unless marked; a single run over "
+        f"{plan.budget_s:.0f} s is not repeated.",
+        _load_line(payload),
+        "",
+        "| measurement | N | ours | reference | ratio | goal | met? |",
+        "|---|---:|---|---|---|---|---|",
+    ]
+    for row in payload["table"]:
+        cells = [row[k].replace("|", "\\|") for k in
+                 ("measurement", "N", "ours", "reference", "ratio", "goal", "met")]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    missed = [r for r in payload["table"] if r["met"].startswith("NO")]
+    lines.append("")
+    if missed:
+        lines.append("Missed goals: " + "; ".join(
+            f"{r['measurement']} at N={r['N']} ({r['ours']}, goal {r['goal']})" for r in missed
+        ) + ".")  # fmt: skip
+    else:
+        lines.append("Missed goals: none among the goals that were measured.")
+    not_measured = sorted({r.note for r in map(_result_from_dict, payload["results"])
+                           if r.status in ("missing", "error")})  # fmt: skip
+    if not_measured:
+        lines.append("")
+        lines.append("Not measured or failed: " + "; ".join(not_measured) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def _load_line(payload: dict[str, Any]) -> str:
+    """Say how busy the machine was: timings on a shared 2-core box are noisy."""
+    loads = [r["extra"]["load_avg_1m"] for r in payload["results"] if "load_avg_1m" in r["extra"]]
+    if not loads:
+        return "- Load average: not recorded."
+    cores = payload["machine"]["cores"] or 1
+    text = f"- Load average (1 min) at the start of each measurement: {min(loads):.1f} to {max(loads):.1f}"
+    if max(loads) > cores:
+        text += (
+            f" on {cores} cores: other work shared the machine during this run, so absolute "
+            "times are inflated and noisy; ratios were measured side by side but are noisy too"
+        )
+    return text + "."
+
+
+def _result_from_dict(d: dict[str, Any]) -> Result:
+    keys = {f.name for f in dataclasses.fields(Result)}
+    return Result(**{k: v for k, v in d.items() if k in keys})
+
+
+def write_markdown(section: str, mode: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace the mode's marked section of BENCHMARKS.md (append it when absent)."""
+    start, end = f"<!-- bench:{mode}:start -->", f"<!-- bench:{mode}:end -->"
+    block = f"{start}\n{section}{end}"
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")

@@ -8,6 +8,7 @@ back to the default view. User-driven actions catch AtlasError and show its mess
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import hashlib
@@ -455,7 +456,9 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, map_key: str) -> No
             st.error(t("map_failed", lang, error=exc))
             return
         ss[K.MAP_CACHE] = cached = (map_key, fmap)
-    out = st_folium(cached[1], key=K.MAP, height=620, use_container_width=True,
+    # st_folium rewrites the map it renders, so it gets a copy of the pristine one: the
+    # same content gives the same script, hence the same component (no remount)
+    out = st_folium(copy.deepcopy(cached[1]), key=K.MAP, height=620, use_container_width=True,
                     returned_objects=["bounds", "center", "zoom"])  # fmt: skip
     moved = view_from_map(out)
     if moved is not None and moved != ss.get(K.VIEW):

@@ -8,6 +8,7 @@ buckets. Every file gets an ``<name>.alt.txt`` beside it: one paragraph of alt t
 from __future__ import annotations
 
 import io
+import json
 import math
 import shutil
 import subprocess
@@ -73,12 +74,12 @@ def export(
     frames = 1
     if fmt == ".png":
         fig = printmap.build_page(spec, data, summary=summary)
-        _save(fig, out, "png", spec.dpi * spec.scale)
+        _save(fig, out, "png", spec.dpi * spec.scale, spec)
         width, height = spec.pixel_size
     elif fmt in (".svg", ".pdf"):
         fig = printmap.build_page(spec, data, summary=summary)
         _rasterize_dense(fig)
-        _save(fig, out, fmt[1:], spec.dpi)
+        _save(fig, out, fmt[1:], spec.dpi, spec)
     elif fmt == ".html":
         _write_html(spec, data, out)
     else:
@@ -193,9 +194,36 @@ def animation_ranges(
 
 
 # ---- private stages -------------------------------------------------------------------------
-def _save(fig: Figure, out: Path, fmt: str, dpi: float) -> None:
+def map_extent(fig: Figure) -> tuple[float, float, float, float]:
+    """(west, south, east, north) the page's map shows."""
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return (x0, y0, x1, y1)
+
+
+def file_metadata(fig: Figure, fmt: str, spec: MapSpec) -> dict[str, str]:
+    """What the file itself says it shows: the spec that made it and the map's extent.
+
+    PNG takes any text keys; SVG and PDF only their standard ones.
+    """
+    extent = ",".join(f"{v:.5f}" for v in map_extent(fig))
+    about = f"Conflict Atlas map; extent (W,S,E,N) {extent}"
+    if fmt == "png":
+        return {
+            "Software": "Conflict Atlas",
+            "Description": about,
+            "conflict-atlas:extent": extent,
+            "conflict-atlas:spec": json.dumps(spec.to_dict(), ensure_ascii=False),
+        }
+    title = fig.texts[0].get_text() if fig.texts else ""
+    if fmt == "pdf":
+        return {"Title": title, "Subject": about, "Creator": "Conflict Atlas"}
+    return {"Title": title, "Description": about}
+
+
+def _save(fig: Figure, out: Path, fmt: str, dpi: float, spec: MapSpec) -> None:
     with matplotlib.rc_context(printmap.RC):
-        metadata = {"Title": fig.texts[0].get_text()} if fmt == "pdf" and fig.texts else None
+        metadata = file_metadata(fig, fmt, spec)
         fig.savefig(out, format=fmt, dpi=dpi, facecolor="white", metadata=metadata)
 
 

@@ -270,3 +270,23 @@ def test_alt_text_open_ended_period_and_notes_on_the_page(tmp_path):
     fig = build_page(spec, tiny_data())
     method = next(t for t in fig.texts if t.get_gid() == "method").get_text()
     assert method.startswith("Editor's note: test\n")
+
+
+def test_png_says_what_it_shows_in_its_metadata(tmp_path):
+    """The spec and the drawn extent travel inside the PNG (provenance off the face)."""
+    import json
+
+    from PIL import Image
+
+    from layers.export import export
+
+    spec = MapSpec(bbox=(-74.6, -12.6, -73.8, -11.9), title="Frame test")
+    out = tmp_path / "framed.png"
+    export(spec, tiny_data(), out)
+    with Image.open(out) as im:
+        info = dict(im.text)
+    assert info["Software"] == "Conflict Atlas"
+    assert json.loads(info["conflict-atlas:spec"])["bbox"] == [-74.6, -12.6, -73.8, -11.9]
+    west, south, east, north = (float(v) for v in info["conflict-atlas:extent"].split(","))
+    assert west <= -74.6 and east >= -73.8 and south <= -12.6 and north >= -11.9
+    assert abs((west + east) / 2 + 74.2) < 1e-6 and abs((south + north) / 2 + 12.25) < 1e-6

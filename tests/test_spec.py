@@ -401,3 +401,21 @@ def test_fuzz_urls(params: dict) -> None:
 @given(st.dictionaries(_names, _json_values, max_size=6))
 def test_fuzz_spec_files(data: dict) -> None:
     _attack_dict(data)
+
+
+def test_readme_documents_every_key_and_the_example_spec_parses() -> None:
+    from dataclasses import fields
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## View specs", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name.strip()
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| key")
+        for name in line.split("|")[1].split(",")
+    }
+    assert {f.name for f in fields(MapSpec)} <= documented
+    example = MapSpec.from_file(root / "docs" / "examples" / "view.toml")
+    assert example.callouts and len(example.periods) == 2 and example.focus == "vraem-devida"

@@ -321,20 +321,66 @@ def offline_page(browser: Any, assets_installed: None, request: pytest.FixtureRe
 
 # ---- helpers the app tests share ---------------------------------------------------------
 def wait_for_app(page: Any, timeout: float = 60_000) -> None:
-    """Wait until the script has run and st_folium has reported the view back.
-
-    The map component sends its centre/zoom after it is drawn, which reruns the script
-    and mirrors them into the URL (``zoom=``); editing a widget before that rerun lands
-    loses the edit, so tests start only after it.
-    """
+    """Wait until the page has run to its end (the run counter is drawn last) and Leaflet
+    has drawn the map. The map reports nothing until the reader moves it, so no rerun
+    follows the first one."""
     page.wait_for_selector(
-        "[data-testid=stMain] h4, [data-testid=stException]", state="attached", timeout=timeout
+        "#atlas-page-runs, [data-testid=stException]", state="attached", timeout=timeout
     )
     error = page.locator("[data-testid=stException]")
     if error.count():
         pytest.fail(f"the app raised instead of drawing: {error.first.inner_text()[:800]}")
-    page.wait_for_url("**zoom=*", timeout=timeout)
-    page.wait_for_timeout(500)
+    map_frame(page, timeout=timeout)
+    page.wait_for_timeout(300)
+
+
+def page_runs(page: Any) -> int:
+    """How many times the whole page has run in this session (the app's counter)."""
+    return int(page.locator("#atlas-page-runs").get_attribute("data-runs"))
+
+
+#: In the map frame: the folium map object (scripts name it map_<id>).
+FIND_MAP = """(() => { for (const k of Object.keys(window)) {
+  try { if (window[k] instanceof L.Map) return window[k]; } catch (e) {} } return null; })()"""
+
+
+def move_map(frame: Any, lat: float, lon: float, zoom: int) -> None:
+    """Set the map's view as a reader's pan and zoom would (fires moveend)."""
+    frame.evaluate(
+        f"([lat, lon, z]) => {{ {FIND_MAP}.setView([lat, lon], z, {{animate: false}}); }}",
+        [lat, lon, zoom],
+    )
+
+
+def map_view(frame: Any) -> dict:
+    """Centre, zoom and bounds of the map in ``frame``."""
+    return frame.evaluate(
+        f"""() => {{ const m = {FIND_MAP}; const c = m.getCenter(), b = m.getBounds();
+        return {{lat: c.lat, lon: c.lng, zoom: m.getZoom(),
+                 bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]}}; }}"""
+    )
+
+
+def wait_for_url_view(page: Any, frame: Any, timeout: float = 30_000) -> tuple[float, ...]:
+    """Wait until the URL's bbox is the map's current bounds (the map reports each move,
+    resize included, and the map fragment writes it into the URL); return it."""
+    shown = map_view(frame)["bbox"]
+    page.wait_for_function(
+        """(b) => { const v = new URL(location.href).searchParams.get('bbox');
+        if (!v) return false; const got = v.split(',').map(Number);
+        return got.every((x, i) => Math.abs(x - b[i]) < 1e-4); }""",
+        arg=list(shown),
+        timeout=timeout,
+    )
+    return url_bbox(page)
+
+
+def url_bbox(page: Any) -> tuple[float, ...] | None:
+    """The ``bbox`` the page's URL carries, or None."""
+    import urllib.parse
+
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query).get("bbox")
+    return tuple(float(v) for v in values[-1].split(",")) if values else None
 
 
 def wait_for_counts(page: Any, expected: str, timeout: float = 60_000) -> str:

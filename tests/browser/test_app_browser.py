@@ -24,9 +24,11 @@ from .conftest import (
     frame_dialogs,
     leaflet_state,
     map_frame,
+    map_view,
     poll_map,
     wait_for_app,
     wait_for_counts,
+    wait_for_url_view,
 )
 
 pytestmark = pytest.mark.browser
@@ -127,7 +129,7 @@ def test_shared_url_restores_the_view(app_page, app_server, shipped):
         "date_from": "2021-01-01",
         "date_to": "2021-06-30",
         "event_types": "armed_clash,violence_against_civilians",
-        "zoom": "7",
+        "bbox": "-76,-14.5,-72,-10.5",
     }
     page = app_page.page
     page.goto(f"{app_server.url}/?{urllib.parse.urlencode(params)}", wait_until="domcontentloaded")
@@ -142,9 +144,17 @@ def test_shared_url_restores_the_view(app_page, app_server, shipped):
     assert "Armed clash" in labels and "Violence against civilians" in labels, labels
     state = poll_map(page, lambda s: s["circles"] + s["clustered"] == len(drawn))
     assert state["circles"] + state["clustered"] == len(drawn), state
-    assert state["zoom"] == 7, state
+    view = map_view(map_frame(page))  # the link's bbox is on screen, as large as fits
+    west, south, east, north = view["bbox"]
+    assert west <= -76 and south <= -14.5 and east >= -72 and north >= -10.5, view
+    assert east - west < 2 * 4 + 1e-9 or north - south < 2 * 4 + 1e-9, view
     for key, value in params.items():  # the URL still carries the view for the next reader
-        assert urllib.parse.urlencode({key: value}) in page.url, (key, page.url)
+        if key != "bbox":
+            assert urllib.parse.urlencode({key: value}) in page.url, (key, page.url)
+    # the bbox becomes what the screen shows: the link's bounds, widened to the map's shape
+    shown = wait_for_url_view(page, map_frame(page))
+    assert shown is not None and shown[0] <= -76 and shown[1] <= -14.5, page.url
+    assert shown[2] >= -72 and shown[3] >= -10.5, page.url
 
 
 #: Opens each incident's popup and tooltip in the map frame; returns what each showed.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import os
 import tempfile
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import altair as alt
+import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -38,6 +40,7 @@ from atlas.ui_state import (
     K,
     Upload,
     files_fingerprint,
+    quick_range_for,
     quick_ranges,
     read_upload,
     region_layers,
@@ -49,6 +52,7 @@ from atlas.ui_state import (
     spec_from_params,
     step_from_params,
     view_from_map,
+    widget_key,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -167,7 +171,7 @@ def _init_state(data: AtlasData) -> None:
     dmin, dmax = _date_bounds(data)
     ss[K.LANG] = spec.lang
     ss[K.DATES] = (spec.date_from or dmin, spec.date_to or dmax)
-    ss[K.QUICK] = "all" if spec.date_from is None and spec.date_to is None else "custom"
+    ss[K.QUICK] = quick_range_for(spec.date_from, spec.date_to, dmin, dmax)
     ss[K.BUCKET] = spec.bucket
     ss[K.TYPES] = list(spec.event_types)
     ss[K.ACTOR] = spec.actor
@@ -218,14 +222,59 @@ def _datasets(data: AtlasData) -> list[str]:
 
 
 def _on_quick() -> None:
-    choice = st.session_state[K.QUICK]
+    choice = st.session_state[_w(K.QUICK)]
     ranges = st.session_state.get("_quick_ranges", {})
     if ranges.get(choice):
-        st.session_state[K.DATES] = ranges[choice]
+        st.session_state[_w(K.DATES)] = ranges[choice]
 
 
 def _on_dates() -> None:
-    st.session_state[K.QUICK] = "custom"
+    st.session_state[_w(K.QUICK)] = "custom"
+
+
+# ---- widgets that follow the language --------------------------------------------------------
+# A widget's labels change with the language; Streamlit keeps a keyed widget's identity
+# across label changes and its frontend then shows the old language's labels (and, for
+# some widgets, loses the value). So each such widget is drawn under a per-language key
+# (K.TYPES -> "w_types@es") and its value lives in the language-free key: copied in
+# after the reader changes a widget, copied out before the widgets are drawn.
+def _bound() -> tuple[str, ...]:
+    return (K.QUICK, K.DATES, K.BUCKET, K.TYPES, K.ACTOR, K.MIN_FAT, K.DATASETS,
+            K.PRECISIONS, *(f"{K.LAYERS}_{n}" for n in TOGGLE_LAYERS), K.METRIC,
+            K.REGION_LAYER, K.REGION, K.BASEMAP, K.STEP_ON, K.STEP, K.STEP_MODE,
+            K.PLAYING)  # fmt: skip
+
+
+def _w(name: str) -> str:
+    """The key ``name``'s widget is drawn under in the language of the drawn widgets."""
+    return widget_key(name, st.session_state.get(K.WIDGET_LANG) or st.session_state[K.LANG])
+
+
+def _sync_in(names: tuple[str, ...] | None = None) -> None:
+    """Copy the values the reader set in the drawn widgets into the language-free keys."""
+    ss = st.session_state
+    last = ss.get(K.WIDGET_LANG)
+    if not last:
+        return
+    for name in names or _bound():
+        key = widget_key(name, last)
+        if key in ss:
+            ss[name] = ss[key]
+
+
+def _sync_out() -> None:
+    """Give this run's widgets (in this run's language) the language-free values."""
+    ss = st.session_state
+    ss[K.WIDGET_LANG] = ss[K.LANG]
+    for name in _bound():
+        if name in ss:
+            ss[widget_key(name, ss[K.LANG])] = ss[name]
+
+
+def _set(name: str, value: object) -> None:
+    """Set a bound value before its widget is drawn in this run."""
+    st.session_state[name] = value
+    st.session_state[_w(name)] = value
 
 
 # ---- sidebar ----------------------------------------------------------------------------
@@ -248,18 +297,18 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
     ranges = quick_ranges(dmin, dmax)
     ss["_quick_ranges"] = ranges
     if ss.get(K.QUICK) not in ranges:
-        ss[K.QUICK] = "custom"
+        _set(K.QUICK, "custom")
 
     def quick_label(key: str) -> str:
         if key.startswith("y"):
             return t("quick_year", lang, year=key[1:])
         return t(f"quick_{key}", lang)
 
-    sb.selectbox(t("quick_range", lang), list(ranges), key=K.QUICK, format_func=quick_label,
+    sb.selectbox(t("quick_range", lang), list(ranges), key=_w(K.QUICK), format_func=quick_label,
                  on_change=_on_quick)  # fmt: skip
     sb.date_input(
         t("date_range", lang),
-        key=K.DATES,
+        key=_w(K.DATES),
         min_value=dmin,
         max_value=dmax,
         help=t("date_range_help", lang),
@@ -273,33 +322,33 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
     if (date_from, date_to) == (dmin, dmax):
         date_from = date_to = None  # "all": the URL stays valid for other data
 
-    sb.selectbox(t("bucket", lang), BUCKETS, key=K.BUCKET,
+    sb.selectbox(t("bucket", lang), BUCKETS, key=_w(K.BUCKET),
                  format_func=lambda b: t(f"bucket_{b}", lang))  # fmt: skip
-    sb.multiselect(t("event_types", lang), EVENT_TYPES, key=K.TYPES,
+    sb.multiselect(t("event_types", lang), EVENT_TYPES, key=_w(K.TYPES),
                    format_func=lambda e: EVENT_TYPE_LABELS[e][lang],
                    help=t("event_types_help", lang), placeholder=t("all", lang))  # fmt: skip
-    sb.text_input(t("actor", lang), key=K.ACTOR, max_chars=100, help=t("actor_help", lang))
+    sb.text_input(t("actor", lang), key=_w(K.ACTOR), max_chars=100, help=t("actor_help", lang))
     sb.number_input(t("min_fatalities", lang), min_value=0, max_value=100_000, step=1,
-                    key=K.MIN_FAT)  # fmt: skip
-    sb.multiselect(t("datasets", lang), _datasets(data), key=K.DATASETS,
+                    key=_w(K.MIN_FAT))  # fmt: skip
+    sb.multiselect(t("datasets", lang), _datasets(data), key=_w(K.DATASETS),
                    help=t("event_types_help", lang), placeholder=t("all", lang))  # fmt: skip
-    sb.multiselect(t("precisions", lang), GEO_PRECISIONS, key=K.PRECISIONS,
+    sb.multiselect(t("precisions", lang), GEO_PRECISIONS, key=_w(K.PRECISIONS),
                    format_func=lambda p: t(f"precision_{p}", lang),
                    help=t("precisions_help", lang), placeholder=t("none", lang))  # fmt: skip
 
     sb.header(t("layers", lang))
     for name in TOGGLE_LAYERS:
-        sb.checkbox(t(f"layer_{name}", lang), key=f"{K.LAYERS}_{name}")
+        sb.checkbox(t(f"layer_{name}", lang), key=_w(f"{K.LAYERS}_{name}"))
     if ss[f"{K.LAYERS}_choropleth"]:
-        sb.radio(t("metric", lang), ("count", "per_area"), key=K.METRIC, horizontal=True,
+        sb.radio(t("metric", lang), ("count", "per_area"), key=_w(K.METRIC), horizontal=True,
                  format_func=lambda m: t(f"metric_{m}", lang))  # fmt: skip
     names = dict(zip(data.regions["region_id"].astype(str), data.regions["name"].astype(str),
                      strict=True))  # fmt: skip
     sb.selectbox(t("region_layer", lang), region_layers(data.regions, data.districts),
-                 key=K.REGION_LAYER)  # fmt: skip
-    sb.selectbox(t("region", lang), list(names), key=K.REGION,
+                 key=_w(K.REGION_LAYER))  # fmt: skip
+    sb.selectbox(t("region", lang), list(names), key=_w(K.REGION),
                  format_func=lambda r: names.get(r, r))  # fmt: skip
-    sb.selectbox(t("basemap", lang), BASEMAPS, key=K.BASEMAP,
+    sb.selectbox(t("basemap", lang), BASEMAPS, key=_w(K.BASEMAP),
                  format_func=lambda b: t(f"basemap_{b}", lang))  # fmt: skip
     if ss[K.BASEMAP] != "outlines":
         sb.caption(t("tiles_note", lang))
@@ -356,10 +405,11 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
     ss = st.session_state
     # play's moves from the previous run (a widget's value can only change before it is drawn)
     if "_pending_step" in ss:
-        ss[K.STEP] = ss.pop("_pending_step")
+        _set(K.STEP, ss.pop("_pending_step"))
     if ss.pop("_pending_stop", False):
-        ss[K.PLAYING] = False
-    on = st.toggle(t("step_on", lang), key=K.STEP_ON)
+        _set(K.PLAYING, False)
+    on = st.toggle(t("step_on", lang), key=_w(K.STEP_ON))
+    ss[K.STEP_ON] = on
     if not on:
         return None
     lo = spec.date_from or dmin
@@ -367,7 +417,7 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
     all_steps = query.steps(lo, hi, spec.bucket)
     n = len(all_steps)
     if not isinstance(ss.get(K.STEP), int) or not 0 <= ss[K.STEP] < n:
-        ss[K.STEP] = 0
+        _set(K.STEP, 0)
     style = "month" if spec.bucket == "month" else "short"
     labels = {
         i: (str(s.year) if spec.bucket == "year" else fmt_date(s, lang, style))
@@ -375,34 +425,48 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
     }
     c1, c2, c3, c4, c5 = st.columns([1, 5, 1, 2, 2], vertical_alignment="bottom")
     if c1.button("◀", help=t("step_prev", lang), disabled=ss[K.STEP] <= 0, key="step_prev"):
-        ss[K.STEP] = max(0, ss[K.STEP] - 1)
+        _set(K.STEP, max(0, ss[K.STEP] - 1))
     if c3.button("▶", help=t("step_next", lang), disabled=ss[K.STEP] >= n - 1, key="step_next"):
-        ss[K.STEP] = min(n - 1, ss[K.STEP] + 1)
-    c5.toggle(t("step_play", lang), key=K.PLAYING, help=t("step_play_help", lang),
+        _set(K.STEP, min(n - 1, ss[K.STEP] + 1))
+    c5.toggle(t("step_play", lang), key=_w(K.PLAYING), help=t("step_play_help", lang),
               disabled=n <= 1)  # fmt: skip
     ss["_step_count"] = n
     if n > 1:
-        c2.select_slider(t("step_slider", lang), options=list(range(n)), key=K.STEP,
+        c2.select_slider(t("step_slider", lang), options=list(range(n)), key=_w(K.STEP),
                          format_func=lambda i: labels[i])  # fmt: skip
-    c4.radio(t("step_mode", lang), STEP_MODES, key=K.STEP_MODE, horizontal=True,
+    c4.radio(t("step_mode", lang), STEP_MODES, key=_w(K.STEP_MODE), horizontal=True,
              format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
+    _sync_in((K.STEP, K.STEP_MODE, K.PLAYING))
     start, end = query.step_range(all_steps, ss[K.STEP], ss[K.STEP_MODE])
     st.caption(t("step_showing", lang, start=fmt_date(start, lang), end=fmt_date(end, lang)))
     return start, end
 
 
 def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
-           dmin: dt.date, dmax: dt.date) -> None:  # fmt: skip
-    """Incidents and deaths per bucket, inside vs outside the region."""
+           dmin: dt.date, dmax: dt.date, key: str) -> None:  # fmt: skip
+    """Incidents and deaths per bucket, inside vs outside the region (the Vega-Lite spec
+    is made once per filter state, ``key``)."""
+    bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
+    st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
+    ss = st.session_state
+    memo = ss.get(K.CHART_MEMO)
+    if memo is None or memo[0] != (key, lang, region_name):
+        chart = _chart_spec(drawn, spec, lang, dmin, dmax)
+        ss[K.CHART_MEMO] = memo = ((key, lang, region_name), chart)
+    if memo[1] is None:
+        st.caption(t("no_match", lang))
+        return
+    st.vega_lite_chart(memo[1], width="stretch")
+
+
+def _chart_spec(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, dmin: dt.date,
+                dmax: dt.date) -> dict | None:  # fmt: skip
     ts = query.time_series(
         drawn, drawn["inside_region"], spec.bucket,
         date_from=spec.date_from or dmin, date_to=spec.date_to or dmax,
     )  # fmt: skip
-    bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
-    st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
     if ts.empty:
-        st.caption(t("no_match", lang))
-        return
+        return None
     ts = ts.assign(where=ts["where"].map({"inside": t("inside", lang),
                                           "outside": t("outside", lang)}))  # fmt: skip
     colour = alt.Color("where:N", title=t("where", lang),
@@ -413,16 +477,18 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
         format="%Y" if spec.bucket == "year" else ("%m/%Y" if lang == "es" else "%b %Y")
     )
     x = alt.X(f"{time_unit}(period):T", title=t("period_axis", lang), axis=axis)
+    # the same y-axis width on both charts so their time axes line up
+    y_axis = alt.Axis(minExtent=44, maxExtent=44, tickMinStep=1)
     base = alt.Chart(ts).properties(height=160)
     bars = base.mark_bar().encode(
-        x=x, y=alt.Y("incidents:Q", title=t("incidents", lang)), color=colour,
+        x=x, y=alt.Y("incidents:Q", title=t("incidents", lang), axis=y_axis), color=colour,
         tooltip=["period:T", "where:N", "incidents:Q", "fatalities:Q"],
     )  # fmt: skip
     lines = base.mark_line(point=True).encode(
-        x=x, y=alt.Y("fatalities:Q", title=t("fatalities", lang)), color=colour,
+        x=x, y=alt.Y("fatalities:Q", title=t("fatalities", lang), axis=y_axis), color=colour,
         tooltip=["period:T", "where:N", "fatalities:Q"],
     )  # fmt: skip
-    st.altair_chart(alt.vconcat(bars, lines), width="stretch")
+    return alt.vconcat(bars, lines).resolve_scale(x="shared").to_dict()
 
 
 def _recorded_bbox() -> tuple[float, float, float, float] | None:
@@ -432,34 +498,52 @@ def _recorded_bbox() -> tuple[float, float, float, float] | None:
     return view.bbox if view is not None else st.session_state[K.FRAME][0]
 
 
-def _map_key(spec: MapSpec, data_key: str, step: tuple[dt.date, dt.date] | None) -> str:
-    """What the map shows, without where it looks: the same key means the same map HTML."""
+def _map_keys(spec: MapSpec, data_key: str, step: tuple[dt.date, dt.date] | None
+              ) -> tuple[str, str]:  # fmt: skip
+    """(base key, layers key): what the base map and what its layer groups show, without
+    where the map looks. The same base key keeps the same map component."""
     content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="")
-    return hashlib.sha256(f"{content.to_json()}|{data_key}|{step}".encode()).hexdigest()
+    layers = hashlib.sha256(f"{content.to_json()}|{data_key}|{step}".encode()).hexdigest()
+    return f"{spec.basemap}|{data_key}", layers
 
 
 @st.fragment
-def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, map_key: str) -> None:
-    """The map and the share link. A pan or zoom reruns only this fragment: it records
-    the view (session state and the URL's bbox) and hands st_folium the same map object,
-    so the component is not rebuilt. A new ``map_key`` (filters, layers, step) redraws the
-    map at the recorded view."""
-    from layers.compose import build_folium_map
+def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, str]) -> None:
+    """The map and the share link.
+
+    The map is a base (kept for the session while the basemap and data version stay) and
+    layer groups (rebuilt when filters, layers or the step change) that st_folium swaps
+    inside the same component. A pan or zoom reruns only this fragment: it records the
+    view (session state and the URL's bbox) and hands st_folium the same parts, so nothing
+    is rebuilt. A filter change reruns the page but keeps the component, hence the view.
+    """
+    from layers.compose import build_base, build_groups
 
     ss = st.session_state
     ss[K.MAP_RUNS] = ss.get(K.MAP_RUNS, 0) + 1
-    cached = ss.get(K.MAP_CACHE)
-    if cached is None or cached[0] != map_key:
-        try:
-            fmap = build_folium_map(spec, view, assets="local", view=ss.get(K.VIEW))
-        except AtlasError as exc:
-            st.error(t("map_failed", lang, error=exc))
-            return
-        ss[K.MAP_CACHE] = cached = (map_key, fmap)
-    # st_folium rewrites the map it renders, so it gets a copy of the pristine one: the
-    # same content gives the same script, hence the same component (no remount)
-    out = st_folium(copy.deepcopy(cached[1]), key=K.MAP, height=620, use_container_width=True,
-                    returned_objects=["bounds", "center", "zoom"])  # fmt: skip
+    base_key, layers_key = keys
+    cached = ss.get(K.MAP_CACHE) or {}
+    try:
+        if cached.get("base_key") != base_key:
+            base = build_base(spec, view, assets="local", view=ss.get(K.VIEW))
+            cached = {"base_key": base_key, "base": base}
+        if cached.get("layers_key") != layers_key:
+            cached.update(layers_key=layers_key, groups=build_groups(spec, view, assets="local"))
+    except AtlasError as exc:
+        st.error(t("map_failed", lang, error=exc))
+        return
+    ss[K.MAP_CACHE] = cached
+    # st_folium rewrites what it renders, so it gets copies of the pristine parts: the same
+    # base gives the same script, hence the same component (no remount, the view kept)
+    out = st_folium(
+        copy.deepcopy(cached["base"]),
+        feature_group_to_add=copy.deepcopy(cached["groups"]),
+        layer_control=folium.LayerControl(collapsed=True),
+        key=K.MAP,
+        height=620,
+        use_container_width=True,
+        returned_objects=["bounds", "center", "zoom"],
+    )
     moved = view_from_map(out)
     if moved is not None and moved != ss.get(K.VIEW):
         ss[K.VIEW] = moved
@@ -561,31 +645,46 @@ def _share_panel(lang: str) -> None:
                 wrap_lines=True)  # fmt: skip
 
 
-def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:
+def _incidents_csv(drawn: gpd.GeoDataFrame) -> str:
+    flat = pd.DataFrame(drawn.drop(columns="geometry"))
+    flat["latitude"] = drawn.geometry.y.round(6)
+    flat["longitude"] = drawn.geometry.x.round(6)
+    return to_safe_csv(flat)
+
+
+def _incidents_geojson(drawn: gpd.GeoDataFrame) -> str:
+    dated = drawn.copy()
+    for col in ("date_start", "date_end"):
+        dated[col] = pd.to_datetime(dated[col]).dt.strftime("%Y-%m-%d")
+    return dated.to_json(drop_id=True, na="null")
+
+
+def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str,
+               layers_key: str) -> None:  # fmt: skip
+    """The filtered data as files; each is made when its button is pressed (a filter
+    change costs nothing here), and pressing one does not rerun the page."""
+    ss = st.session_state
     with st.expander(t("downloads_title", lang)):
-        flat = pd.DataFrame(drawn.drop(columns="geometry"))
-        flat["latitude"] = drawn.geometry.y.round(6)
-        flat["longitude"] = drawn.geometry.x.round(6)
         c1, c2, c3, c4 = st.columns(4)
-        c1.download_button(t("dl_csv", lang), to_safe_csv(flat), "incidents_filtered.csv",
-                           "text/csv")  # fmt: skip
-        dated = drawn.copy()
-        for col in ("date_start", "date_end"):
-            dated[col] = pd.to_datetime(dated[col]).dt.strftime("%Y-%m-%d")
-        c2.download_button(
-            t("dl_geojson", lang),
-            dated.to_json(drop_id=True, na="null"),
-            "incidents_filtered.geojson",
-            "application/geo+json",
-        )
-        try:
-            summary = region_summary(drawn, data.regions, data.districts, spec)
-            c3.download_button(t("dl_regions", lang), to_safe_csv(summary),
-                               "regions_summary.csv", "text/csv")  # fmt: skip
-        except AtlasError as exc:
-            c3.error(str(exc))
+        c1.download_button(t("dl_csv", lang), functools.partial(_incidents_csv, drawn),
+                           "incidents_filtered.csv", "text/csv", on_click="ignore")  # fmt: skip
+        c2.download_button(t("dl_geojson", lang), functools.partial(_incidents_geojson, drawn),
+                           "incidents_filtered.geojson", "application/geo+json",
+                           on_click="ignore")  # fmt: skip
+        memo = ss.get(K.SUMMARY_MEMO)
+        if memo is None or memo[0] != layers_key:
+            try:
+                summary = to_safe_csv(region_summary(drawn, data.regions, data.districts, spec))
+            except AtlasError as exc:
+                summary = exc
+            ss[K.SUMMARY_MEMO] = memo = (layers_key, summary)
+        if isinstance(memo[1], AtlasError):
+            c3.error(str(memo[1]))
+        else:
+            c3.download_button(t("dl_regions", lang), memo[1], "regions_summary.csv",
+                               "text/csv", on_click="ignore")  # fmt: skip
         c4.download_button(t("dl_spec", lang), spec.to_json(), "map_spec.json",
-                           "application/json")  # fmt: skip
+                           "application/json", on_click="ignore")  # fmt: skip
         st.caption(t("dl_note", lang))
 
 
@@ -673,12 +772,14 @@ def main() -> None:
         st.stop()
     _init_state(base)
     data, data_key = _apply_uploads(base, data_key)
+    _sync_in()
     _clamp_state(data)
+    _sync_out()
 
     spec, spec_error = _sidebar(data)
     lang = spec.lang
+    _page_style()
     st.title(t("page_title", lang))
-    st.caption(t("page_caption", lang))
     if st.session_state.get(K.FLASH):
         st.success(st.session_state.pop(K.FLASH))
     if st.session_state.get(K.URL_ERROR):
@@ -695,25 +796,16 @@ def main() -> None:
         st.warning(str(exc))
     drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside)
 
-    if data.is_sample:
-        st.warning(t("sample_banner", lang), icon="⚠️")
+    # above the map: one line of counts, one of source, one SAMPLE notice (details below)
     st.markdown(f"#### {_counts_line(summary, lang, region_name)}")
+    st.caption(_source_line(data, lang, dmax))
+    if data.is_sample:
+        st.warning(t("sample_notice", lang), icon="⚠️")
     counts_slot = st.empty()  # the step's own counts, filled once the step is known
-    period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
-               end=fmt_date(spec.date_to or dmax, lang))  # fmt: skip
-    notes = [period]
-    if summary.hidden_by_precision:
-        notes.append(t("hidden_precision", lang, n=fmt_int(summary.hidden_by_precision, lang)))
-    if summary.deaths_unknown:
-        notes.append(t("deaths_unknown", lang, n=fmt_int(summary.deaths_unknown, lang)))
-    st.caption(" ".join(notes))
-    if data.approximate:
-        approx = data.regions.loc[data.regions["approximate"].astype(bool), "name"]
-        names = sorted({short_region_name(n) for n in approx.astype(str)})
-        st.info(t("approx_note", lang, regions=", ".join(names)))
     if summary.incidents == 0:
         st.warning(t("no_match", lang))
 
+    map_slot = st.container()  # the map goes first; the step controls are drawn below it
     step = _step_controls(spec, lang, dmin, dmax)
     map_drawn = drawn
     if step is not None:
@@ -726,17 +818,59 @@ def main() -> None:
                                counts=_counts_line(step_summary, lang, region_name)))  # fmt: skip
     view = dataclasses.replace(data, incidents=map_drawn)
     _sync_url(spec)
-    _map_fragment(spec, view, lang, _map_key(spec, data_key, step))
-    st.caption(t("legend_note", lang))
-    _chart(drawn, spec, lang, region_name, dmin, dmax)
+    map_keys = _map_keys(spec, data_key, step)
+    with map_slot:
+        _map_fragment(spec, view, lang, map_keys)
+    period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
+               end=fmt_date(spec.date_to or dmax, lang))  # fmt: skip
+    notes = [period, t("legend_note", lang)]
+    if summary.hidden_by_precision:
+        notes.append(t("hidden_precision", lang, n=fmt_int(summary.hidden_by_precision, lang)))
+    if summary.deaths_unknown:
+        notes.append(t("deaths_unknown", lang, n=fmt_int(summary.deaths_unknown, lang)))
+    if data.approximate:
+        approx = data.regions.loc[data.regions["approximate"].astype(bool), "name"]
+        names = sorted({short_region_name(n) for n in approx.astype(str)})
+        notes.append(t("approx_note", lang, regions=", ".join(names)))
+    st.caption(" ".join(notes))
+    _chart(drawn, spec, lang, region_name, dmin, dmax, map_keys[1])
 
+    st.header(t("about_title", lang), anchor="data-sources")
+    st.caption(t("page_caption", lang))
+    if data.is_sample:
+        st.warning(t("sample_banner", lang), icon="⚠️")
     _upload_panel(lang)
     _sources_panel(data, lang)
-    _downloads(drawn, data, spec, lang)
+    _downloads(drawn, data, spec, lang, map_keys[1])
     _export_panel(spec, view, summary, lang)
     _fetch_panel(lang)
     _count_page_run()
     _advance_play()
+
+
+def _page_style() -> None:
+    """Map first: less padding above the page, a compact title, tighter gaps."""
+    st.html(
+        "<style>"
+        "[data-testid=stMainBlockContainer]{padding-top:1rem;padding-bottom:2rem}"
+        "[data-testid=stMain] h1{font-size:1.55rem;line-height:1.35;padding:0}"
+        "[data-testid=stMain] h4{font-size:1.05rem;line-height:1.4;padding:0}"
+        "[data-testid=stMain] [data-testid=stVerticalBlock]{gap:.45rem}"
+        "[data-testid=stMain] [data-testid=stAlert] > div{padding:.35rem .75rem}"
+        ":focus-visible{outline:3px solid #1b6fd1 !important;outline-offset:2px}"
+        "</style>"
+    )
+
+
+def _source_line(data: AtlasData, lang: str, last_day: dt.date) -> str:
+    """Where the incidents come from and how current they are, in one line."""
+    inc = data.incidents
+    names = [] if inc is None or inc.empty else sorted(inc["dataset"].dropna().astype(str).unique())
+    sample = [s for s in data.sources if s.sample]
+    if data.is_sample and sample:
+        names = [sample[0].name]
+    return t("source_line", lang, sources=", ".join(names) or "—",
+             day=fmt_date(last_day, lang))  # fmt: skip
 
 
 def _sync_url(spec: MapSpec) -> None:

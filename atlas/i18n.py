@@ -42,6 +42,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "mostrar cómo funciona el atlas. No son hechos reales. Cargue una exportación de "
         "ACLED o UCDP para mapear incidentes reales.",
     },
+    "sample_notice": {
+        "en": "SAMPLE DATA: synthetic incidents, not real events. [Details](#data-sources)",
+        "es": "DATOS DE MUESTRA: incidentes sintéticos, no hechos reales. "
+        "[Detalles](#data-sources)",
+    },
+    "source_line": {
+        "en": "Incidents: {sources} · latest event {day}",
+        "es": "Incidentes: {sources} · último evento {day}",
+    },
+    "about_title": {"en": "Data, sources and downloads", "es": "Datos, fuentes y descargas"},
     "approx_note": {
         "en": "Approximate boundary: {regions} drawn from simplified or approximate geometry; "
         "counts near the edge may be wrong. Fetch exact district boundaries in the "

@@ -49,6 +49,9 @@ class K:
     MAP_CACHE = "atlas_map_cache"  # (map key, folium.Map): the same map for the same key
     MAP_RUNS = "atlas_map_runs"  # runs of the map fragment (pans, zooms and page runs)
     PAGE_RUNS = "atlas_page_runs"  # full-page runs
+    SUMMARY_MEMO = "atlas_summary_memo"  # (layers key, per-region CSV or the error)
+    WIDGET_LANG = "atlas_widget_lang"  # the language the sidebar widgets were last drawn in
+    CHART_MEMO = "atlas_chart_memo"  # ((layers key, lang, region), Vega-Lite spec or None)
     UPLOAD_KIND = "w_upload_kind"
     UPLOAD_FILE = "w_upload_file"
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
@@ -84,6 +87,12 @@ def spec_from_params(params: dict[str, str | list[str]]) -> tuple[MapSpec, str |
         return MapSpec.from_query(dict(params)), None
     except InputError as exc:
         return MapSpec(), str(exc)
+
+
+def widget_key(name: str, lang: str) -> str:
+    """The key a language-following widget is drawn under (``w_types@es``); its value
+    lives in ``name`` (see app.py, "widgets that follow the language")."""
+    return f"{name}@{lang}"
 
 
 def view_from_map(out: object) -> MapView | None:
@@ -142,6 +151,18 @@ def quick_ranges(date_min: dt.date, date_max: dt.date) -> dict[str, tuple[dt.dat
     for year in range(date_max.year, date_min.year - 1, -1):
         out[f"y{year}"] = (max(dt.date(year, 1, 1), date_min), min(dt.date(year, 12, 31), date_max))
     return out
+
+
+def quick_range_for(
+    date_from: dt.date | None, date_to: dt.date | None, date_min: dt.date, date_max: dt.date
+) -> str:
+    """The quick-range name whose dates these are ("all", "last12", "y2021"), else "custom";
+    so a shared "Year 2021" link comes back as "Year 2021"."""
+    wanted = (date_from or date_min, date_to or date_max)
+    for name, span in quick_ranges(date_min, date_max).items():
+        if span == wanted:
+            return name
+    return "custom"
 
 
 def check_upload_size(name: str, size: int, max_bytes: int) -> None:

@@ -19,18 +19,21 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
+from folium.plugins import HeatMap, MarkerCluster
+from folium.template import Template
 
 from atlas.errors import InputError
 from atlas.frame import MapView, frame_of
 from atlas.i18n import t
 from layers import assets as asset_store
 from layers.base import LegendEntry
-from layers.legend import Legend, legend_banners, legend_html
+from layers.legend import Legend, LegendStyle, legend_banners, legend_html
 from layers.registry import layers_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,19 +55,52 @@ def legend_entries(spec: MapSpec, data: AtlasData) -> list[LegendEntry]:
     return out
 
 
-def build_folium_map(
+#: Layers drawn into the base map; every other layer is a feature group the app can swap
+#: without rebuilding the map (streamlit-folium's ``feature_group_to_add``).
+BASE_LAYERS: tuple[str, ...] = ("basemap",)
+
+
+@dataclass
+class MapParts:
+    """A map in two parts: ``base`` (the Leaflet map, basemap, asset links, styles, the
+    first view) and ``groups`` (one FeatureGroup per data layer, the legend in the last)."""
+
+    base: folium.Map
+    groups: list[folium.FeatureGroup] = field(default_factory=list)
+
+
+def build_map_parts(
     spec: MapSpec,
     data: AtlasData,
     *,
     assets: str = "local",
     asset_base_url: str = "/app/static/vendor",
     view: MapView | None = None,
-) -> folium.Map:
-    """The interactive map for ``spec`` (incidents already filtered by the caller).
+    preload_plugins: bool = True,
+) -> MapParts:
+    """The interactive map for ``spec`` as a base and swappable layer groups.
 
-    It opens on ``view`` (the centre and zoom a reader had, kept across a redraw) when
-    given, else it fits the spec's frame (:func:`atlas.frame.frame_bounds`).
+    The base depends only on the basemap and the first view, so a filter or layer change
+    swaps the groups and keeps the map (and the reader's view).
     """
+    base = build_base(spec, data, assets=assets, asset_base_url=asset_base_url, view=view,
+                      preload_plugins=preload_plugins)  # fmt: skip
+    return MapParts(base, build_groups(spec, data, assets=assets, asset_base_url=asset_base_url))
+
+
+def build_base(
+    spec: MapSpec,
+    data: AtlasData,
+    *,
+    assets: str = "local",
+    asset_base_url: str = "/app/static/vendor",
+    view: MapView | None = None,
+    preload_plugins: bool = True,
+) -> folium.Map:
+    """The Leaflet map with the base layers, opening on ``view`` (the centre and zoom a
+    reader had) when given, else fitting the spec's frame (:func:`atlas.frame.frame_of`).
+    With ``preload_plugins`` it declares the JS/CSS of every plugin a group may use (a map
+    loads its scripts once, when it is first drawn)."""
     if assets not in ASSET_MODES:
         raise InputError(f"assets={assets!r}: choose one of {', '.join(ASSET_MODES)}")
     west, south, east, north = frame_of(spec, data)
@@ -81,19 +117,74 @@ def build_folium_map(
     # per-instance lists: folium.Map.default_js itself is never touched
     fmap.default_js = [(n, u) for n, u in folium.Map.default_js if n in _MAP_JS]
     fmap.default_css = [(n, u) for n, u in folium.Map.default_css if n in _MAP_CSS]
-
+    if preload_plugins:
+        PluginAssets().add_to(fmap)
+    LegendStyle().add_to(fmap)
     for layer in layers_for(spec.layers):
-        layer.to_folium(fmap, data, spec)
-
-    entries = legend_entries(spec, data)
-    banners = legend_banners(spec, data)
-    if entries or banners:
-        Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(fmap)
-    folium.LayerControl(collapsed=True).add_to(fmap)
+        if layer.name in BASE_LAYERS:
+            layer.to_folium(fmap, data, spec)
     if view is None:
         fmap.fit_bounds([[south, west], [north, east]])
     apply_assets(fmap, assets, asset_base_url)
     return fmap
+
+
+def build_groups(
+    spec: MapSpec,
+    data: AtlasData,
+    *,
+    assets: str = "local",
+    asset_base_url: str = "/app/static/vendor",
+) -> list[folium.FeatureGroup]:
+    """One FeatureGroup per enabled data layer, in draw order; the legend in the last."""
+    groups: list[folium.FeatureGroup] = []
+    for layer in layers_for(spec.layers):
+        if layer.name in BASE_LAYERS:
+            continue
+        group = folium.FeatureGroup(name=t(f"layer_{layer.name}", spec.lang), control=True)
+        layer.to_folium(group, data, spec)
+        groups.append(group)
+    entries = legend_entries(spec, data)
+    banners = legend_banners(spec, data)
+    if entries or banners:
+        if not groups:
+            groups.append(folium.FeatureGroup(name=t("legend", spec.lang), control=False))
+        Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(groups[-1])
+    for group in groups:
+        apply_assets(group, assets, asset_base_url)
+    return groups
+
+
+def build_folium_map(
+    spec: MapSpec,
+    data: AtlasData,
+    *,
+    assets: str = "local",
+    asset_base_url: str = "/app/static/vendor",
+    view: MapView | None = None,
+) -> folium.Map:
+    """The interactive map for ``spec`` in one piece (incidents already filtered by the
+    caller): :func:`build_map_parts` with the groups added and a layer control."""
+    parts = build_map_parts(spec, data, assets="cdn", view=view, preload_plugins=False)
+    fmap = parts.base
+    for group in parts.groups:
+        group.add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    apply_assets(fmap, assets, asset_base_url)
+    return fmap
+
+
+class PluginAssets(MacroElement):
+    """Nothing on the map: it declares the plugin files (marker clusters, heat) the layer
+    groups may need, because a map loads its scripts once, when it is first drawn."""
+
+    _template = Template("")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PluginAssets"
+        self.default_js = [*MarkerCluster.default_js, *HeatMap.default_js]
+        self.default_css = list(MarkerCluster.default_css)
 
 
 def _walk(element: Element) -> Iterator[Element]:
@@ -116,8 +207,9 @@ def _to_vendor(url: str, base: str) -> str:
     return asset_store.vendor_path(url)
 
 
-def apply_assets(fmap: folium.Map, mode: str, asset_base_url: str = "/app/static/vendor") -> None:
-    """Point every element's JS/CSS at the self-served copies (or inline them)."""
+def apply_assets(fmap: Element, mode: str, asset_base_url: str = "/app/static/vendor") -> None:
+    """Point every element's JS/CSS at the self-served copies (or inline them); ``fmap``
+    is a map, or a layer group that will join one (local mode)."""
     if mode == "cdn":
         return
     base = getattr(fmap, "_atlas_asset_base", None) or asset_base_url.rstrip("/")

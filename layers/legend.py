@@ -80,16 +80,17 @@ def legend_html(entries: list[LegendEntry], banners: list[str], title: str) -> s
     return "".join(parts)
 
 
-class Legend(MacroElement):
-    """A Leaflet control (bottom left) holding :func:`legend_html`."""
+class LegendStyle(MacroElement):
+    """The legend's CSS, in the map's header (a legend inside a layer group has none)."""
 
     _template = Template(
         """
         {% macro header(this, kwargs) %}
         <style>
-          .atlas-legend {background: rgba(255,255,255,0.92); padding: 5px 7px;
-            font: 11px/1.3 sans-serif; color: #222; border-radius: 4px; max-width: 290px;
-            box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-height: 42vh; overflow-y: auto;}
+          .atlas-legend {background: rgba(255,255,255,0.92); padding: 4px 6px;
+            font: 12px/1.25 sans-serif; color: #222; border-radius: 4px; max-width: 260px;
+            box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-height: calc(100vh - 90px);
+            overflow-y: auto;}
           .atlas-legend-title {font-weight: bold; margin: 2px 0; cursor: pointer;}
           .atlas-legend-banner {background: #b00020; color: #fff; font-weight: bold;
             padding: 2px 5px; margin: 2px 0 4px; border-radius: 2px;}
@@ -97,16 +98,41 @@ class Legend(MacroElement):
           .atlas-legend-sw {display: inline-flex; min-width: 30px; justify-content: center;}
         </style>
         {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "AtlasLegendStyle"
+
+
+class Legend(MacroElement):
+    """A Leaflet control (bottom left) holding :func:`legend_html`.
+
+    On a map it is added at once; inside a layer group it comes and goes with the group
+    (the app swaps groups on every filter change, and the old legend must go with them).
+    """
+
+    _template = Template(
+        """
         {% macro script(this, kwargs) %}
         (function(){
             var legend = L.control({position: {{ this.position|tojson }}});
             legend.onAdd = function () {
                 var div = L.DomUtil.create('div', 'atlas-legend');
                 div.innerHTML = {{ this.html_json }};
+                // on a narrow map (a phone) the entries start folded; the banners stay
+                var body = div.querySelector('details');
+                if (body && window.innerWidth < 640) { body.open = false; }
                 L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            var parent = {{ this._parent.get_name() }};
+            if (parent instanceof L.Map) { legend.addTo(parent); return; }
+            parent.on('add', function () { legend.addTo(parent._map); });
+            parent.on('remove', function () { legend.remove(); });
+            if (parent._map) { legend.addTo(parent._map); }
         })();
         {% endmacro %}
         """
@@ -121,4 +147,4 @@ class Legend(MacroElement):
         self.html_json = json.dumps(html, ensure_ascii=False).replace("</", "<\\/")
 
 
-__all__ = ["Legend", "legend_banners", "legend_html"]
+__all__ = ["Legend", "LegendStyle", "legend_banners", "legend_html"]

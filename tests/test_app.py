@@ -30,10 +30,17 @@ from atlas.ui_state import (
     short_region_name,
     spec_from_params,
     step_from_params,
+    widget_key,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+
+
+def W(name: str, lang: str = "en") -> str:
+    """The key a language-following widget has in the page (``w_types@en``)."""
+    return widget_key(name, lang)
+
 
 BAD_CSV = (
     b"event_id,event_date,latitude,longitude,event_type,fatalities\n"
@@ -155,7 +162,7 @@ def test_default_run_shows_sample_label_counts_and_map(app: AppTest) -> None:
     expected = _expected(MapSpec())
     assert _counts_text(expected, "en", _region_name(MapSpec())) in _markdown(at)
     assert f"{fmt_int(expected.inside_region, 'en')} inside the VRAEM" in _markdown(at)
-    shows_note = any(i.value.startswith("Approximate boundary") for i in at.info)
+    shows_note = any("Approximate boundary" in c.value for c in at.caption)
     assert shows_note == data.approximate
     if expected.hidden_by_precision:
         assert "counted but not drawn" in " ".join(c.value for c in at.caption)
@@ -172,7 +179,7 @@ def test_changing_date_range_changes_counts(app: AppTest) -> None:
     dates = data.incidents["date_start"].sort_values()
     lo = dates.iloc[len(dates) // 4].date()
     hi = dates.iloc[len(dates) // 2].date()
-    at.date_input(key=K.DATES).set_value((lo, hi))
+    at.date_input(key=W(K.DATES)).set_value((lo, hi))
     _run(at)
     spec = MapSpec(date_from=lo, date_to=hi)
     expected = _expected(spec)
@@ -183,7 +190,7 @@ def test_changing_date_range_changes_counts(app: AppTest) -> None:
 
 def test_type_filter_and_language_switch(app: AppTest) -> None:
     at = _run(app)
-    at.multiselect(key=K.TYPES).set_value(["armed_clash"])
+    at.multiselect(key=W(K.TYPES)).set_value(["armed_clash"])
     _run(at)
     spec = MapSpec(event_types=("armed_clash",))
     assert _counts_text(_expected(spec), "en", _region_name(spec)) in _markdown(at)
@@ -200,9 +207,12 @@ def test_query_params_restore_a_view(app: AppTest) -> None:
     for key, value in spec.to_query().items():
         app.query_params[key] = value
     at = _run(app)
-    assert at.multiselect(key=K.TYPES).value == ["armed_clash", "violence_against_civilians"]
+    assert at.multiselect(key=W(K.TYPES, "es")).value == [
+        "armed_clash",
+        "violence_against_civilians",
+    ]
     assert at.radio(key=K.LANG).value == "es"
-    assert at.selectbox(key=K.BUCKET).value == "year"
+    assert at.selectbox(key=W(K.BUCKET, "es")).value == "year"
     assert _counts_text(_expected(spec), "es", _region_name(spec)) in _markdown(at)
     script = _map_script(at)  # the map opens on the link's frame, not on all its layers
     assert "fitBounds" in script and "[[-12.7, -74.6], [-11.9, -73.4]]" in script
@@ -227,7 +237,7 @@ def test_bad_url_value_warns_and_uses_defaults(app: AppTest) -> None:
     app.query_params["zoom"] = "99"
     at = _run(app)
     assert any("cannot be used" in w.value for w in at.warning)
-    assert at.selectbox(key=K.BUCKET).value == "month"
+    assert at.selectbox(key=W(K.BUCKET)).value == "month"
     assert _counts_text(_expected(MapSpec()), "en", _region_name(MapSpec())) in _markdown(at)
 
 
@@ -248,9 +258,9 @@ def test_upload_with_bad_row_shows_rejection_before_use(app: AppTest) -> None:
 
 def test_step_control_limits_the_map_window(app: AppTest) -> None:
     at = _run(app)
-    at.toggle(key=K.STEP_ON).set_value(True)
+    at.toggle(key=W(K.STEP_ON)).set_value(True)
     _run(at)
-    at.radio(key=K.STEP_MODE).set_value("window")
+    at.radio(key=W(K.STEP_MODE)).set_value("window")
     _run(at)
     assert at.query_params["stepping"] == "1"
     assert any("Map shows" in c.value for c in at.caption)
@@ -280,7 +290,7 @@ def test_fetch_offline_shows_clear_message(
     _run(at)
     errors = " ".join(e.value for e in at.error)
     assert errors.startswith("No internet:") and "approximate boundary stays in use" in errors
-    assert any(i.value.startswith("Approximate boundary") for i in at.info)
+    assert any("Approximate boundary" in c.value for c in at.caption)
 
 
 @pytest.mark.realdata
@@ -318,7 +328,7 @@ def test_fetch_exact_districts_rebuilds_vraem(
     inside = query.region_mask(data.incidents, data.regions, "vraem-devida")
     expected = query.filter_incidents(data.incidents, MapSpec(), inside=inside)[1]
     assert f"{fmt_int(expected.inside_region, 'en')} inside the VRAEM" in _markdown(at)
-    shows_note = any(i.value.startswith("Approximate boundary") for i in at.info)
+    shows_note = any("Approximate boundary" in c.value for c in at.caption)
     assert shows_note == data.approximate
 
 
@@ -335,10 +345,10 @@ def test_region_summary_and_layers_on_shipped_data() -> None:
 def test_all_layers_and_tile_basemap_render(app: AppTest) -> None:
     at = _run(app)
     for name in ("clusters", "heat", "choropleth"):
-        at.checkbox(key=f"{K.LAYERS}_{name}").check()
-    at.selectbox(key=K.BASEMAP).set_value("carto")
+        at.checkbox(key=W(f"{K.LAYERS}_{name}")).check()
+    at.selectbox(key=W(K.BASEMAP)).set_value("carto")
     _run(at)
-    at.radio(key=K.METRIC).set_value("per_area")
+    at.radio(key=W(K.METRIC)).set_value("per_area")
     _run(at)
     params = at.query_params
     assert "choropleth" in params["layers"] and params["metric"] == "per_area"
@@ -359,9 +369,9 @@ def test_uploaded_region_file_becomes_a_layer(app: AppTest) -> None:
     assert "mybox.geojson: 1 rows read, 1 kept, 0 left out." in _markdown(at)
     at.button(key="use_upload").click()
     _run(at)
-    assert at.selectbox(key=K.REGION_LAYER).value == "mybox"
+    assert at.selectbox(key=W(K.REGION_LAYER)).value == "mybox"
     assert "Test box" in _map_script(at)
-    at.selectbox(key=K.REGION).set_value("box1")
+    at.selectbox(key=W(K.REGION)).set_value("box1")
     _run(at)
     import geopandas as gpd
     from shapely.geometry import box
@@ -378,9 +388,9 @@ def test_next_step_advances_one_bucket(app: AppTest) -> None:
     app.query_params["date_from"] = "2021-01-01"
     app.query_params["date_to"] = "2021-12-31"
     at = _run(app)
-    at.toggle(key=K.STEP_ON).set_value(True)
+    at.toggle(key=W(K.STEP_ON)).set_value(True)
     _run(at)
-    at.radio(key=K.STEP_MODE).set_value("window")
+    at.radio(key=W(K.STEP_MODE)).set_value("window")
     _run(at)
     assert any("Map shows 2021-01-01 to 2021-01-31." in c.value for c in at.caption)
     at.button(key="step_next").click()
@@ -394,9 +404,9 @@ def test_step_counts_follow_the_step(app: AppTest) -> None:
     app.query_params["date_from"] = "2021-01-01"
     app.query_params["date_to"] = "2021-12-31"
     at = _run(app)
-    at.toggle(key=K.STEP_ON).set_value(True)
+    at.toggle(key=W(K.STEP_ON)).set_value(True)
     _run(at)
-    at.radio(key=K.STEP_MODE).set_value("window")
+    at.radio(key=W(K.STEP_MODE)).set_value("window")
     _run(at)
     at.button(key="step_next").click()
     _run(at)  # February 2021
@@ -418,10 +428,10 @@ def test_play_advances_to_the_last_step_and_stops(app: AppTest) -> None:
     app.query_params["date_to"] = "2023-12-31"
     app.query_params["bucket"] = "year"
     at = _run(app)
-    at.toggle(key=K.STEP_ON).set_value(True)
+    at.toggle(key=W(K.STEP_ON)).set_value(True)
     _run(at)
     assert at.session_state[K.STEP] == 0
-    at.toggle(key=K.PLAYING).set_value(True)
+    at.toggle(key=W(K.PLAYING)).set_value(True)
     _run(at)  # reruns by itself: 2021 -> 2022 -> 2023, then stops
     assert at.session_state[K.STEP] == 2
     assert at.session_state[K.PLAYING] is False
@@ -453,3 +463,58 @@ def test_missing_incident_file_is_a_clear_error(
     app.run()
     assert not app.exception
     assert any("nope.csv" in e.value for e in app.error), [e.value for e in app.error]
+
+
+#: Filter combinations a reader may have set before switching language.
+FILTER_SETS = [
+    {K.QUICK: "y2021", K.BUCKET: "quarter", K.TYPES: ["armed_clash"]},
+    {K.ACTOR: "Sendero", K.MIN_FAT: 1, K.PRECISIONS: ["exact"], f"{K.LAYERS}_clusters": True},
+    {
+        K.QUICK: "last12",
+        K.BUCKET: "week",
+        f"{K.LAYERS}_choropleth": True,
+        K.METRIC: "per_area",
+        K.BASEMAP: "osm",
+    },  # fmt: skip
+]
+
+
+def _set_widget(at: AppTest, name: str, value: object, lang: str) -> None:
+    key = W(name, lang)
+    for kind in ("selectbox", "multiselect", "text_input", "number_input", "checkbox", "radio"):
+        found = [w for w in getattr(at, kind) if w.key == key]
+        if found:
+            found[0].set_value(value)
+            _run(at)
+            return
+    raise AssertionError(f"no widget {key}")
+
+
+@pytest.mark.parametrize("filters", FILTER_SETS, ids=["dates-types", "actor-precision", "layers"])
+def test_language_switch_keeps_every_filter(app: AppTest, filters: dict) -> None:
+    at = _run(app)
+    for name, value in filters.items():
+        _set_widget(at, name, value, "en")
+    before = {k: at.session_state[k] for k in (*filters, K.DATES)}
+    counts_en = next(m.value for m in at.markdown if m.value.startswith("####"))
+    params_en = dict(at.query_params)
+    for lang in ("es", "en", "es"):
+        at.radio(key=K.LANG).set_value(lang)
+        _run(at)
+        after = {k: at.session_state[k] for k in before}
+        assert after == before, lang
+        for name, value in filters.items():  # the widgets in the new language show them too
+            assert at.session_state[W(name, lang)] == value, (name, lang)
+    params_es = dict(at.query_params)
+    assert params_es.pop("lang") == "es" and params_es == params_en
+    counts_es = next(m.value for m in at.markdown if m.value.startswith("####"))
+    digits = [c for c in counts_en if c.isdigit()]
+    assert digits == [c for c in counts_es if c.isdigit()]  # the same numbers, in Spanish
+
+
+def test_shared_year_link_comes_back_as_that_year(app: AppTest) -> None:
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    at = _run(app)
+    assert at.session_state[K.QUICK] == "y2021"
+    assert at.selectbox(key=W(K.QUICK)).value == "y2021"

@@ -17,6 +17,7 @@ Bootstrap, Font Awesome and awesome-markers are dropped because no layer uses th
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ from layers import assets as asset_store
 from layers.base import LegendEntry
 from layers.legend import Legend, legend_banners, legend_html
 from layers.registry import layers_for
+from layers.timeplayer import add_time_player
 
 if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData
@@ -59,11 +61,15 @@ def build_folium_map(
     assets: str = "local",
     asset_base_url: str = "/app/static/vendor",
     view: MapView | None = None,
+    player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> folium.Map:
     """The interactive map for ``spec`` (incidents already filtered by the caller).
 
     It opens on ``view`` (the centre and zoom a reader had, kept across a redraw) when
-    given, else it fits the spec's frame (:func:`atlas.frame.frame_bounds`).
+    given, else it fits the spec's frame (:func:`atlas.frame.frame_bounds`). With
+    ``player=(steps, index)`` (steps from :func:`atlas.query.steps`) the map gets the
+    in-browser time player (:mod:`layers.timeplayer`), in ``spec.step_mode``, opening on
+    step ``index``; pass every incident of the period, the player hides the others.
     """
     if assets not in ASSET_MODES:
         raise InputError(f"assets={assets!r}: choose one of {', '.join(ASSET_MODES)}")
@@ -89,6 +95,11 @@ def build_folium_map(
     banners = legend_banners(spec, data)
     if entries or banners:
         Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(fmap)
+    if player is not None and data.incidents is not None:
+        steps, index = player
+        add_time_player(
+            fmap, data.incidents, steps, mode=spec.step_mode, lang=spec.lang, index=index
+        )
     folium.LayerControl(collapsed=True).add_to(fmap)
     if view is None:
         fmap.fit_bounds([[south, west], [north, east]])

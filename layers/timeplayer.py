@@ -173,10 +173,11 @@ class TimePlayer(MacroElement):
                 return b;
             }
 
-            // a top-centre corner for the control (Leaflet has none)
+            // a top-centre corner for the control (Leaflet has none), first in tab order
             if (!map._controlCorners.atlastop) {
-                map._controlCorners.atlastop = el('div', 'leaflet-top atlas-top-center',
-                                                  map._controlContainer);
+                var corner = el('div', 'leaflet-top atlas-top-center');
+                map._controlContainer.insertBefore(corner, map._controlContainer.firstChild);
+                map._controlCorners.atlastop = corner;
             }
             var box = el('div', 'atlas-player leaflet-control');
             box.setAttribute('role', 'group');

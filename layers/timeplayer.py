@@ -132,8 +132,8 @@ class TimePlayer(MacroElement):
           .atlas-player {background: rgba(255,255,255,0.95); padding: 5px 8px 6px;
             border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.35); color: #222;
             font: 13px/1.3 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-            min-width: 250px;}
-          .atlas-player-row {display: flex; align-items: center; gap: 4px;}
+            width: max-content; max-width: calc(100vw - 120px);}
+          .atlas-player-row {display: flex; flex-wrap: wrap; align-items: center; gap: 4px;}
           .atlas-player button {font: inherit; font-size: 14px; line-height: 1; min-width: 30px;
             height: 28px; padding: 0 7px; border: 1px solid #8a8a8a; border-radius: 3px;
             background: #fff; color: #222; cursor: pointer;}
@@ -142,9 +142,9 @@ class TimePlayer(MacroElement):
           .atlas-player button:focus-visible, .atlas-player input:focus-visible {
             outline: 3px solid #1b3a5c; outline-offset: 1px;}
           .atlas-player-range {font-weight: 700; font-size: 15px; margin-left: 6px;
-            white-space: nowrap; font-variant-numeric: tabular-nums;}
+            font-variant-numeric: tabular-nums;}
           .atlas-player-foot {display: flex; align-items: center; gap: 8px; margin-top: 4px;}
-          .atlas-player input[type=range] {flex: 1; margin: 0; min-width: 120px;}
+          .atlas-player input[type=range] {flex: 1; margin: 0; min-width: 100px;}
           .atlas-player-count {font-size: 12px; color: #333; white-space: nowrap;
             font-variant-numeric: tabular-nums;}
           .atlas-player-note {font-size: 12px; color: #555; max-width: 330px; margin-top: 3px;}
@@ -208,6 +208,13 @@ class TimePlayer(MacroElement):
             new Player().addTo(map);
 
             // ---- what a step shows ------------------------------------------------
+            function refill(entry, vis) {  // a MarkerClusterGroup, in one bulk call
+                var g = entry.group, chunked = g.options.chunkedLoading;
+                g.options.chunkedLoading = false;
+                g.clearLayers();
+                g.addLayers(vis);
+                g.options.chunkedLoading = chunked;
+            }
             function showMarkers(entry, lo, hi) {
                 var ms = entry.markers, d0 = entry.d0, d1 = entry.d1, vis = [];
                 var on = entry.on || (entry.on = new Uint8Array(ms.length).fill(1));
@@ -218,12 +225,8 @@ class TimePlayer(MacroElement):
                 }
                 if (!entry.ready) { return vis.length; }  // drawn by onready
                 var g = entry.group;
-                if (g.addLayers) {  // a MarkerClusterGroup: re-fill it in one bulk call
-                    var chunked = g.options.chunkedLoading;
-                    g.options.chunkedLoading = false;
-                    g.clearLayers();
-                    g.addLayers(vis);
-                    g.options.chunkedLoading = chunked;
+                if (g.addLayers) {
+                    refill(entry, vis);
                 } else if (added) {  // canvas draws in order: re-add to keep big below
                     g.clearLayers();
                     for (var j = 0; j < vis.length; j++) { g.addLayer(vis[j]); }
@@ -238,7 +241,16 @@ class TimePlayer(MacroElement):
 
             var cells = null;
             if (cfg.path === 'cells') {
-                cells = {layer: L.featureGroup().addTo(map), circles: [], n: []};
+                cells = {layer: L.featureGroup().addTo(map), circles: [], n: [], cap: 10};
+                // the biggest circle is half a cell wide at the current zoom: no overlaps
+                var setCap = function () {
+                    var c = map.getCenter();
+                    var a = map.latLngToContainerPoint(c);
+                    var b = map.latLngToContainerPoint([c.lat, c.lng + cfg.cellDeg]);
+                    cells.cap = Math.max(3, Math.abs(b.x - a.x) / 2);
+                };
+                setCap();
+                map.on('zoomend', function () { setCap(); if (st.i >= 0) { showCells(st.i); } });
             }
             function cellCircle(c) {
                 var circle = cells.circles[c];
@@ -260,7 +272,7 @@ class TimePlayer(MacroElement):
                     on[c] = true;
                     cells.n[c] = v;
                     total += v;
-                    circle.setRadius(3 + 17 * Math.sqrt(v / cfg.cellMax));
+                    circle.setRadius(Math.max(2, cells.cap * Math.sqrt(v / cfg.cellMax)));
                     if (!cells.layer.hasLayer(circle)) { cells.layer.addLayer(circle); }
                 }
                 for (var j = 0; j < cells.circles.length; j++) {
@@ -338,14 +350,18 @@ class TimePlayer(MacroElement):
 
             // layers still loading (chunked clusters) are filtered, or emptied, once loaded
             reg.forEach(function (entry) {
-                if (entry.ready) {
-                    if (cells) { entry.group.clearLayers(); }
-                    return;
-                }
-                entry.onready = function () {
-                    if (cells) { entry.group.clearLayers(); return; }
+                var load = function () {
+                    if (cells) {
+                        entry.group.clearLayers();
+                        return;
+                    }
                     showMarkers(entry, cfg.days[st.i][0], cfg.days[st.i][1]);
                 };
+                if (entry.ready) {
+                    if (cells) { load(); }
+                } else {
+                    entry.onready = load;
+                }
             });
             show(cfg.index);
             map._atlasPlayer = {show: show, play: start, pause: pause, state: st};
@@ -421,6 +437,7 @@ def add_time_player(
             for row in per_step
         ]
         config["cellMax"] = int(max(per_step.max(), 1))
+        config["cellDeg"] = CELL_DEG
         config["cellStyle"] = {
             "color": s.color,
             "weight": 1,
@@ -428,7 +445,9 @@ def add_time_player(
             "fillOpacity": s.fill_opacity,
         }
     elif path == "cells":
-        config.update(cells=[], cellCounts=[[] for _ in steps], cellMax=1, cellStyle={})
+        config.update(
+            cells=[], cellCounts=[[] for _ in steps], cellMax=1, cellDeg=CELL_DEG, cellStyle={}
+        )
     player = TimePlayer(config)
     player.add_to(fmap)
     return player

@@ -200,3 +200,24 @@ def test_100k_incidents_play_per_cell_counts(offline_page, tmp_path) -> None:
     known = "Cannot read properties of undefined (reading 'lat')"
     assert [e for e in offline_page.errors if e != known] == []
     assert offline_page.blocked == []
+
+
+def test_clustered_markers_are_refilled_per_step(offline_page, tmp_path) -> None:
+    """Between 2,000 and PLAYER_MAX_MARKERS incidents: the MarkerClusterGroup itself is
+    re-filled with the step's markers."""
+    from test_layers import make_data
+
+    data = make_data(5_000)
+    steps = _steps(data.incidents)
+    expected = step_counts(data.incidents, steps, "window").tolist()
+    spec = MapSpec(layers=("basemap", "regions", "points"), step_mode="window")
+    html = inline_html(build_folium_map(spec, data, assets="inline", player=(steps, 0)))
+    page = _open(offline_page, tmp_path / "clustered.html", html)
+    assert page.get_attribute(".atlas-player", "data-path") == "markers"
+    in_group = f"() => {FIND_MAP}._atlasTime[0].group.getLayers().length"
+    page.wait_for_function(f"() => {FIND_MAP}._atlasTime[0].ready", timeout=60_000)
+    page.wait_for_function(f"() => ({in_group})() === {expected[0]}", timeout=10_000)
+    for i in range(1, 4):
+        page.get_by_role("button", name="Next step").click()
+        assert page.evaluate(in_group) == expected[i] == _state(page)["shown"]
+    assert [e for e in offline_page.errors if "reading 'lat'" not in e] == []

@@ -199,6 +199,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Map shows {start} to {end}.",
         "es": "El mapa muestra del {start} al {end}.",
     },
+    # the map's own time player (layers/timeplayer.py)
+    "player_label": {"en": "Play through time", "es": "Recorrer el tiempo"},
+    "player_play": {"en": "Play", "es": "Reproducir"},
+    "player_pause": {"en": "Pause", "es": "Pausa"},
+    "player_prev": {"en": "Previous step", "es": "Paso anterior"},
+    "player_next": {"en": "Next step", "es": "Paso siguiente"},
+    "player_slider": {"en": "Step", "es": "Paso"},
+    "player_range": {"en": "{start} to {end}", "es": "del {start} al {end}"},
+    "player_shown": {"en": "{n} incidents", "es": "{n} incidentes"},
+    "player_shown_one": {"en": "1 incident", "es": "1 incidente"},
+    "player_cells_note": {
+        "en": "Large selection: circles count incidents per 0.1° cell (~11 km).",
+        "es": "Selección grande: los círculos cuentan incidentes por celda de 0.1° (~11 km).",
+    },
+    "player_cell_tip": {
+        "en": "{n} incidents in this cell",
+        "es": "{n} incidentes en esta celda",
+    },
+    "player_cell_tip_one": {"en": "1 incident in this cell", "es": "1 incidente en esta celda"},
     # ---- upload --------------------------------------------------------------------------
     "upload_title": {"en": "Load your own data", "es": "Cargar sus propios datos"},
     "upload_kind": {"en": "The file holds", "es": "El archivo contiene"},

@@ -17,6 +17,7 @@ Bootstrap, Font Awesome and awesome-markers are dropped because no layer uses th
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from layers import assets as asset_store
 from layers.base import LegendEntry
 from layers.legend import Legend, LegendStyle, legend_banners, legend_html
 from layers.registry import layers_for
+from layers.timeplayer import PlayerStyle, add_time_player
 
 if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData
@@ -77,15 +79,18 @@ def build_map_parts(
     asset_base_url: str = "/app/static/vendor",
     view: MapView | None = None,
     preload_plugins: bool = True,
+    player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> MapParts:
     """The interactive map for ``spec`` as a base and swappable layer groups.
 
     The base depends only on the basemap and the first view, so a filter or layer change
-    swaps the groups and keeps the map (and the reader's view).
+    swaps the groups and keeps the map (and the reader's view). ``player`` as in
+    :func:`build_groups`.
     """
     base = build_base(spec, data, assets=assets, asset_base_url=asset_base_url, view=view,
                       preload_plugins=preload_plugins)  # fmt: skip
-    return MapParts(base, build_groups(spec, data, assets=assets, asset_base_url=asset_base_url))
+    groups = build_groups(spec, data, assets=assets, asset_base_url=asset_base_url, player=player)
+    return MapParts(base, groups)
 
 
 def build_base(
@@ -119,6 +124,7 @@ def build_base(
     fmap.default_css = [(n, u) for n, u in folium.Map.default_css if n in _MAP_CSS]
     if preload_plugins:
         PluginAssets().add_to(fmap)
+        PlayerStyle().add_to(fmap)
     LegendStyle().add_to(fmap)
     for layer in layers_for(spec.layers):
         if layer.name in BASE_LAYERS:
@@ -135,15 +141,29 @@ def build_groups(
     *,
     assets: str = "local",
     asset_base_url: str = "/app/static/vendor",
+    player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> list[folium.FeatureGroup]:
-    """One FeatureGroup per enabled data layer, in draw order; the legend in the last."""
+    """One FeatureGroup per enabled data layer, in draw order; the legend in the last.
+
+    With ``player=(steps, index)`` (steps from :func:`atlas.query.steps`) the group of the
+    incident markers (points, else clusters) also holds the in-browser time player
+    (:mod:`layers.timeplayer`), in ``spec.step_mode``, opening on step ``index``; pass every
+    incident of the period, the player hides the others.
+    """
     groups: list[folium.FeatureGroup] = []
+    marker_group = None
     for layer in layers_for(spec.layers):
         if layer.name in BASE_LAYERS:
             continue
         group = folium.FeatureGroup(name=t(f"layer_{layer.name}", spec.lang), control=True)
         layer.to_folium(group, data, spec)
         groups.append(group)
+        if layer.name in ("points", "clusters") and marker_group is None:
+            marker_group = group
+    if player is not None and marker_group is not None and data.incidents is not None:
+        steps, index = player
+        add_time_player(marker_group, data.incidents, steps, mode=spec.step_mode,
+                        lang=spec.lang, index=index)  # fmt: skip
     entries = legend_entries(spec, data)
     banners = legend_banners(spec, data)
     if entries or banners:
@@ -162,11 +182,15 @@ def build_folium_map(
     assets: str = "local",
     asset_base_url: str = "/app/static/vendor",
     view: MapView | None = None,
+    player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> folium.Map:
     """The interactive map for ``spec`` in one piece (incidents already filtered by the
     caller): :func:`build_map_parts` with the groups added and a layer control."""
-    parts = build_map_parts(spec, data, assets="cdn", view=view, preload_plugins=False)
+    parts = build_map_parts(spec, data, assets="cdn", view=view, preload_plugins=False,
+                            player=player)  # fmt: skip
     fmap = parts.base
+    if player is not None:
+        PlayerStyle().add_to(fmap)
     for group in parts.groups:
         group.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)

@@ -133,11 +133,26 @@ class _CompactPoints(FastMarkerCluster):
             var {{ this.get_name() }} = (function(){
                 {{ this.callback }}
                 var data = {{ this.json_data }};
-                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                var opts = {{ this.options|tojavascript }};
+                // the map's time registry (layers/timeplayer.py): markers and their days
+                var reg = {group: null, markers: new Array(data.length), d0: [], d1: [],
+                           ready: false, onready: null};
+                opts.chunkProgress = function(done, total) {
+                    if (done >= total && !reg.ready) {
+                        reg.ready = true;
+                        if (reg.onready) { reg.onready(); }
+                    }
+                };
+                var cluster = L.markerClusterGroup(opts);
+                reg.group = cluster;
                 for (var i = 0; i < data.length; i++) {
-                    callback(data[i]).addTo(cluster);
+                    reg.markers[i] = callback(data[i]).addTo(cluster);
+                    reg.d0.push(data[i][4]);
+                    reg.d1.push(data[i][4] + data[i][6]);
                 }
-                cluster.addTo({{ this._parent.get_name() }});
+                var host = {{ this._parent.get_name() }};
+                (host._atlasTime = host._atlasTime || []).push(reg);
+                cluster.addTo(host);
                 return cluster;
             })();
         {% endmacro %}"""
@@ -153,8 +168,9 @@ class _CompactPoints(FastMarkerCluster):
 class _DomPoints(folium.map.Layer):
     """One circle marker per incident, built in the browser from a JSON array.
 
-    Each row is [lat, lon, radius, colour, popup HTML, tooltip]; popup and tooltip were
-    escaped in Python (:func:`popup_html`), so binding them as HTML is safe.
+    Each row is [lat, lon, radius, colour, popup HTML, tooltip, first day, span in days];
+    popup and tooltip were escaped in Python (:func:`popup_html`), so binding them as HTML
+    is safe. The markers and their days go into the map's time registry for the player.
     """
 
     _template = Template(
@@ -164,14 +180,21 @@ class _DomPoints(folium.map.Layer):
             (function(){
                 var rows = {{ this.json_data }};
                 var base = {{ this.marker_style|tojson }};
+                // the map's time registry (layers/timeplayer.py): markers and their days
+                var reg = {group: {{ this.get_name() }}, markers: [], d0: [], d1: [],
+                           ready: true, onready: null};
                 for (var i = 0; i < rows.length; i++) {
                     var r = rows[i];
                     var opts = Object.assign({radius: r[2], fillColor: r[3], fill: true}, base);
-                    L.circleMarker([r[0], r[1]], opts)
+                    reg.markers.push(L.circleMarker([r[0], r[1]], opts)
                         .bindPopup(r[4], {maxWidth: 320})
                         .bindTooltip(r[5])
-                        .addTo({{ this.get_name() }});
+                        .addTo({{ this.get_name() }}));
+                    reg.d0.push(r[6]);
+                    reg.d1.push(r[6] + r[7]);
                 }
+                var host = {{ this._parent.get_name() }};
+                (host._atlasTime = host._atlasTime || []).push(reg);
             })();
         {% endmacro %}"""
     )
@@ -183,18 +206,37 @@ class _DomPoints(folium.map.Layer):
         self.marker_style = marker_style
 
 
+#: The day an undated incident gets: before any step, so the player never shows it.
+NO_DAY = -1_000_000
+
+
+def incident_days(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """First and last day of each incident as days since 1970-01-01 (the end is never
+    before the start; an incident without a start date gets days no step reaches)."""
+    start = pd.to_datetime(incidents["date_start"])
+    end = pd.to_datetime(incidents.get("date_end", start)).fillna(start)
+    missing = start.isna().to_numpy()
+    d0 = start.to_numpy().astype("datetime64[D]").astype(np.int64)
+    d1 = np.maximum(end.to_numpy().astype("datetime64[D]").astype(np.int64), d0)
+    d0 = np.where(missing, NO_DAY, d0)
+    d1 = np.where(missing, NO_DAY, d1)
+    return d0, d1
+
+
 def compact_payload(incidents: gpd.GeoDataFrame) -> str:
-    """JSON rows [lat, lon, type index, fatalities (-1 unknown), day number, date prec]."""
+    """JSON rows [lat, lon, type index, fatalities (-1 unknown), day number, date prec,
+    span in days (last day - first day)]."""
     lat = np.round(incidents.geometry.y.to_numpy(), 5)
     lon = np.round(incidents.geometry.x.to_numpy(), 5)
     type_idx = pd.Categorical(incidents["event_type"], categories=EVENT_TYPES).codes
     type_idx = np.where(type_idx < 0, EVENT_TYPES.index("other"), type_idx)
     fat = pd.to_numeric(incidents["fatalities"], errors="coerce").astype("float64")
     fat = np.round(fat.fillna(-1).to_numpy()).astype(np.int64)
-    days = pd.to_datetime(incidents["date_start"]).to_numpy().astype("datetime64[D]")
-    days = days.astype(np.int64)
+    d0, d1 = incident_days(incidents)
     prec = pd.Categorical(incidents["date_precision"], categories=DATE_PRECISIONS).codes
-    frame = pd.DataFrame({"a": lat, "b": lon, "c": type_idx, "d": fat, "e": days, "f": prec})
+    frame = pd.DataFrame(
+        {"a": lat, "b": lon, "c": type_idx, "d": fat, "e": d0, "f": prec, "g": d1 - d0}
+    )
     return frame.to_json(orient="values", double_precision=5)
 
 
@@ -282,6 +324,7 @@ class PointsLayer(Layer):
         order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
         inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]  # big below
         s = self.style
+        days = incident_days(inc)
         rows = pd.DataFrame(
             {
                 "lat": np.round(inc.geometry.y.to_numpy(), 6),
@@ -290,6 +333,8 @@ class PointsLayer(Layer):
                 "c": event_colors(inc["event_type"]),
                 "p": popup_html(inc, spec.lang, bool(data.is_sample)).to_numpy(),
                 "t": tooltip_text(inc, spec.lang).to_numpy(),
+                "d": days[0],
+                "s": days[1] - days[0],
             }
         )
         _DomPoints(

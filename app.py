@@ -15,7 +15,6 @@ import functools
 import hashlib
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import altair as alt
@@ -72,8 +71,6 @@ MIME = {
 DISTRICTS_ENTRY = "pe-districts-2023"
 #: Incident files given at start-up (the app's own copy of the notebook's variable).
 INCIDENTS_ENV = "CONFLICT_ATLAS_INCIDENTS"
-#: Seconds each step stays on screen while playing.
-PLAY_SECONDS = 1.0
 #: Words in a FetchError that mean the network could not be reached at all.
 _OFFLINE_HINTS = ("ConnectionError", "NameResolution", "Name or service", "timed out",
                   "Connection refused", "Network is unreachable")  # fmt: skip
@@ -241,8 +238,7 @@ def _on_dates() -> None:
 def _bound() -> tuple[str, ...]:
     return (K.QUICK, K.DATES, K.BUCKET, K.TYPES, K.ACTOR, K.MIN_FAT, K.DATASETS,
             K.PRECISIONS, *(f"{K.LAYERS}_{n}" for n in TOGGLE_LAYERS), K.METRIC,
-            K.REGION_LAYER, K.REGION, K.BASEMAP, K.STEP_ON, K.STEP, K.STEP_MODE,
-            K.PLAYING)  # fmt: skip
+            K.REGION_LAYER, K.REGION, K.BASEMAP, K.STEP_ON, K.STEP_MODE)  # fmt: skip
 
 
 def _w(name: str) -> str:
@@ -400,46 +396,25 @@ def _region_name(data: AtlasData, region_id: str) -> str:
     return short_region_name(str(rows["name"].iloc[0])) if len(rows) else region_id
 
 
-def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date):
-    """Step/play: a slider over buckets; returns the (start, end) to draw, or None."""
+def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
+                   ) -> tuple[list[tuple[dt.date, dt.date]], int] | None:  # fmt: skip
+    """Through time: the switch and the step mode. The stepping and playing happen in the
+    browser (the map's own player, layers/timeplayer.py); this returns its steps and the
+    step it opens on (from the link), or None when the switch is off."""
     ss = st.session_state
-    # play's moves from the previous run (a widget's value can only change before it is drawn)
-    if "_pending_step" in ss:
-        _set(K.STEP, ss.pop("_pending_step"))
-    if ss.pop("_pending_stop", False):
-        _set(K.PLAYING, False)
-    on = st.toggle(t("step_on", lang), key=_w(K.STEP_ON))
+    c1, c2 = st.columns([2, 3], vertical_alignment="center")
+    on = c1.toggle(t("step_on", lang), key=_w(K.STEP_ON))
     ss[K.STEP_ON] = on
     if not on:
         return None
-    lo = spec.date_from or dmin
-    hi = spec.date_to or dmax
-    all_steps = query.steps(lo, hi, spec.bucket)
-    n = len(all_steps)
-    if not isinstance(ss.get(K.STEP), int) or not 0 <= ss[K.STEP] < n:
-        _set(K.STEP, 0)
-    style = "month" if spec.bucket == "month" else "short"
-    labels = {
-        i: (str(s.year) if spec.bucket == "year" else fmt_date(s, lang, style))
-        for i, (s, _) in enumerate(all_steps)
-    }
-    c1, c2, c3, c4, c5 = st.columns([1, 5, 1, 2, 2], vertical_alignment="bottom")
-    if c1.button("◀", help=t("step_prev", lang), disabled=ss[K.STEP] <= 0, key="step_prev"):
-        _set(K.STEP, max(0, ss[K.STEP] - 1))
-    if c3.button("▶", help=t("step_next", lang), disabled=ss[K.STEP] >= n - 1, key="step_next"):
-        _set(K.STEP, min(n - 1, ss[K.STEP] + 1))
-    c5.toggle(t("step_play", lang), key=_w(K.PLAYING), help=t("step_play_help", lang),
-              disabled=n <= 1)  # fmt: skip
-    ss["_step_count"] = n
-    if n > 1:
-        c2.select_slider(t("step_slider", lang), options=list(range(n)), key=_w(K.STEP),
-                         format_func=lambda i: labels[i])  # fmt: skip
-    c4.radio(t("step_mode", lang), STEP_MODES, key=_w(K.STEP_MODE), horizontal=True,
+    c2.radio(t("step_mode", lang), STEP_MODES, key=_w(K.STEP_MODE), horizontal=True,
              format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
-    _sync_in((K.STEP, K.STEP_MODE, K.PLAYING))
-    start, end = query.step_range(all_steps, ss[K.STEP], ss[K.STEP_MODE])
-    st.caption(t("step_showing", lang, start=fmt_date(start, lang), end=fmt_date(end, lang)))
-    return start, end
+    all_steps = query.steps(spec.date_from or dmin, spec.date_to or dmax, spec.bucket)
+    index = ss.get(K.STEP)
+    if not isinstance(index, int) or not 0 <= index < len(all_steps):
+        index = ss[K.STEP] = 0
+    st.caption(t("step_player_note", lang))
+    return all_steps, index
 
 
 def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
@@ -498,8 +473,7 @@ def _recorded_bbox() -> tuple[float, float, float, float] | None:
     return view.bbox if view is not None else st.session_state[K.FRAME][0]
 
 
-def _map_keys(spec: MapSpec, data_key: str, step: tuple[dt.date, dt.date] | None
-              ) -> tuple[str, str]:  # fmt: skip
+def _map_keys(spec: MapSpec, data_key: str, step: int | None) -> tuple[str, str]:
     """(base key, layers key): what the base map and what its layer groups show, without
     where the map looks. The same base key keeps the same map component."""
     content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="")
@@ -508,7 +482,8 @@ def _map_keys(spec: MapSpec, data_key: str, step: tuple[dt.date, dt.date] | None
 
 
 @st.fragment
-def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, str]) -> None:
+def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, str],
+                  player: tuple[list[tuple[dt.date, dt.date]], int] | None) -> None:  # fmt: skip
     """The map and the share link.
 
     The map is a base (kept for the session while the basemap and data version stay) and
@@ -528,7 +503,8 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
             base = build_base(spec, view, assets="local", view=ss.get(K.VIEW))
             cached = {"base_key": base_key, "base": base}
         if cached.get("layers_key") != layers_key:
-            cached.update(layers_key=layers_key, groups=build_groups(spec, view, assets="local"))
+            groups = build_groups(spec, view, assets="local", player=player)
+            cached.update(layers_key=layers_key, groups=groups)
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
         return
@@ -801,26 +777,16 @@ def main() -> None:
     st.caption(_source_line(data, lang, dmax))
     if data.is_sample:
         st.warning(t("sample_notice", lang), icon="⚠️")
-    counts_slot = st.empty()  # the step's own counts, filled once the step is known
     if summary.incidents == 0:
         st.warning(t("no_match", lang))
 
     map_slot = st.container()  # the map goes first; the step controls are drawn below it
-    step = _step_controls(spec, lang, dmin, dmax)
-    map_drawn = drawn
-    if step is not None:
-        lo, hi = max(step[0], spec.date_from or dmin), min(step[1], spec.date_to or dmax)
-        step_spec = spec.replace(date_from=lo, date_to=max(lo, hi))
-        map_drawn, step_summary = query.filter_incidents(data.incidents, step_spec,
-                                                         inside=inside)  # fmt: skip
-        counts_slot.markdown(t("step_counts", lang, start=fmt_date(lo, lang),
-                               end=fmt_date(max(lo, hi), lang),
-                               counts=_counts_line(step_summary, lang, region_name)))  # fmt: skip
-    view = dataclasses.replace(data, incidents=map_drawn)
+    player = _step_controls(spec, lang, dmin, dmax)
+    view = dataclasses.replace(data, incidents=drawn)
     _sync_url(spec)
-    map_keys = _map_keys(spec, data_key, step)
+    map_keys = _map_keys(spec, data_key, player[1] if player else None)
     with map_slot:
-        _map_fragment(spec, view, lang, map_keys)
+        _map_fragment(spec, view, lang, map_keys, player)
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
                end=fmt_date(spec.date_to or dmax, lang))  # fmt: skip
     notes = [period, t("legend_note", lang)]
@@ -845,7 +811,6 @@ def main() -> None:
     _export_panel(spec, view, summary, lang)
     _fetch_panel(lang)
     _count_page_run()
-    _advance_play()
 
 
 def _page_style() -> None:
@@ -888,19 +853,6 @@ def _count_page_run() -> None:
     ss = st.session_state
     ss[K.PAGE_RUNS] = ss.get(K.PAGE_RUNS, 0) + 1
     st.html(f'<span id="atlas-page-runs" data-runs="{int(ss[K.PAGE_RUNS])}"></span>')
-
-
-def _advance_play() -> None:
-    """Play: after the page is drawn, wait, move one step on and rerun; stop at the end."""
-    ss = st.session_state
-    if not (ss.get(K.STEP_ON) and ss.get(K.PLAYING)):
-        return
-    if ss.get(K.STEP, 0) >= ss.get("_step_count", 1) - 1:
-        ss["_pending_stop"] = True  # the last step is on screen: play ends
-        st.rerun()
-    time.sleep(PLAY_SECONDS)
-    ss["_pending_step"] = ss.get(K.STEP, 0) + 1
-    st.rerun()
 
 
 main()

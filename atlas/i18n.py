@@ -51,6 +51,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Incidents: {sources} · latest event {day}",
         "es": "Incidentes: {sources} · último evento {day}",
     },
+    "step_player_note": {
+        "en": "Play, or step with the arrows, in the bar at the top of the map.",
+        "es": "Reproduzca, o avance con las flechas, en la barra de la parte superior del mapa.",
+    },
     "about_title": {"en": "Data, sources and downloads", "es": "Datos, fuentes y descargas"},
     "approx_note": {
         "en": "Approximate boundary: {regions} drawn from simplified or approximate geometry; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -256,14 +257,41 @@ def test_upload_with_bad_row_shows_rejection_before_use(app: AppTest) -> None:
     assert not any(w.value.startswith("SAMPLE DATA") for w in at.warning)
 
 
-def test_step_control_limits_the_map_window(app: AppTest) -> None:
+def _player_config(at: AppTest) -> dict:
+    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    group_js = args.get("feature_group") or ""
+    found = re.search(r"var cfg = (\{.*?\});\n", group_js)
+    assert found, "no time player on the map"
+    return json.loads(found.group(1))
+
+
+def test_step_switch_gives_the_map_its_player(app: AppTest) -> None:
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
     at = _run(app)
     at.toggle(key=W(K.STEP_ON)).set_value(True)
     _run(at)
     at.radio(key=W(K.STEP_MODE)).set_value("window")
     _run(at)
     assert at.query_params["stepping"] == "1"
-    assert any("Map shows" in c.value for c in at.caption)
+    cfg = _player_config(at)
+    assert cfg["mode"] == "window" and len(cfg["days"]) == 12 and cfg["index"] == 0
+    assert cfg["labels"][1] == "2021-02-01 to 2021-02-28"
+    # the page keeps the whole period's counts; the player says what each step shows
+    expected = _expected(MapSpec(date_from=dt.date(2021, 1, 1), date_to=dt.date(2021, 12, 31)))
+    assert f"{fmt_int(expected.incidents, 'en')} incidents" in _markdown(at)
+
+
+def test_step_in_a_link_opens_the_player_on_it(app: AppTest) -> None:
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2023-12-31"
+    app.query_params["bucket"] = "year"
+    app.query_params["stepping"] = "1"
+    app.query_params["step"] = "2"
+    at = _run(app)
+    cfg = _player_config(at)
+    assert cfg["index"] == 2 and len(cfg["days"]) == 3
+    assert at.query_params["step"] == "2"
 
 
 def test_export_only_when_button_pressed(app: AppTest) -> None:
@@ -382,60 +410,6 @@ def test_uploaded_region_file_becomes_a_layer(app: AppTest) -> None:
     inside = query.region_mask(data.incidents, zone, "box1")
     expected = query.filter_incidents(data.incidents, MapSpec(region="box1"), inside=inside)[1]
     assert f"{fmt_int(expected.inside_region, 'en')} inside the Test box" in _markdown(at)
-
-
-def test_next_step_advances_one_bucket(app: AppTest) -> None:
-    app.query_params["date_from"] = "2021-01-01"
-    app.query_params["date_to"] = "2021-12-31"
-    at = _run(app)
-    at.toggle(key=W(K.STEP_ON)).set_value(True)
-    _run(at)
-    at.radio(key=W(K.STEP_MODE)).set_value("window")
-    _run(at)
-    assert any("Map shows 2021-01-01 to 2021-01-31." in c.value for c in at.caption)
-    at.button(key="step_next").click()
-    _run(at)
-    assert at.query_params["step"] == "1"
-    assert any("Map shows 2021-02-01 to 2021-02-28." in c.value for c in at.caption)
-
-
-def test_step_counts_follow_the_step(app: AppTest) -> None:
-    """With a step on screen, the page also counts that step alone (computed with atlas.query)."""
-    app.query_params["date_from"] = "2021-01-01"
-    app.query_params["date_to"] = "2021-12-31"
-    at = _run(app)
-    at.toggle(key=W(K.STEP_ON)).set_value(True)
-    _run(at)
-    at.radio(key=W(K.STEP_MODE)).set_value("window")
-    _run(at)
-    at.button(key="step_next").click()
-    _run(at)  # February 2021
-    from atlas.data import load_shipped
-
-    data = load_shipped()
-    spec = MapSpec(date_from=dt.date(2021, 2, 1), date_to=dt.date(2021, 2, 28))
-    inside = query.region_mask(data.incidents, data.regions, spec.region)
-    _, summary = query.filter_incidents(data.incidents, spec, inside=inside)
-    expected = f"{fmt_int(summary.incidents, 'en')} incidents"
-    step_lines = [m.value for m in at.markdown if m.value.startswith("In this step")]
-    assert step_lines and expected in step_lines[0], step_lines
-    assert "2021-02-01" in step_lines[0] and "2021-02-28" in step_lines[0]
-
-
-def test_play_advances_to_the_last_step_and_stops(app: AppTest) -> None:
-    """Play moves one step per rerun and switches itself off on the last step."""
-    app.query_params["date_from"] = "2021-01-01"
-    app.query_params["date_to"] = "2023-12-31"
-    app.query_params["bucket"] = "year"
-    at = _run(app)
-    at.toggle(key=W(K.STEP_ON)).set_value(True)
-    _run(at)
-    assert at.session_state[K.STEP] == 0
-    at.toggle(key=W(K.PLAYING)).set_value(True)
-    _run(at)  # reruns by itself: 2021 -> 2022 -> 2023, then stops
-    assert at.session_state[K.STEP] == 2
-    assert at.session_state[K.PLAYING] is False
-    assert at.query_params["step"] == "2"
 
 
 def test_incident_files_from_the_environment_replace_the_sample(

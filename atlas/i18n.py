@@ -291,16 +291,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Descargar límites distritales exactos",
     },
     "fetch_offline": {
-        "en": "No internet: {error} The approximate boundary stays in use.",
-        "es": "Sin internet: {error} Se sigue usando el límite aproximado.",
+        "en": "No internet: {error} The shipped 2023 boundaries stay in use.",
+        "es": "Sin internet: {error} Se siguen usando los límites de 2023 incluidos.",
     },
     "fetch_failed": {
-        "en": "Download failed: {error} The approximate boundary stays in use.",
-        "es": "La descarga falló: {error} Se sigue usando el límite aproximado.",
+        "en": "Download failed: {error} The shipped 2023 boundaries stay in use.",
+        "es": "La descarga falló: {error} Se siguen usando los límites de 2023 incluidos.",
     },
     "fetch_done": {
-        "en": "Exact district boundaries loaded; the VRAEM was rebuilt from them.",
-        "es": "Límites distritales exactos cargados; el VRAEM se reconstruyó con ellos.",
+        "en": "Downloaded district boundaries added as a region layer; the VRAEM stays the "
+        "shipped 24-district zone.",
+        "es": "Límites distritales descargados añadidos como capa de regiones; el VRAEM sigue "
+        "siendo la zona de 24 distritos incluida.",
     },
     "fetch_unavailable": {
         "en": "Fetching is not available in this build: {error}",

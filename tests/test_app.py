@@ -264,7 +264,7 @@ def test_fetch_offline_shows_clear_message(
     [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
     _run(at)
     errors = " ".join(e.value for e in at.error)
-    assert errors.startswith("No internet:") and "approximate boundary stays in use" in errors
+    assert errors.startswith("No internet:") and "shipped 2023 boundaries stay in use" in errors
     assert any(i.value.startswith("Approximate boundary") for i in at.info)
 
 

@@ -308,6 +308,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Fetching is not available in this build: {error}",
         "es": "La descarga no está disponible en esta versión: {error}",
     },
+    # ---- reference map (layers/basemap.py, layers/coca.py) ---------------------------------
+    "country_604": {"en": "Peru", "es": "Perú"},
+    "country_076": {"en": "Brazil", "es": "Brasil"},
+    "country_068": {"en": "Bolivia", "es": "Bolivia"},
+    "country_152": {"en": "Chile", "es": "Chile"},
+    "country_218": {"en": "Ecuador", "es": "Ecuador"},
+    "country_170": {"en": "Colombia", "es": "Colombia"},
+    "bm_departments": {
+        "en": "Department lines (INEI 2023)",
+        "es": "Límites departamentales (INEI 2023)",
+    },
+    "bm_provinces": {"en": "Province lines (INEI 2023)", "es": "Límites provinciales (INEI 2023)"},
+    "bm_rivers": {"en": "Rivers (Natural Earth)", "es": "Ríos (Natural Earth)"},
+    "bm_towns": {"en": "Towns", "es": "Localidades"},
+    "bm_zone_caption": {
+        "en": "DEVIDA coca-monitoring zone (24 districts)",
+        "es": "Zona de monitoreo de coca de DEVIDA (24 distritos)",
+    },
     # ---- misc ------------------------------------------------------------------------------
     "region_summary": {"en": "Per-region summary", "es": "Resumen por región"},
     "legend_note": {

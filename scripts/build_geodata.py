@@ -123,8 +123,9 @@ RIVER_SPLITS = (
     ("2502010001", "Atalaya", "Urubamba"),  # Tambo -> Ucayali
 )
 
-#: VRAEM-scale towns by INEI centro poblado code (issue 12); display names with accents
-#: are in geodata/town_names.csv (hand-made, cited), joined when the atlas loads.
+#: VRAEM-scale towns by INEI centro poblado code (issue 12), in label priority order
+#: (``order``: within a rank, lower first; Natural Earth towns use -POP_MAX); display
+#: names with accents are in geodata/town_names.csv (hand-made, cited), joined on load.
 VRAEM_TOWNS = (
     "0809100001",  # Pichari
     "0809070001",  # Kimbiri
@@ -513,6 +514,7 @@ def build_towns(places_path: Path, ccpp: pd.DataFrame, report: dict) -> gpd.GeoD
                 "town_id": f"ne:{p['NAME']}",
                 "name": str(name),
                 "rank": RANK_CAPITAL if cla == "Admin-0 capital" else RANK_DEPARTMENT,
+                "order": -int(pop) if pd.notna(pop := p.get("POP_MAX")) else 0,
                 "ubigeo": "",
                 "source": "Natural Earth 10m populated places (NAME_ES)",
                 "geometry": shapely.Point(round(p.geometry.x, 5), round(p.geometry.y, 5)),
@@ -520,7 +522,7 @@ def build_towns(places_path: Path, ccpp: pd.DataFrame, report: dict) -> gpd.GeoD
         )
     ne_names = {r["name"].casefold(): i for i, r in enumerate(rows)}
     dropped = []
-    for code in VRAEM_TOWNS:
+    for order, code in enumerate(VRAEM_TOWNS):
         c = ccpp.loc[code]
         name = str(c["ccpp"])
         ubigeo = str(c["inei_distrito"])
@@ -537,6 +539,7 @@ def build_towns(places_path: Path, ccpp: pd.DataFrame, report: dict) -> gpd.GeoD
                 "town_id": code,
                 "name": name,
                 "rank": rank,
+                "order": order,
                 "ubigeo": ubigeo,
                 "source": "INEI centros poblados via jmcastagnetto/ubigeo-peru-aumentado",
                 "geometry": shapely.Point(round(c["longitude"], 5), round(c["latitude"], 5)),

@@ -326,6 +326,37 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "DEVIDA coca-monitoring zone (24 districts)",
         "es": "Zona de monitoreo de coca de DEVIDA (24 distritos)",
     },
+    "coca_no_data": {"en": "no data", "es": "sin datos"},
+    "coca_or_more": {"en": "{n} ha or more", "es": "{n} ha o más"},
+    "coca_legend_head": {
+        "en": "Coca {year}, hectares by department ({source})",
+        "es": "Coca {year}, hectáreas por departamento ({source})",
+    },
+    "coca_zone_series": {
+        "en": "{zone} zone (not a department sum): {series}",
+        "es": "Zona {zone} (no es suma de departamentos): {series}",
+    },
+    "coca_tooltip_ha": {"en": "Coca", "es": "Coca"},
+    "coca_tooltip_year": {"en": "Year", "es": "Año"},
+    "coca_popup_source": {"en": "Source", "es": "Fuente"},
+    "coca_popup_per_ha": {
+        "en": "Incidents shown per 1,000 ha of coca",
+        "es": "Incidentes mostrados por 1000 ha de coca",
+    },
+    "coca_not_in_table": {
+        "en": "not in the DEVIDA department table 2018-2022",
+        "es": "no figura en la tabla departamental de DEVIDA 2018-2022",
+    },
+    "coca_per_ha_caveat": {
+        "en": "department coca is not where incidents happen: a ratio, not a cause",
+        "es": "la coca del departamento no es el lugar de los incidentes: una razón, no una causa",
+    },
+    "coca_method": {
+        "en": "Coca {year}: hectares by department, {source} {url}; departments without a "
+        "figure are 'no data', not zero. {zone}",
+        "es": "Coca {year}: hectáreas por departamento, {source} {url}; los departamentos sin "
+        "cifra son 'sin datos', no cero. {zone}",
+    },
     # ---- misc ------------------------------------------------------------------------------
     "region_summary": {"en": "Per-region summary", "es": "Resumen por región"},
     "legend_note": {

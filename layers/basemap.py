@@ -118,6 +118,13 @@ def _label_area(data: AtlasData, focus):
     return focus if trimmed.is_empty or trimmed.area < 0.25 * focus.area else trimmed
 
 
+def _iso(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """ISO 3166-1 numeric code per country ("" when the outlines carry none)."""
+    if "iso_n3" not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    return frame["iso_n3"].astype(str).to_numpy()
+
+
 def _orders(towns: gpd.GeoDataFrame) -> list[float]:
     return list(towns["order"]) if "order" in towns else [0.0] * len(towns)
 
@@ -145,7 +152,7 @@ class BasemapLayer(Layer):
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
         basemap = data.basemap
         if basemap is not None and not basemap.empty:
-            peru = basemap["iso_n3"].astype(str) == "604"
+            peru = _iso(basemap) == "604"
             basemap[~peru].plot(
                 ax=ax, facecolor=LAND_OTHER, edgecolor="none", linewidth=0, zorder=0
             )
@@ -155,7 +162,7 @@ class BasemapLayer(Layer):
             lakes.plot(ax=ax, facecolor=WATER, edgecolor="none", zorder=0.2)
         layout = lab.labeller(ax)
         focus, _layer = _focus(data, spec)
-        if focus is not None:
+        if focus is not None and "coca" not in spec.layers:  # the coca fill shows instead
             gpd.GeoSeries([focus]).plot(
                 ax=ax, facecolor=ZONE_FILL, edgecolor="none", alpha=0.55, zorder=0.3
             )
@@ -264,8 +271,7 @@ class BasemapLayer(Layer):
         def below(view, ax_):
             if not title.get_visible():
                 return []
-            renderer = ax_.figure.canvas.get_renderer()
-            box = title.get_window_extent(renderer)
+            box = title.get_window_extent(layout.renderer)
             gap = 2 * lab.PAD_PX + 1
             x, y = ax_.transData.inverted().transform(((box.x0 + box.x1) / 2, box.y0 - gap))
             return [(x, y, "center", "top", 0.0)]
@@ -277,7 +283,7 @@ class BasemapLayer(Layer):
         if basemap is None or basemap.empty:
             return
         for iso in COUNTRIES:
-            rows = basemap[basemap["iso_n3"].astype(str) == iso]
+            rows = basemap[_iso(basemap) == iso]
             if rows.empty:
                 continue
             geom = rows.geometry.iloc[0]
@@ -315,13 +321,15 @@ class BasemapLayer(Layer):
             )
         fmap.get_root().header.add_child(Element(LABEL_CSS), name="atlas-label-css")
         opacity = 0.0 if provider is not None else 1.0
+        # land under the coca choropleth (pane 350) under the data (overlay pane, 400)
+        folium.map.CustomPane("atlasLand", z_index=250).add_to(fmap)
         basemap = data.basemap
         if basemap is not None and not basemap.empty:
-            land = basemap[["iso_n3", "geometry"]].copy()  # no free text: nothing to escape
+            land = basemap[["geometry"]].copy()  # no free text: nothing to escape
             land["geometry"] = shapely.set_precision(
                 shapely.simplify(np.asarray(land.geometry.array), 0.01), 1e-3
             )
-            land["fill"] = np.where(land["iso_n3"].astype(str) == "604", LAND, LAND_OTHER)
+            land["fill"] = np.where(_iso(basemap) == "604", LAND, LAND_OTHER)
             folium.GeoJson(
                 land[["fill", "geometry"]],
                 name=t("countries", spec.lang),
@@ -333,12 +341,13 @@ class BasemapLayer(Layer):
                 },
                 interactive=False,
                 control=False,
+                pane="atlasLand",
             ).add_to(fmap)
         lakes = getattr(data, "lakes", None)
         if lakes is not None and not lakes.empty:
             _geojson(lakes, {"stroke": False, "fillColor": WATER, "fillOpacity": 1.0}).add_to(fmap)
         focus, _layer = _focus(data, spec)
-        if focus is not None:
+        if focus is not None and "coca" not in spec.layers:
             shade = gpd.GeoDataFrame(geometry=[focus], crs="EPSG:4326")
             _geojson(shade, {"stroke": False, "fillColor": ZONE_FILL, "fillOpacity": 0.45}).add_to(
                 fmap
@@ -379,6 +388,7 @@ def _geojson(frame: gpd.GeoDataFrame, style: dict) -> folium.GeoJson:
         style_function=lambda _f: style,
         interactive=False,
         control=False,
+        pane="atlasLand",
     )
 
 
@@ -506,7 +516,7 @@ def _screen_labels(data: AtlasData, spec: MapSpec, focus) -> list[tuple[float, f
     basemap = data.basemap
     if basemap is not None and not basemap.empty:
         for iso in COUNTRIES:
-            rows = basemap[basemap["iso_n3"].astype(str) == iso]
+            rows = basemap[_iso(basemap) == iso]
             if rows.empty:
                 continue
             geom = shapely.intersection(rows.geometry.iloc[0], shapely.box(-82, -19, -66, 2))

@@ -57,6 +57,7 @@ class LabelLayout(Artist):
         self.candidates: list[Candidate] = []
         self.placed: list[str] = []  # gids of the labels shown at the last draw
         self.narrow_only: list[tuple[Artist, float]] = []
+        self.renderer: Any = None  # the renderer of the draw in progress
         self.set_zorder(-100)
 
     def add(self, candidate: Candidate) -> None:
@@ -67,6 +68,7 @@ class LabelLayout(Artist):
         self.narrow_only.append((artist, max_width_deg))
 
     def draw(self, renderer: Any) -> None:
+        self.renderer = renderer
         ax = self.ax
         x0, x1 = ax.get_xlim()
         y0, y1 = ax.get_ylim()

@@ -162,9 +162,9 @@ class BasemapLayer(Layer):
             lakes.plot(ax=ax, facecolor=WATER, edgecolor="none", zorder=0.2)
         layout = lab.labeller(ax)
         focus, _layer = _focus(data, spec)
-        if focus is not None and "coca" not in spec.layers:  # the coca fill shows instead
+        if focus is not None:  # above the coca choropleth (0.25), below the lines
             gpd.GeoSeries([focus]).plot(
-                ax=ax, facecolor=ZONE_FILL, edgecolor="none", alpha=0.55, zorder=0.3
+                ax=ax, facecolor=ZONE_FILL, edgecolor="none", alpha=0.5, zorder=0.3
             )
         provinces = getattr(data, "provinces", None)
         if provinces is not None and not provinces.empty:
@@ -347,11 +347,19 @@ class BasemapLayer(Layer):
         if lakes is not None and not lakes.empty:
             _geojson(lakes, {"stroke": False, "fillColor": WATER, "fillOpacity": 1.0}).add_to(fmap)
         focus, _layer = _focus(data, spec)
-        if focus is not None and "coca" not in spec.layers:
-            shade = gpd.GeoDataFrame(geometry=[focus], crs="EPSG:4326")
-            _geojson(shade, {"stroke": False, "fillColor": ZONE_FILL, "fillOpacity": 0.45}).add_to(
-                fmap
-            )
+        if focus is not None:  # above the coca choropleth (pane 350), below the data
+            folium.map.CustomPane("atlasZone", z_index=360).add_to(fmap)
+            folium.GeoJson(
+                gpd.GeoDataFrame(geometry=[focus], crs="EPSG:4326"),
+                style_function=lambda _f: {
+                    "stroke": False,
+                    "fillColor": ZONE_FILL,
+                    "fillOpacity": 0.5,
+                },
+                interactive=False,
+                control=False,
+                pane="atlasZone",
+            ).add_to(fmap)
         fmap.get_root().header.add_child(Element(DECODER_JS), name="atlas-polyline-decoder")
         toggles = []
         provinces = getattr(data, "provinces", None)

@@ -255,7 +255,7 @@ class CocaLayer(Layer):
                 color=list(frame.loc[~nodata, "fill"]),
                 edgecolor="#8a8a8a",
                 linewidth=0.4,
-                alpha=0.85,
+                alpha=0.7,
                 zorder=0.25,
             )
         if nodata.any():

@@ -533,11 +533,11 @@ def test_reference_map_labels_never_collide_and_stay_inside(bounds) -> None:
     ax, layout, shown = _visible_labels(fig)
     frame = ax.get_window_extent(fig.canvas.get_renderer())
     assert shown
-    for i, (text, box) in enumerate(shown):
-        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
-        assert box.y1 <= frame.y1, text
-        for other, box2 in shown[i + 1 :]:
-            assert not box.overlaps(box2), f"{text!r} overlaps {other!r}"
+    for i, (text, bb) in enumerate(shown):
+        assert frame.x0 <= bb.x0 and bb.x1 <= frame.x1 and frame.y0 <= bb.y0
+        assert bb.y1 <= frame.y1, text
+        for other, bb2 in shown[i + 1 :]:
+            assert not bb.overlaps(bb2), f"{text!r} overlaps {other!r}"
     placed = set(layout.placed)
     if bounds[2] - bounds[0] < 6:  # VRAEM scale
         towns = {p for p in placed if p.startswith("town:")}

@@ -265,7 +265,8 @@ def test_fetch_offline_shows_clear_message(
     _run(at)
     errors = " ".join(e.value for e in at.error)
     assert errors.startswith("No internet:") and "shipped 2023 boundaries stay in use" in errors
-    assert any(i.value.startswith("Approximate boundary") for i in at.info)
+    # the shipped VRAEM is exact: no approximate-boundary note, offline or not
+    assert not any(i.value.startswith("Approximate boundary") for i in at.info)
 
 
 @pytest.mark.realdata

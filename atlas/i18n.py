@@ -357,6 +357,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Coca {year}: hectáreas por departamento, {source} {url}; los departamentos sin "
         "cifra son 'sin datos', no cero. {zone}",
     },
+    "rivers_note": {
+        "en": "Rivers: Natural Earth 10m; its 'Ucayali' is split and named Apurímac, Ene, Tambo "
+        "and Ucayali at the confluences nearest Boca Mantaro, Puerto Prado and Atalaya "
+        "(INEI centros poblados); the Mantaro, Perené and Urubamba themselves are not drawn "
+        "(absent from Natural Earth 10m).",
+        "es": "Ríos: Natural Earth 10m; su 'Ucayali' se divide y nombra Apurímac, Ene, Tambo y "
+        "Ucayali en las confluencias más cercanas a Boca Mantaro, Puerto Prado y Atalaya "
+        "(centros poblados del INEI); el Mantaro, el Perené y el Urubamba no se dibujan "
+        "(no están en Natural Earth 10m).",
+    },
     # ---- misc ------------------------------------------------------------------------------
     "region_summary": {"en": "Per-region summary", "es": "Resumen por región"},
     "legend_note": {

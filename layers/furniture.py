@@ -467,6 +467,11 @@ def method_text(
         lines.append(sentence[0].upper() + sentence[1:] + ".")
     for line in coca_lines(spec, data, compact=compact):
         lines.append(line)
+    rivers = getattr(data, "rivers", None)
+    if "basemap" in spec.layers and rivers is not None and len(rivers) and not compact:
+        from atlas import i18n
+
+        lines.append(i18n.t("rivers_note", spec.lang))
     if getattr(data, "approximate", False):
         lines.append(w["approx"][0].upper() + w["approx"][1:] + ".")
     elif getattr(data, "boundary_vintage", ""):

@@ -360,7 +360,6 @@ class BasemapLayer(Layer):
                 control=False,
                 pane="atlasZone",
             ).add_to(fmap)
-        fmap.get_root().header.add_child(Element(DECODER_JS), name="atlas-polyline-decoder")
         toggles = []
         provinces = getattr(data, "provinces", None)
         if provinces is not None and not provinces.empty:
@@ -420,18 +419,22 @@ def encode_polyline(coords: np.ndarray, precision: int = 10_000) -> str:
     return "".join(out)
 
 
-DECODER_JS = """<script>
-function atlasDecode(s, p) {
-  var i = 0, lat = 0, lng = 0, out = [];
-  function next() {
-    var b, shift = 0, r = 0;
-    do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
-    return (r & 1) ? ~(r >> 1) : (r >> 1);
-  }
-  while (i < s.length) { lat += next(); lng += next(); out.push([lat / p, lng / p]); }
-  return out;
+#: Defined by the first reference-line script that runs (inline, not in the page header:
+#: streamlit-folium inserts the header as markup, where a script would not run).
+DECODER_JS = """
+if (!window.atlasDecode) {
+  window.atlasDecode = function(s, p) {
+    var i = 0, lat = 0, lng = 0, out = [];
+    function next() {
+      var b, shift = 0, r = 0;
+      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      return (r & 1) ? ~(r >> 1) : (r >> 1);
+    }
+    while (i < s.length) { lat += next(); lng += next(); out.push([lat / p, lng / p]); }
+    return out;
+  };
 }
-</script>"""
+"""
 
 
 class EncodedLines(MacroElement):
@@ -440,6 +443,7 @@ class EncodedLines(MacroElement):
     _template = Template(
         """
 {% macro script(this, kwargs) %}
+{{ this.decoder }}
 var {{ this.get_name() }} = L.polyline(
   {{ this.encoded }}.map(function(s) { return atlasDecode(s, 10000); }),
   {{ this.options }});
@@ -458,6 +462,7 @@ var {{ this.get_name() }} = L.polyline(
             {"color": color, "weight": weight, "interactive": False, "opacity": 1.0}
         )
         self.show = show
+        self.decoder = DECODER_JS
 
 
 def _mercator_angle(p: shapely.Point, q: shapely.Point) -> float:
@@ -509,18 +514,21 @@ def _screen_labels(data: AtlasData, spec: MapSpec, focus) -> list[tuple[float, f
             line = shapely.line_merge(geom)
             if line.geom_type != "LineString":
                 line = max(shapely.get_parts(line), key=lambda p: p.length)
-            mid = line.interpolate(0.5, normalized=True)
-            step = min(0.15, line.length / 4)
-            d = line.project(mid)
-            angle = _mercator_angle(line.interpolate(d - step), line.interpolate(d + step))
             prio = 14 if name in VRAEM_RIVERS else 24 + float(rank)
             minzoom = 5 if float(rank) <= 6 else 7
-            html = (
-                f"<div class='ca-label ca-river' data-prio='{prio}' data-minzoom='{minzoom}' "
-                f"style='transform:translate(-50%,-100%) rotate({-angle:.1f}deg)'>"
-                f"{esc(str(name))}</div>"
-            )
-            out.append((mid.y, mid.x, html))
+            # a few places along the line: the script shows the first that fits
+            for k, frac in enumerate((0.5, 0.3, 0.7, 0.15, 0.85)):
+                mid = line.interpolate(frac, normalized=True)
+                step = min(0.15, line.length / 4)
+                d = line.project(mid)
+                angle = _mercator_angle(line.interpolate(d - step), line.interpolate(d + step))
+                html = (
+                    f"<div class='ca-label ca-river' data-prio='{prio + k * 0.01:.2f}' "
+                    f"data-minzoom='{minzoom}' data-group='river:{esc(str(name))}:{rank}'"
+                    f" style='transform:translate(-50%,-100%) rotate({-angle:.1f}deg)'>"
+                    f"{esc(str(name))}</div>"
+                )
+                out.append((mid.y, mid.x, html))
     basemap = data.basemap
     if basemap is not None and not basemap.empty:
         for iso in COUNTRIES:
@@ -576,14 +584,17 @@ class ZoomLabels(MacroElement):
     });
     var els = Array.prototype.slice.call(map.getContainer().querySelectorAll('.ca-label'));
     els.sort(function(a, b) { return a.dataset.prio - b.dataset.prio; });
-    var placed = [];
+    var placed = [], done = {};
     els.forEach(function(el) {
       el.style.visibility = 'hidden';
       if (z < +el.dataset.minzoom) return;
+      var group = el.dataset.group;
+      if (group && done[group]) return;  // another place of the same label is shown
       var r = el.getBoundingClientRect();
       if (!r.width) return;
       for (var i = 0; i < placed.length; i++) { if (overlaps(r, placed[i])) return; }
       placed.push(r);
+      if (group) done[group] = true;
       el.style.visibility = 'visible';
     });
   }

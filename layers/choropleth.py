@@ -52,6 +52,24 @@ def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, 
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=regions.crs), edges
 
 
+#: Above this many regions the page takes the districts simplified for national views.
+MANY_REGIONS = 200
+
+
+def _light_geometry(frame: gpd.GeoDataFrame, data: AtlasData) -> gpd.GeoDataFrame:
+    """A copy; with many shipped districts, their 0.01° versions (geodata/peru
+    districts_2023_z7) so a national choropleth page stays light."""
+    frame = frame.copy()
+    low = getattr(data, "districts_low", None)
+    if low is None or len(frame) <= MANY_REGIONS:
+        return frame
+    simple = low.set_index(low["ubigeo"].astype(str)).geometry
+    ids = frame["region_id"].astype(str)
+    has = ids.isin(simple.index).to_numpy()
+    frame.loc[has, "geometry"] = simple.loc[ids[has]].to_numpy()
+    return frame
+
+
 def bin_labels(edges: list[float], lang: str) -> list[str]:
     return [
         f"{fmt_number(lo, lang)} – {fmt_number(hi, lang)}"
@@ -82,7 +100,7 @@ class ChoroplethLayer(Layer):
         if frame is None or frame.empty:
             return
         col = metric_column(spec)
-        frame = frame.copy()
+        frame = _light_geometry(frame, data)
         frame["name"] = frame["name"].map(esc)
         frame["value"] = frame[col].map(lambda v: fmt_number(v, spec.lang))
         s = self.style

@@ -318,3 +318,15 @@ def test_shipped_districts_make_an_offline_choropleth() -> None:
     html = build_folium_map(spec, data).get_root().render()
     assert "Vizcatan del Ene" in html
     assert len(html) < 2_500_000  # only the districts in view of the focus, not all 1,890
+
+
+def test_national_district_choropleth_uses_the_light_geometry() -> None:
+    """Without a focus region every district is drawn, from the 0.01° file."""
+    from atlas.data import load_shipped
+    from layers.compose import build_folium_map
+
+    data = load_shipped()
+    spec = MapSpec(layers=("choropleth",), region_layer="district", region="none")
+    html = build_folium_map(spec, data).get_root().render()
+    assert html.count('"type": "Feature"') >= 1890 or html.count('"Feature"') >= 1890
+    assert len(html) < 2_500_000

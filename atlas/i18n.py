@@ -340,8 +340,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "coca_tooltip_year": {"en": "Year", "es": "Año"},
     "coca_popup_source": {"en": "Source", "es": "Fuente"},
     "coca_popup_per_ha": {
-        "en": "Incidents shown per 1,000 ha of coca",
-        "es": "Incidentes mostrados por 1000 ha de coca",
+        "en": "Incidents shown in that year per 1,000 ha of coca",
+        "es": "Incidentes mostrados en ese año por 1000 ha de coca",
     },
     "coca_not_in_table": {
         "en": "not in the DEVIDA department table 2018-2022",

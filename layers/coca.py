@@ -87,7 +87,7 @@ def class_color(k: int) -> str:
 
 def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
     """Departments with ``hectares`` (NA = no data), ``klass``, ``fill``, ``source``,
-    ``url`` and ``incidents`` (drawn incidents in the department, all dates shown)."""
+    ``url`` and ``incidents`` (the view's incidents in the department dated that year)."""
     departments = getattr(data, "departments", None)
     if departments is None or departments.empty:
         return None
@@ -105,31 +105,64 @@ def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs)
 
 
-def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:
-    inc = data.incidents
-    if inc is None or inc.empty:
-        return np.zeros(len(frame), dtype=int)
+def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
+    """2-digit department code of each incident (NA outside every department)."""
     from atlas.spatial import assign_region
 
     regions = gpd.GeoDataFrame(
-        {"region_id": frame["ubigeo"].astype(str)}, geometry=frame.geometry, crs=frame.crs
+        {"region_id": departments["ubigeo"].astype(str)},
+        geometry=departments.geometry,
+        crs=departments.crs,
     )
-    ids = assign_region(inc, regions)
-    counts = ids.value_counts()
+    return assign_region(data.incidents, regions)
+
+
+def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Incidents of the view dated in the coca year, per department of ``frame``."""
+    inc = data.incidents
+    if inc is None or inc.empty or "date_start" not in inc:
+        return np.zeros(len(frame), dtype=int)
+    year = int(frame["year"].iloc[0])
+    in_year = pd.to_datetime(inc["date_start"]).dt.year == year
+    deps = _department_of_incidents(data, frame)[in_year.to_numpy()]
+    counts = deps.value_counts()
     return np.asarray([int(counts.get(u, 0)) for u in frame["ubigeo"]])
 
 
-def incidents_per_1000_ha(data: AtlasData, spec: MapSpec) -> pd.DataFrame:
-    """Per department with a coca figure for the year: incidents (the view's, any date),
-    hectares and incidents per 1,000 ha. Department coca is not where incidents happen:
-    print :func:`atlas.i18n.t` ``coca_per_ha_caveat`` with any use of this ratio."""
-    frame = coca_frame(data, spec)
-    if frame is None:
-        return pd.DataFrame(columns=["ubigeo", "name", "year", "incidents", "hectares"])
-    out = frame[frame["hectares"] > 0][["ubigeo", "name", "year", "incidents", "hectares"]]
-    out = pd.DataFrame(out).reset_index(drop=True)
-    out["incidents_per_1000ha"] = out["incidents"] / out["hectares"] * 1000.0
-    return out
+def incidents_per_1000_ha(data: AtlasData) -> pd.DataFrame:
+    """Per department and year with a coca figure: incidents of the view dated that
+    year in the department, hectares, and incidents per 1,000 ha. Department coca is not
+    where incidents happen: print ``coca_per_ha_caveat`` (atlas.i18n) with any use."""
+    cols = ["ubigeo", "name", "year", "incidents", "hectares", "incidents_per_1000ha"]
+    departments = getattr(data, "departments", None)
+    rows = department_rows(data.coca)
+    rows = rows[pd.to_numeric(rows["hectares"], errors="coerce") > 0]
+    if departments is None or departments.empty or rows.empty:
+        return pd.DataFrame(columns=cols)
+    inc = data.incidents
+    table = rows[["ubigeo_dep", "year", "hectares"]].rename(columns={"ubigeo_dep": "ubigeo"})
+    table = table.merge(departments[["ubigeo", "name"]], on="ubigeo", how="inner")
+    if inc is None or inc.empty or "date_start" not in inc:
+        table["incidents"] = 0
+    else:
+        counts = (
+            pd.DataFrame(
+                {
+                    "ubigeo": _department_of_incidents(data, departments).to_numpy(),
+                    "year": pd.to_datetime(inc["date_start"]).dt.year.to_numpy(),
+                }
+            )
+            .dropna()
+            .value_counts()
+            .rename("incidents")
+            .reset_index()
+        )
+        counts["year"] = counts["year"].astype(int)
+        table = table.merge(counts, on=["ubigeo", "year"], how="left")
+        table["incidents"] = table["incidents"].fillna(0).astype(int)
+    table["hectares"] = table["hectares"].astype(float)
+    table["incidents_per_1000ha"] = table["incidents"] / table["hectares"] * 1000.0
+    return table[cols].sort_values(["year", "ubigeo"]).reset_index(drop=True)
 
 
 def zone_series_text(data: AtlasData, lang: str) -> str:

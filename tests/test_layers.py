@@ -209,9 +209,15 @@ def test_coca_choropleth_draws_the_year_and_keeps_no_data_apart_from_zero() -> N
     assert labels[0].startswith("Coca 2022, hectares by department (DEVIDA)")
     assert "no data" in labels
     assert any("30,000 ha (2020, DEVIDA)" in la and "35,709 ha (2022" in la for la in labels)
-    ratio = incidents_per_1000_ha(data, MapSpec())
-    assert list(ratio["ubigeo"]) == ["05"]
-    assert ratio["incidents_per_1000ha"].iloc[0] == ratio["incidents"].iloc[0] / 12.0
+    ratio = incidents_per_1000_ha(data).set_index("year")
+    assert list(ratio["ubigeo"]) == ["05", "05"] and list(ratio.index) == [2021, 2022]
+    assert ratio.loc[2022, "incidents_per_1000ha"] == ratio.loc[2022, "incidents"] / 12.0
+    assert ratio.loc[2021, "incidents_per_1000ha"] == pytest.approx(
+        ratio.loc[2021, "incidents"] / 0.9
+    )
+    dates = pd.to_datetime(data.incidents["date_start"]).dt.year
+    inside = data.incidents.within(box(-75.5, -14.0, -73.6, -12.0))
+    assert ratio.loc[2022, "incidents"] == int((inside & (dates == 2022)).sum())
 
 
 def _artists(ax: plt.Axes) -> int:

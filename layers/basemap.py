@@ -52,8 +52,8 @@ WATER = "#b9d3ea"
 RIVER = "#6a9fd0"
 RIVER_TEXT = "#2f6ea8"
 COUNTRY_LINE = "#8a8a8a"
-DEPARTMENT_LINE = "#8f8f8f"
-PROVINCE_LINE = "#cdc8be"
+DEPARTMENT_LINE = "#7f7f7f"
+PROVINCE_LINE = "#d3cec4"
 TOWN_TEXT = "#333333"
 COUNTRY_TEXT = "#8c8c8c"
 ZONE_FILL = "#efd9a8"
@@ -177,7 +177,7 @@ class BasemapLayer(Layer):
         departments = getattr(data, "departments", None)
         if departments is not None and not departments.empty:
             coll = LineCollection(
-                _lines(departments.geometry), colors=DEPARTMENT_LINE, linewidths=0.7, zorder=0.5
+                _lines(departments.geometry), colors=DEPARTMENT_LINE, linewidths=0.85, zorder=0.5
             )
             coll.set_gid("department-lines")
             ax.add_collection(coll, autolim=False)

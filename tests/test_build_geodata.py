@@ -165,3 +165,24 @@ def test_shipped_vraem_is_one_polygon_without_small_holes() -> None:
     zone = vraem.set_index("region_id").loc["vraem-devida"].geometry
     assert zone.is_valid and zone.geom_type == "Polygon" and not list(zone.interiors)
     assert shapely.Point(-74.027090, -12.186019).within(zone)  # San Miguel del Ene
+
+
+@pytest.mark.realdata
+def test_real_sources_missing_or_altered_are_refused(real_data: Path, tmp_path: Path) -> None:
+    """The real pins: a copy of ../shared/data with one file changed and one missing."""
+    src = tmp_path / "src"
+    for key, source in bg.SOURCES.items():
+        target = src / source.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if key == "rivers":
+            continue  # missing
+        data = (real_data / source.path).read_bytes()
+        target.write_bytes(data + b" " if key == "districts" else data)
+    geodata = tmp_path / "geodata"
+    with pytest.raises(bg.BuildError) as err:
+        bg.build(src, geodata)
+    text = str(err.value)
+    assert "boundaries/inei2023_light_distritos.geojson: altered" in text
+    assert bg.SOURCES["districts"].sha256 in text
+    assert "basemap/rivers_peru_naturalearth.geojson: missing" in text
+    assert not geodata.exists() or not any(geodata.iterdir())

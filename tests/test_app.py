@@ -270,7 +270,7 @@ def test_fetch_offline_shows_clear_message(
 
 
 @pytest.mark.realdata
-def test_fetch_exact_districts_rebuilds_vraem(
+def test_fetched_districts_add_a_layer_and_the_vraem_stays(
     app: AppTest, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Serve the real INEI 2023 subset from a local HTTP server as the mirror."""
@@ -296,7 +296,7 @@ def test_fetch_exact_districts_rebuilds_vraem(
         _run(at)
     finally:
         server.shutdown()
-    assert any(s.value.startswith("Exact district boundaries loaded") for s in at.success)
+    assert any(s.value.startswith("Downloaded district boundaries added") for s in at.success)
     cached = tmp_path / "cache" / "pe-districts-2023" / "distritos.geojson"
     data = load_bundle(districts=cached, districts_vintage="2023", use_cache=False)
     vraem = data.regions[data.regions["region_id"] == "vraem-devida"]

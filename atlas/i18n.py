@@ -287,8 +287,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Fuentes que el atlas puede descargar, con sus licencias:",
     },
     "fetch_districts": {
-        "en": "Fetch exact district boundaries",
-        "es": "Descargar límites distritales exactos",
+        "en": "Fetch district boundaries (an extra region layer)",
+        "es": "Descargar límites distritales (una capa de regiones adicional)",
     },
     "fetch_offline": {
         "en": "No internet: {error} The shipped 2023 boundaries stay in use.",

@@ -322,24 +322,85 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Fuentes que el atlas puede descargar, con sus licencias:",
     },
     "fetch_districts": {
-        "en": "Fetch exact district boundaries",
-        "es": "Descargar límites distritales exactos",
+        "en": "Fetch district boundaries (an extra region layer)",
+        "es": "Descargar límites distritales (una capa de regiones adicional)",
     },
     "fetch_offline": {
-        "en": "No internet: {error} The approximate boundary stays in use.",
-        "es": "Sin internet: {error} Se sigue usando el límite aproximado.",
+        "en": "No internet: {error} The shipped 2023 boundaries stay in use.",
+        "es": "Sin internet: {error} Se siguen usando los límites de 2023 incluidos.",
     },
     "fetch_failed": {
-        "en": "Download failed: {error} The approximate boundary stays in use.",
-        "es": "La descarga falló: {error} Se sigue usando el límite aproximado.",
+        "en": "Download failed: {error} The shipped 2023 boundaries stay in use.",
+        "es": "La descarga falló: {error} Se siguen usando los límites de 2023 incluidos.",
     },
     "fetch_done": {
-        "en": "Exact district boundaries loaded; the VRAEM was rebuilt from them.",
-        "es": "Límites distritales exactos cargados; el VRAEM se reconstruyó con ellos.",
+        "en": "Downloaded district boundaries added as a region layer; the VRAEM stays the "
+        "shipped 24-district zone.",
+        "es": "Límites distritales descargados añadidos como capa de regiones; el VRAEM sigue "
+        "siendo la zona de 24 distritos incluida.",
     },
     "fetch_unavailable": {
         "en": "Fetching is not available in this build: {error}",
         "es": "La descarga no está disponible en esta versión: {error}",
+    },
+    # ---- reference map (layers/basemap.py, layers/coca.py) ---------------------------------
+    "country_604": {"en": "Peru", "es": "Perú"},
+    "country_076": {"en": "Brazil", "es": "Brasil"},
+    "country_068": {"en": "Bolivia", "es": "Bolivia"},
+    "country_152": {"en": "Chile", "es": "Chile"},
+    "country_218": {"en": "Ecuador", "es": "Ecuador"},
+    "country_170": {"en": "Colombia", "es": "Colombia"},
+    "bm_departments": {
+        "en": "Department lines (INEI 2023)",
+        "es": "Límites departamentales (INEI 2023)",
+    },
+    "bm_provinces": {"en": "Province lines (INEI 2023)", "es": "Límites provinciales (INEI 2023)"},
+    "bm_rivers": {"en": "Rivers (Natural Earth)", "es": "Ríos (Natural Earth)"},
+    "bm_towns": {"en": "Towns", "es": "Localidades"},
+    "bm_zone_caption": {
+        "en": "DEVIDA coca-monitoring zone (24 districts)",
+        "es": "Zona de monitoreo de coca de DEVIDA (24 distritos)",
+    },
+    "coca_no_data": {"en": "no data", "es": "sin datos"},
+    "coca_or_more": {"en": "{n} ha or more", "es": "{n} ha o más"},
+    "coca_legend_head": {
+        "en": "Coca {year}, hectares by department ({source})",
+        "es": "Coca {year}, hectáreas por departamento ({source})",
+    },
+    "coca_zone_series": {
+        "en": "{zone} zone (not a department sum): {series}",
+        "es": "Zona {zone} (no es suma de departamentos): {series}",
+    },
+    "coca_tooltip_ha": {"en": "Coca", "es": "Coca"},
+    "coca_tooltip_year": {"en": "Year", "es": "Año"},
+    "coca_popup_source": {"en": "Source", "es": "Fuente"},
+    "coca_popup_per_ha": {
+        "en": "Incidents shown in that year per 1,000 ha of coca",
+        "es": "Incidentes mostrados en ese año por 1000 ha de coca",
+    },
+    "coca_not_in_table": {
+        "en": "not in the DEVIDA department table 2018-2022",
+        "es": "no figura en la tabla departamental de DEVIDA 2018-2022",
+    },
+    "coca_per_ha_caveat": {
+        "en": "department coca is not where incidents happen: a ratio, not a cause",
+        "es": "la coca del departamento no es el lugar de los incidentes: una razón, no una causa",
+    },
+    "coca_method": {
+        "en": "Coca {year}: hectares by department, {source} {url}; departments without a "
+        "figure are 'no data', not zero. {zone}",
+        "es": "Coca {year}: hectáreas por departamento, {source} {url}; los departamentos sin "
+        "cifra son 'sin datos', no cero. {zone}",
+    },
+    "rivers_note": {
+        "en": "Rivers: Natural Earth 10m; its 'Ucayali' is split and named Apurímac, Ene, Tambo "
+        "and Ucayali at the confluences nearest Boca Mantaro, Puerto Prado and Atalaya "
+        "(INEI centros poblados); the Mantaro, Perené and Urubamba themselves are not drawn "
+        "(absent from Natural Earth 10m).",
+        "es": "Ríos: Natural Earth 10m; su 'Ucayali' se divide y nombra Apurímac, Ene, Tambo y "
+        "Ucayali en las confluencias más cercanas a Boca Mantaro, Puerto Prado y Atalaya "
+        "(centros poblados del INEI); el Mantaro, el Perené y el Urubamba no se dibujan "
+        "(no están en Natural Earth 10m).",
     },
     # ---- misc ------------------------------------------------------------------------------
     "region_summary": {"en": "Per-region summary", "es": "Resumen por región"},

@@ -112,8 +112,13 @@ def join_incidents(
     regions: gpd.GeoDataFrame,
     *,
     predicate: str = "intersects",
+    snap_km: float = 0.0,
 ) -> gpd.GeoDataFrame:
     """Long form: one row per (incident, region containing it); outside → one row, NA.
+
+    ``snap_km`` > 0: an incident in no region takes the nearest region within that many
+    kilometres (a sliver between simplified district polygons); the column
+    ``snapped_km`` then holds its distance (NaN for incidents inside a region).
 
     Regions may overlap (the VRAEM and a district): an incident in both gets two rows.
     A point exactly on a shared boundary belongs to every region whose closed polygon
@@ -126,8 +131,13 @@ def join_incidents(
     matched = np.zeros(len(incidents), dtype=bool)
     matched[inc_pos] = True
     outside = np.flatnonzero(~matched)
+    outside_reg = np.full(len(outside), -1)
+    snapped = np.full(len(incidents), np.nan)
+    if snap_km > 0 and len(outside):
+        outside_reg, km = _nearest_within(incidents.iloc[outside], regions, snap_km)
+        snapped[outside] = km
     all_inc = np.concatenate([inc_pos, outside])
-    all_reg = np.concatenate([reg_pos, np.full(len(outside), -1)])
+    all_reg = np.concatenate([reg_pos, outside_reg])
     order = np.argsort(all_inc, kind="stable")
     all_inc, all_reg = all_inc[order], all_reg[order]
 
@@ -147,7 +157,31 @@ def join_incidents(
             labels = pa.nulls(len(regions), pa.string())
         # an Arrow take: one vectorised gather, not a Python list of a million strings
         out[target] = pd.array(labels.take(take), dtype="string")
+    if snap_km > 0:
+        out["snapped_km"] = snapped[all_inc]
     return out
+
+
+def _nearest_within(
+    incidents: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, max_km: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(region position or -1, km or NaN) of the nearest region within ``max_km``."""
+    points = incidents.geometry.to_crs(METRIC_CRS)
+    polys = regions.geometry.to_crs(METRIC_CRS)
+    which = np.full(len(incidents), -1)
+    km = np.full(len(incidents), np.nan)
+    present = (points.notna() & ~points.is_empty).to_numpy()
+    if present.any():
+        (inc_pos, reg_pos), dist = polys.sindex.nearest(
+            np.asarray(points.array)[present],
+            return_distance=True,
+            return_all=False,
+            max_distance=max_km * 1000.0,
+        )
+        rows = np.flatnonzero(present)[inc_pos]
+        which[rows] = reg_pos
+        km[rows] = dist / 1000.0
+    return which, km
 
 
 def assign_region(
@@ -217,6 +251,7 @@ def aggregate(
     *,
     by: str | None = None,
     joined: pd.DataFrame | None = None,
+    snap_km: float = 0.0,
 ) -> pd.DataFrame:
     """Per region (and per week/month/year of ``date_start``): counts and fatalities.
 
@@ -227,6 +262,8 @@ def aggregate(
     bucket between the first and last incident date when ``by`` is set. Weeks start on
     Monday. Pass ``joined`` (from :func:`join_incidents`) to reuse a join. With ``by``,
     ``attrs["undated_rows"]`` counts joined rows without a start date (in no bucket).
+    ``snap_km``: see :func:`join_incidents`; ``attrs["snapped"]`` counts the incidents
+    that took the nearest region within that distance.
     """
     if by not in BY_CHOICES:
         raise InputError(f"aggregate: by={by!r} unknown; choose week, month or year")
@@ -236,7 +273,7 @@ def aggregate(
         dups = ", ".join(regions.loc[regions["region_id"].duplicated(), "region_id"].head(5))
         raise InputError(f"regions: duplicate region_id {dups}; ids must be unique to aggregate")
     if joined is None:
-        joined = join_incidents(incidents, regions)
+        joined = join_incidents(incidents, regions, snap_km=snap_km)
     inside = joined[joined["region_id"].notna()]
     frame = pd.DataFrame({"region_id": inside["region_id"].astype("string").to_numpy()})
     for col in ("fatalities", "fatalities_low", "fatalities_high"):
@@ -299,6 +336,9 @@ def aggregate(
     out = out[columns].reset_index(drop=True)
     # Joined rows without a start date fall in no time bucket; say how many.
     out.attrs["undated_rows"] = undated if by else 0
+    out.attrs["snapped"] = (
+        int(joined["snapped_km"].notna().sum()) if "snapped_km" in joined.columns else 0
+    )
     return out
 
 

@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from atlas.spec import MapSpec
 
 
+#: Districts: an incident in a gap between polygons counts in the nearest within this.
+SNAP_KM = 1.0
+
+
 def metric_column(spec: MapSpec) -> str:
     return "incidents_per_1000km2" if spec.metric == "per_area" else "incidents"
 
@@ -35,7 +39,10 @@ def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, 
     regions = layer_regions(data, spec)
     if regions is None or regions.empty:
         return None, []
-    summary = aggregate(data.incidents, regions)
+    # simplified district polygons leave slivers: an incident there takes the nearest
+    # district within 1 km (atlas.spatial.join_incidents, flagged with its distance)
+    snap = SNAP_KM if str(spec.region_layer).startswith("district") else 0.0
+    summary = aggregate(data.incidents, regions, snap_km=snap)
     col = metric_column(spec)
     frame = regions[["region_id", "name", "approximate", "geometry"]].merge(
         summary[["region_id", col]], on="region_id", how="left"
@@ -44,6 +51,24 @@ def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, 
     edges = choropleth_bins(frame[col])
     frame["fill"] = bin_colors(frame[col], edges)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=regions.crs), edges
+
+
+#: Above this many regions the page takes the districts simplified for national views.
+MANY_REGIONS = 200
+
+
+def _light_geometry(frame: gpd.GeoDataFrame, data: AtlasData) -> gpd.GeoDataFrame:
+    """A copy; with many shipped districts, their 0.01° versions (geodata/peru
+    districts_2023_z7) so a national choropleth page stays light."""
+    frame = frame.copy()
+    low = getattr(data, "districts_low", None)
+    if low is None or len(frame) <= MANY_REGIONS:
+        return frame
+    simple = low.set_index(low["ubigeo"].astype(str)).geometry
+    ids = frame["region_id"].astype(str)
+    has = ids.isin(simple.index).to_numpy()
+    frame.loc[has, "geometry"] = simple.loc[ids[has]].to_numpy()
+    return frame
 
 
 def bin_labels(edges: list[float], lang: str) -> list[str]:
@@ -76,7 +101,7 @@ class ChoroplethLayer(Layer):
         if frame is None or frame.empty:
             return
         col = metric_column(spec)
-        frame = frame.copy()
+        frame = _light_geometry(frame, data)
         frame["name"] = frame["name"].map(esc)
         frame["value"] = frame[col].map(lambda v: fmt_number(v, spec.lang))
         s = self.style

@@ -1,7 +1,12 @@
-"""Coca cultivation: the latest hectares per zone, labelled at the zone we have geometry for.
+"""Coca cultivation by department: a choropleth of DEVIDA hectares for one year.
 
-Label text: "VRAEM 2022: 35,709 ha coca (DEVIDA)". Zones without a matching region
-geometry are not drawn (they remain in the data panels).
+The department rows of ``data.coca`` (DEVIDA's table 2018-2022, as reproduced by El
+Comercio) are joined to ``data.departments`` by 2-digit ubigeo. The year is
+``spec.coca_year`` when the spec has it, else the latest year with department figures
+(2022). Classes are fixed hectare bands, so years compare on one scale; a department
+without a figure is "no data" (hatched grey), never zero. The VRAEM zone's own series
+(UNODC 2017, DEVIDA 2020 and 2022) is a legend line beside the map: department coca is
+not where incidents happen, and the zone figures are not department sums.
 """
 
 from __future__ import annotations
@@ -10,16 +15,29 @@ from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
+from atlas import i18n
 from layers.base import Layer, LegendEntry
-from layers.style import STYLES, esc, fmt_number
+from layers.style import STYLES, esc
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
     from atlas.data import AtlasData
     from atlas.spec import MapSpec
+
+#: Hectare class edges (lower bounds) and ColorBrewer Greens (sequential, CVD-safe).
+CLASS_EDGES: tuple[int, ...] = (1, 1_000, 5_000, 10_000, 15_000)
+CLASS_COLORS: tuple[str, ...] = ("#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c")
+ZERO_COLOR = "#ffffff"
+NO_DATA_COLOR = "#e3e3e3"
+NO_DATA_HATCH = "////"
+DEFAULT_YEAR = 2022
+#: The VRAEM zone series shown beside the map: (zone name in the table, years).
+ZONE_SERIES = ("VRAEM", (2017, 2020, 2022))
 
 
 def _short_publisher(text: str) -> str:
@@ -30,96 +48,277 @@ def _short_publisher(text: str) -> str:
     return str(text)
 
 
-def coca_labels(data: AtlasData, lang: str) -> gpd.GeoDataFrame:
-    """One row per zone with geometry: zone, year, hectares, label, point (EPSG:4326)."""
-    coca, regions = data.coca, data.regions
-    cols = ["zone", "year", "hectares", "source", "label", "geometry"]
-    if coca is None or coca.empty or regions is None or regions.empty:
-        return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs="EPSG:4326")
-    latest = (
-        coca.dropna(subset=["hectares"])
-        .sort_values("year")
-        .groupby("zone", sort=False)
-        .tail(1)
-        .assign(key=lambda d: d["zone"].astype(str).str.strip().str.casefold())
+def department_rows(coca: pd.DataFrame | None) -> pd.DataFrame:
+    """The department-level rows of the coca table (ubigeo_dep, year, hectares, source)."""
+    if coca is None or coca.empty or "zone_kind" not in coca:
+        return pd.DataFrame(columns=["ubigeo_dep", "year", "hectares", "source_publisher"])
+    return coca[coca["zone_kind"] == "department"]
+
+
+def coca_year(spec: MapSpec, data: AtlasData) -> int:
+    """The year drawn: ``spec.coca_year`` when set, else 2022 (the latest department year)."""
+    year = getattr(spec, "coca_year", None) or DEFAULT_YEAR
+    return int(year)
+
+
+def class_of(hectares: float | None) -> int:
+    """-1 no data, 0 zero, 1..5 the hectare bands of :data:`CLASS_EDGES`."""
+    if hectares is None or pd.isna(hectares):
+        return -1
+    if hectares <= 0:
+        return 0
+    return int(np.searchsorted(CLASS_EDGES, hectares, side="right"))
+
+
+def class_label(k: int, lang: str) -> str:
+    if k == -1:
+        return i18n.t("coca_no_data", lang)
+    if k == 0:
+        return "0 ha"
+    lo = CLASS_EDGES[k - 1]
+    if k == len(CLASS_EDGES):
+        return i18n.t("coca_or_more", lang, n=i18n.fmt_int(lo, lang))
+    hi = CLASS_EDGES[k] - 1
+    return f"{i18n.fmt_int(lo, lang)}–{i18n.fmt_int(hi, lang)} ha"
+
+
+def class_color(k: int) -> str:
+    return NO_DATA_COLOR if k == -1 else ZERO_COLOR if k == 0 else CLASS_COLORS[k - 1]
+
+
+def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
+    """Departments with ``hectares`` (NA = no data), ``klass``, ``fill``, ``source``,
+    ``url`` and ``incidents`` (the view's incidents in the department dated that year)."""
+    departments = getattr(data, "departments", None)
+    if departments is None or departments.empty:
+        return None
+    year = coca_year(spec, data)
+    rows = department_rows(data.coca)
+    rows = rows[rows["year"] == year][
+        ["ubigeo_dep", "hectares", "source_publisher", "source_url"]
+    ].rename(columns={"ubigeo_dep": "ubigeo", "source_publisher": "source", "source_url": "url"})
+    frame = departments[["ubigeo", "name", "geometry"]].merge(rows, on="ubigeo", how="left")
+    frame["hectares"] = pd.to_numeric(frame["hectares"], errors="coerce")
+    frame["klass"] = [class_of(v) for v in frame["hectares"]]
+    frame["fill"] = [class_color(k) for k in frame["klass"]]
+    frame["year"] = year
+    frame["incidents"] = _incidents_by_department(data, frame)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs)
+
+
+def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
+    """2-digit department code of each incident (NA outside every department)."""
+    from atlas.spatial import assign_region
+
+    regions = gpd.GeoDataFrame(
+        {"region_id": departments["ubigeo"].astype(str)},
+        geometry=departments.geometry,
+        crs=departments.crs,
     )
-    # a zone matches a region by id, name or layer name (e.g. "VRAEM" -> layer "vraem")
-    keys = []
-    for col in ("region_id", "name", "layer"):
-        k = regions[[col, "geometry"]].rename(columns={col: "key"})
-        k["key"] = k["key"].astype(str).str.strip().str.casefold()
-        keys.append(k)
-    lookup = pd.concat(keys).drop_duplicates("key")
-    merged = latest.merge(lookup, on="key", how="inner")
-    if merged.empty:
-        return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs="EPSG:4326")
-    merged["source"] = merged["source_publisher"].map(_short_publisher)
-    merged["label"] = (
-        merged["zone"].astype(str)
-        + " "
-        + merged["year"].astype(int).astype(str)
-        + ": "
-        + merged["hectares"].map(lambda v: fmt_number(float(v), lang))
-        + " ha coca ("
-        + merged["source"]
-        + ")"
-    )
-    out = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
-    out["geometry"] = out.geometry.representative_point()
-    return out[cols]
+    return assign_region(data.incidents, regions)
+
+
+def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Incidents of the view dated in the coca year, per department of ``frame``."""
+    inc = data.incidents
+    if inc is None or inc.empty or "date_start" not in inc:
+        return np.zeros(len(frame), dtype=int)
+    year = int(frame["year"].iloc[0])
+    in_year = pd.to_datetime(inc["date_start"]).dt.year == year
+    deps = _department_of_incidents(data, frame)[in_year.to_numpy()]
+    counts = deps.value_counts()
+    return np.asarray([int(counts.get(u, 0)) for u in frame["ubigeo"]])
+
+
+def incidents_per_1000_ha(data: AtlasData) -> pd.DataFrame:
+    """Per department and year with a coca figure: incidents of the view dated that
+    year in the department, hectares, and incidents per 1,000 ha. Department coca is not
+    where incidents happen: print ``coca_per_ha_caveat`` (atlas.i18n) with any use."""
+    cols = ["ubigeo", "name", "year", "incidents", "hectares", "incidents_per_1000ha"]
+    departments = getattr(data, "departments", None)
+    rows = department_rows(data.coca)
+    rows = rows[pd.to_numeric(rows["hectares"], errors="coerce") > 0]
+    if departments is None or departments.empty or rows.empty:
+        return pd.DataFrame(columns=cols)
+    inc = data.incidents
+    table = rows[["ubigeo_dep", "year", "hectares"]].rename(columns={"ubigeo_dep": "ubigeo"})
+    table = table.merge(departments[["ubigeo", "name"]], on="ubigeo", how="inner")
+    if inc is None or inc.empty or "date_start" not in inc:
+        table["incidents"] = 0
+    else:
+        counts = (
+            pd.DataFrame(
+                {
+                    "ubigeo": _department_of_incidents(data, departments).to_numpy(),
+                    "year": pd.to_datetime(inc["date_start"]).dt.year.to_numpy(),
+                }
+            )
+            .dropna()
+            .value_counts()
+            .rename("incidents")
+            .reset_index()
+        )
+        counts["year"] = counts["year"].astype(int)
+        table = table.merge(counts, on=["ubigeo", "year"], how="left")
+        table["incidents"] = table["incidents"].fillna(0).astype(int)
+    table["hectares"] = table["hectares"].astype(float)
+    table["incidents_per_1000ha"] = table["incidents"] / table["hectares"] * 1000.0
+    return table[cols].sort_values(["year", "ubigeo"]).reset_index(drop=True)
+
+
+def zone_series_text(data: AtlasData, lang: str) -> str:
+    """'VRAEM zone: 20,304 ha (2017, UNODC) · 27,994 ha (2020, DEVIDA) · …' or ''."""
+    coca = data.coca
+    if coca is None or coca.empty:
+        return ""
+    zone, years = ZONE_SERIES
+    rows = coca[(coca["zone"] == zone) & coca["year"].isin(years) & coca["hectares"].notna()]
+    if rows.empty:
+        return ""
+    parts = [
+        f"{i18n.fmt_int(float(r.hectares), lang)} ha ({int(r.year)}, "
+        f"{_short_publisher(r.source_publisher)})"
+        for r in rows.sort_values("year").itertuples()
+    ]
+    return i18n.t("coca_zone_series", lang, zone=zone, series=" · ".join(parts))
+
+
+def source_text(frame: gpd.GeoDataFrame) -> str:
+    sources = sorted({str(s) for s in frame["source"].dropna()})
+    return "; ".join(sources)
+
+
+#: The coca choropleth's pane: above the land (250), below the zone shading (360) and data.
+COCA_PANE = "atlasCoca"
+COCA_PANE_Z = 350
 
 
 class CocaLayer(Layer):
-    """Latest coca hectares per zone, as a labelled marker inside the zone."""
+    """Coca hectares by department for one year (choropleth), with the zone series."""
 
     name = "coca"
     title = {"en": "Coca cultivation", "es": "Cultivo de coca"}
     style = STYLES["coca"]
 
     def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
-        return [
-            LegendEntry(
-                label=label,  # "VRAEM 2022: 35,709 ha coca (DEVIDA)": the figure and source
-                kind="patch",
-                color=self.style.fill,
-                edgecolor=self.style.color,
+        frame = coca_frame(data, spec)
+        if frame is None:
+            return []
+        lang = spec.lang
+        year = coca_year(spec, data)
+        publisher = _short_publisher(source_text(frame)) or "DEVIDA"
+        head = i18n.t("coca_legend_head", lang, year=year, source=publisher)
+        present = set(frame["klass"])
+        entries = []
+        for k in range(len(CLASS_EDGES), -2, -1):
+            if k <= 0 and k not in present:
+                continue  # zero and no-data lines only when some department has them
+            label = class_label(k, lang)
+            entries.append(
+                LegendEntry(
+                    label=f"{head}: {label}" if not entries else label,
+                    kind="patch",
+                    color=class_color(k),
+                    edgecolor="#9a9a9a",
+                    dashed=k == -1,
+                )
             )
-            for label in coca_labels(data, spec.lang)["label"]
-        ]
+        zone = zone_series_text(data, lang)
+        if zone:
+            entries.append(
+                LegendEntry(label=zone, kind="patch", color="#ffffff", edgecolor="#ffffff")
+            )
+        return entries
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
-        labels = coca_labels(data, spec.lang)
-        if labels.empty:
+        frame = coca_frame(data, spec)
+        if frame is None:
             return
-        s = self.style
-        group = folium.FeatureGroup(name=self.title.get(spec.lang, self.title["en"]))
-        for label, pt in zip(labels["label"], labels.geometry, strict=True):  # a few zones
-            html = (
-                f"<div style='background:{s.fill};border:1px solid {s.color};color:{s.color};"
-                "padding:2px 5px;border-radius:3px;font:12px sans-serif;white-space:nowrap;"
-                f"display:inline-block'>{esc(label)}</div>"
-            )
-            folium.Marker(
-                location=(pt.y, pt.x),
-                icon=folium.DivIcon(html=html, icon_size=(0, 0), icon_anchor=(0, 0)),
-                tooltip=esc(label),
-            ).add_to(group)
-        group.add_to(fmap)
+        lang = spec.lang
+        if isinstance(fmap, folium.Map):  # in a layer group the map's base has the pane
+            folium.map.CustomPane(COCA_PANE, z_index=COCA_PANE_Z).add_to(fmap)
+        shown = pd.DataFrame(index=frame.index)
+        shown["name"] = frame["name"].map(lambda v: esc(str(v)))
+        shown["ha"] = [
+            f"{i18n.fmt_int(v, lang)} ha" if pd.notna(v) else i18n.t("coca_no_data", lang)
+            for v in frame["hectares"]
+        ]
+        shown["year"] = frame["year"].astype(str)
+        shown["source"] = [
+            esc(f"{s} {u}") if isinstance(s, str) else esc(i18n.t("coca_not_in_table", lang))
+            for s, u in zip(frame["source"], frame["url"].fillna(""), strict=True)
+        ]
+        shown["per_ha"] = [
+            i18n.fmt_number(n / h * 1000, lang, 1) if pd.notna(h) and h > 0 else "–"
+            for n, h in zip(frame["incidents"], frame["hectares"], strict=True)
+        ]
+        shown["fill"] = frame["fill"]
+        shown["nodata"] = frame["klass"] == -1
+        # departments at screen detail: about 0.5 km, a quarter of the bytes
+        light = shapely.set_precision(
+            shapely.simplify(np.asarray(frame.geometry.array), 0.004), 1e-3
+        )
+        gdf = gpd.GeoDataFrame(shown, geometry=list(light), crs=frame.crs)
+        caveat = esc(i18n.t("coca_per_ha_caveat", lang))
+        folium.GeoJson(
+            gdf,
+            name=self.title.get(lang, self.title["en"]),
+            pane=COCA_PANE,
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "fillOpacity": 0.55 if f["properties"]["nodata"] else 0.75,
+                "color": "#8a8a8a",
+                "weight": 0.6,
+                "dashArray": "3 3" if f["properties"]["nodata"] else None,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "ha", "year"],
+                aliases=["", i18n.t("coca_tooltip_ha", lang), i18n.t("coca_tooltip_year", lang)],
+            ),
+            popup=folium.GeoJsonPopup(
+                fields=["name", "ha", "year", "source", "per_ha"],
+                aliases=[
+                    "",
+                    i18n.t("coca_tooltip_ha", lang),
+                    i18n.t("coca_tooltip_year", lang),
+                    i18n.t("coca_popup_source", lang),
+                    i18n.t("coca_popup_per_ha", lang) + f" ({caveat})",
+                ],
+            ),
+        ).add_to(fmap)
 
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
-        labels = coca_labels(data, spec.lang)
-        s = self.style
-        if labels.empty:
+        frame = coca_frame(data, spec)
+        if frame is None:
             return
-        # Print: a marker at the zone; the figure itself is in the legend entry (see
-        # legend_entries), so no text box covers the incidents or runs into the legend.
-        ax.scatter(
-            labels.geometry.x.to_numpy(),
-            labels.geometry.y.to_numpy(),
-            marker="s",
-            s=60,
-            facecolors=s.fill,
-            edgecolors=s.color,
-            linewidths=1.2,
-            zorder=7,
-        )
+        nodata = frame["klass"] == -1
+        if (~nodata).any():
+            frame[~nodata].plot(
+                ax=ax,
+                color=list(frame.loc[~nodata, "fill"]),
+                edgecolor="#8a8a8a",
+                linewidth=0.4,
+                alpha=0.7,
+                zorder=0.25,
+            )
+        if nodata.any():
+            frame[nodata].plot(
+                ax=ax,
+                facecolor=NO_DATA_COLOR,
+                edgecolor="#a8a8a8",
+                hatch=NO_DATA_HATCH,
+                linewidth=0.3,
+                alpha=0.6,
+                zorder=0.25,
+            )
+
+
+__all__ = [
+    "CLASS_EDGES",
+    "CocaLayer",
+    "class_of",
+    "coca_frame",
+    "coca_year",
+    "incidents_per_1000_ha",
+    "zone_series_text",
+]

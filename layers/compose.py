@@ -34,6 +34,7 @@ from atlas.frame import MapView, frame_of
 from atlas.i18n import t
 from layers import assets as asset_store
 from layers.base import LegendEntry
+from layers.coca import COCA_PANE, COCA_PANE_Z
 from layers.legend import Legend, LegendStyle, legend_banners, legend_html
 from layers.registry import layers_for
 from layers.timeplayer import PlayerStyle, add_time_player
@@ -126,6 +127,8 @@ def build_base(
         PluginAssets().add_to(fmap)
         PlayerStyle().add_to(fmap)
     LegendStyle().add_to(fmap)
+    # panes belong to the map: the ones layer groups draw into are made here
+    folium.map.CustomPane(COCA_PANE, z_index=COCA_PANE_Z).add_to(fmap)
     for layer in layers_for(spec.layers):
         if layer.name in BASE_LAYERS:
             layer.to_folium(fmap, data, spec)

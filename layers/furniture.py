@@ -467,6 +467,11 @@ def method_text(
         lines.append(sentence[0].upper() + sentence[1:] + ".")
     for line in coca_lines(spec, data, compact=compact):
         lines.append(line)
+    rivers = getattr(data, "rivers", None)
+    if "basemap" in spec.layers and rivers is not None and len(rivers) and not compact:
+        from atlas import i18n
+
+        lines.append(i18n.t("rivers_note", spec.lang))
     if getattr(data, "approximate", False):
         lines.append(w["approx"][0].upper() + w["approx"][1:] + ".")
     elif getattr(data, "boundary_vintage", ""):
@@ -479,24 +484,27 @@ def method_text(
 
 
 def coca_lines(spec: Any, data: Any, *, compact: bool = False) -> list[str]:
-    """Source and year of each coca figure the coca layer prints on the map."""
+    """Year, source and caveat of the coca choropleth when the coca layer is on."""
     coca = getattr(data, "coca", None)
     if "coca" not in spec.layers or coca is None or not len(coca):
         return []
-    from layers.coca import coca_labels
+    from atlas import i18n
+    from layers.coca import coca_frame, coca_year, source_text, zone_series_text
 
-    shown = coca_labels(data, spec.lang)
-    w = words(spec.lang)
-    out = []
-    for row in shown.itertuples(index=False):
-        match = coca[(coca["zone"] == row.zone) & (coca["year"] == row.year)]
-        publisher = str(match["source_publisher"].iloc[0]) if len(match) else str(row.source)
-        url = str(match["source_url"].iloc[0]) if len(match) and "source_url" in match else ""
-        text = w["coca"].format(
-            zone=row.zone, year=int(row.year), ha=float(row.hectares), publisher=publisher
-        )
-        out.append(text + (f" {url}" if url and not compact else "") + ".")
-    return out
+    frame = coca_frame(data, spec)
+    if frame is None:
+        return []
+    urls = sorted({str(u) for u in frame["url"].dropna()})
+    return [
+        i18n.t(
+            "coca_method",
+            spec.lang,
+            year=coca_year(spec, data),
+            source=source_text(frame),
+            url="" if compact else " ".join(urls),
+            zone=zone_series_text(data, spec.lang) + ".",
+        ).replace("  ", " ")
+    ]
 
 
 def wrap_to_width(text: str, width_pt: float, fontsize: float) -> str:

@@ -63,12 +63,11 @@ The notebook reads three optional environment variables before it starts:
 | `CONFLICT_ATLAS_DISTRICTS` | a district boundary file with 6-digit INEI ubigeo ids (e.g. from `conflict-atlas fetch pe-districts-2023`) |
 | `CONFLICT_ATLAS_DISTRICTS_VINTAGE` | the boundary vintage of that file: `2023` or `2007` |
 
-Without `CONFLICT_ATLAS_DISTRICTS` the fetch cache (`CONFLICT_ATLAS_CACHE`, or the user
-cache) is searched for downloaded district boundaries (2023 first, then 2007). With
-district boundaries the VRAEM is **built from its 24-district definition**; without
-them the notebook uses the **approximate outline** shipped in `geodata/`, and says so.""".replace(
-            "{pathsep}", "`:` (`;` on Windows)"
-        ),
+The atlas ships Peru's 2023 districts and the **exact** VRAEM (the 24 DEVIDA districts
+dissolved on INEI 2023 boundaries, built by `scripts/build_geodata.py`). A district file
+given with `CONFLICT_ATLAS_DISTRICTS` (or a 2007 set in the fetch cache) becomes the
+district layer counted below, with a report of the VRAEM codes it lacks; the VRAEM
+itself stays the shipped zone.""".replace("{pathsep}", "`:` (`;` on Windows)"),
     ),
     (
         "code",
@@ -110,8 +109,8 @@ pd.set_option("display.width", 160)""",
         """\
 ## 1. Load the data
 
-`load_bundle` starts from the shipped files (sample incidents, approximate VRAEM outline,
-basemap, coca table, reference event) and adds whatever real data is available. Every
+`load_bundle` starts from the shipped files (sample incidents, the exact VRAEM, 2023
+districts, basemap, coca table, reference event) and adds whatever real data is available. Every
 input file gets a **load report**: rows read, kept, and left out with the reason.""",
     ),
     (
@@ -136,7 +135,10 @@ LABEL = (
     else "incidents from " + ", ".join(r.source for r in data.reports if r.kind != "regions")
 )
 TAG = f"[{LABEL}] " if SAMPLE else ""
-HAVE_DISTRICTS = data.districts is not None
+USER_LAYERS = [la for la in dict.fromkeys(data.districts["layer"]) if la != "district"]
+DISTRICT_LAYER = USER_LAYERS[0] if USER_LAYERS else "district"
+districts = data.districts[data.districts["layer"] == DISTRICT_LAYER]
+HAVE_DISTRICTS = not districts.empty
 
 print("Incidents:", LABEL)
 for report in data.reports:
@@ -154,15 +156,15 @@ for info in data.sources:
         """\
 ## 2. The VRAEM outline
 
-When district boundaries are available we build the region ourselves, from the
-definition, so the reader can see exactly which districts it is made of and whether any
-are missing from the boundary file. A **2007** boundary set lacks the 11 VRAEM districts
-created after 2007 (Vizcatán del Ene, Canayre, Samugari, ...). Their land lies inside
+The shipped zone is the dissolve of the definition's 24 districts on INEI 2023
+boundaries (sliver holes under 2 km² filled). When you load another district file we
+build the region from it too, so you can see whether any of the 24 are missing there.
+A **2007** boundary set lacks the 11 VRAEM districts created after 2007 (Vizcatán del Ene, Canayre, Samugari, ...). Their land lies inside
 2007 districts, and not all of those are on DEVIDA's list: by the centroid crosswalk of
 `lincolneulogio/peru-geojson` (`data/equivalencias/cambios-2007-2026.csv`, CC-BY-4.0),
 Río Magdalena (050513) lay in 2007 Tambo (050501) and Villa Virgen (080912) in 2007
-Vilcabamba (080909). So a VRAEM built on 2007 boundaries is incomplete and stays marked
-approximate.""",
+Vilcabamba (080909). So a VRAEM built on 2007 boundaries would be incomplete: the map
+keeps the 2023 zone.""",
     ),
     (
         "code",
@@ -171,34 +173,18 @@ definition = load_definitions()[VRAEM_ID]
 print(f"Definition: {definition.name}")
 print(f"  {len(definition.codes)} district codes; source: {definition.source}")
 
-if HAVE_DISTRICTS:
-    vintage = data.districts["vintage"].iloc[0] if len(data.districts) else ""
-    vraem, build_report = build_region(definition, data.districts, vintage=vintage)
-    EXACT = not build_report.codes_missing
-    vraem["approximate"] = not EXACT
+vraem = data.regions[data.regions["region_id"] == VRAEM_ID].copy()
+EXACT = not bool(vraem["approximate"].any())
+vintage = str(districts["vintage"].iloc[0]) if HAVE_DISTRICTS else ""
+BOUNDARY = "exact outline: the 24 districts on INEI 2023 boundaries (geodata/peru)"
+print("Geometry:", vraem["source"].iloc[0])
+if USER_LAYERS:
+    _built, build_report = build_region(definition, districts, vintage=vintage)
     print(build_report.summary())
-    bundled = data.regions[data.regions["region_id"] == VRAEM_ID].geometry.iloc[0]
     print(
-        "Same outline as the one load_bundle put on the map:",
-        bundled.equals(vraem.geometry.iloc[0]),
+        f"That file is the district layer {DISTRICT_LAYER!r} counted below; the VRAEM "
+        "stays the shipped exact zone."
     )
-    BOUNDARY = (
-        f"exact outline: 24 districts on {vintage or 'unknown'} boundaries"
-        if EXACT
-        else f"approximate outline: {build_report.districts_used} of 24 districts found "
-        f"on {vintage or 'unknown'} boundaries"
-    )
-else:
-    vintage = ""
-    vraem = data.regions[data.regions["region_id"] == VRAEM_ID].copy()
-    EXACT = False
-    BOUNDARY = "approximate outline, hand-drawn"
-    print(
-        "No district boundaries are loaded, so the VRAEM is the APPROXIMATE hand-drawn "
-        "outline shipped in geodata/ (error of the order of 10-30 km)."
-    )
-    print("Method:", vraem["method"].iloc[0] if "method" in vraem else vraem["source"].iloc[0])
-
 print("VRAEM geometry used below:", BOUNDARY)""",
     ),
     (
@@ -262,15 +248,15 @@ not look violent only because it is large.""",
         """\
 TOP_DISTRICT = None
 if HAVE_DISTRICTS:
-    per_district = aggregate(drawn, data.districts)
+    per_district = aggregate(drawn, districts, snap_km=1.0)
     per_district["in DEVIDA VRAEM"] = per_district["region_id"].isin(definition.codes)
     top = per_district[per_district["incidents"] > 0].sort_values(
         ["incidents", "fatalities"], ascending=False
     )
-    placed = int(assign_region(drawn, data.districts).notna().sum())
+    placed = int(assign_region(drawn, districts).notna().sum())
     print(
         TAG + f"{placed:,} of {len(drawn):,} placed incidents fall in a district of this "
-        f"boundary file ({len(data.districts):,} districts, vintage {vintage or 'unknown'})."
+        f"boundary file ({len(districts):,} districts, vintage {vintage or 'unknown'})."
     )
     if placed < len(drawn):
         print("The rest lie outside the polygons of this file (it may not cover all of Peru).")
@@ -308,9 +294,9 @@ else:
 ## 5. How far from the VRAEM do incidents happen?
 
 Distances are measured in metres in UTM zone 18S (EPSG:32718), the projection centred on
-the VRAEM, from each incident to the nearest point of the VRAEM boundary (0 inside). With
-the approximate outline, distances carry the outline's error (10-30 km), so the 10 km
-share in particular is indicative only.""",
+the VRAEM, from each incident to the nearest point of the VRAEM boundary (0 inside). The
+boundaries are simplified to a few hundred metres, so distances under 1 km are
+indicative only.""",
     ),
     (
         "code-sample",
@@ -422,9 +408,9 @@ in_vraem = bool(within_km(events.iloc[[0]], vraem, 0.0).iloc[0])
 print(f"Inside the VRAEM ({BOUNDARY}): {in_vraem}")
 REFERENCE_DISTRICT = None
 if HAVE_DISTRICTS:
-    REFERENCE_DISTRICT = assign_region(events.iloc[[0]], data.districts).iloc[0]
+    REFERENCE_DISTRICT = assign_region(events.iloc[[0]], districts).iloc[0]
     REFERENCE_DISTRICT = None if pd.isna(REFERENCE_DISTRICT) else str(REFERENCE_DISTRICT)
-    name = data.districts.set_index("region_id")["name"].get(REFERENCE_DISTRICT, "")
+    name = districts.set_index("region_id")["name"].get(REFERENCE_DISTRICT, "")
     expected = {"2023": smene["ubigeo_district_2023"], "2007": smene["ubigeo_district_2007"]}
     print(f"District on {vintage or 'unknown'} boundaries: {REFERENCE_DISTRICT} {name}")
     if vintage in expected:

@@ -317,12 +317,13 @@ def test_fetch_offline_shows_clear_message(
     [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
     _run(at)
     errors = " ".join(e.value for e in at.error)
-    assert errors.startswith("No internet:") and "approximate boundary stays in use" in errors
-    assert any("Approximate boundary" in c.value for c in at.caption)
+    assert errors.startswith("No internet:") and "shipped 2023 boundaries stay in use" in errors
+    # the shipped VRAEM is exact: no approximate-boundary note, offline or not
+    assert not any("Approximate boundary" in c.value for c in at.caption)
 
 
 @pytest.mark.realdata
-def test_fetch_exact_districts_rebuilds_vraem(
+def test_fetched_districts_add_a_layer_and_the_vraem_stays(
     app: AppTest, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Serve the real INEI 2023 subset from a local HTTP server as the mirror."""
@@ -348,7 +349,7 @@ def test_fetch_exact_districts_rebuilds_vraem(
         _run(at)
     finally:
         server.shutdown()
-    assert any(s.value.startswith("Exact district boundaries loaded") for s in at.success)
+    assert any(s.value.startswith("Downloaded district boundaries added") for s in at.success)
     cached = tmp_path / "cache" / "pe-districts-2023" / "distritos.geojson"
     data = load_bundle(districts=cached, districts_vintage="2023", use_cache=False)
     vraem = data.regions[data.regions["region_id"] == "vraem-devida"]

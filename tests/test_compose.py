@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -215,13 +216,26 @@ def test_inline_export_runs_in_chromium_without_network(tmp_path) -> None:
     assert clusters > 0
 
 
-def test_shipped_bundle_maps_with_coca_label_and_reference_star() -> None:
+def test_shipped_bundle_maps_the_reference_map_coca_and_reference_star() -> None:
     from atlas.data import load_shipped
 
     data = load_shipped()
     html = build_folium_map(MapSpec(), data).get_root().render()
-    assert "VRAEM 2022: 35,709 ha coca (DEVIDA)" in html
-    assert "San Miguel del Ene" in html
+    assert "Coca 2022, hectares by department (DEVIDA)" in html
+    assert "35,709 ha (2022, DEVIDA)" in html  # the zone series beside it
+
+    def js(text: str) -> str:  # how folium writes a DivIcon's html into the page
+        out = json.dumps(text)[1:-1]
+        return out.replace("<", "\\u003c").replace(">", "\\u003e").replace("'", "\\u0027")
+
+    for river in ("Apurímac", "Ene", "Tambo"):
+        assert js(f">{river}</div>") in html
+    towns = ("Pichari", "Kimbiri", "Llochegua", "Sivia", "Santa Rosa", "San Francisco",
+             "Palmapampa", "San Ramón de Pangoa", "Mazamari", "Satipo", "Puerto Ocopa",
+             "San Miguel del Ene", "Canayre", "Huanta", "Ayacucho")  # fmt: skip
+    assert all(js(f"</span>{town}</div>") in html for town in towns)
+    assert js("<b>V\u2009R\u2009A\u2009E\u2009M</b>") in html  # the zone's name on it
+    assert "atlasDecode" in html and "ca-label" in html  # encoded lines, zoom labels
     assert "SAMPLE DATA" in html
     assert isinstance(
         next(el for el in _tree(build_folium_map(MapSpec(), data)) if isinstance(el, Legend)),
@@ -295,9 +309,15 @@ def test_real_districts_choropleth_draws_the_vraem_districts(real_data) -> None:
     districts = real_data / "boundaries" / "juaneladio_peru_distrital_simple.geojson"
     data = load_bundle(districts=districts, districts_vintage="2007", use_cache=False)
     (report,) = [r for r in data.build_reports if r.region_id == "vraem-devida"]
-    spec = MapSpec(layers=("basemap", "choropleth", "regions", "points"), region_layer="district")
+    spec = MapSpec(
+        layers=("basemap", "choropleth", "regions", "points"), region_layer="district-2007"
+    )
     frame, edges = choropleth_frame(data, spec)
-    assert sorted(frame["region_id"]) == sorted(report.codes_found)
+    # the 2007 districts in the (2023) zone: the 13 codes it has, plus the 2007 districts
+    # that held the newer ones (e.g. Pangoa 120606, which held Vizcatán del Ene)
+    assert set(report.codes_found) <= set(frame["region_id"]) and "120606" in set(
+        frame["region_id"]
+    )
     assert len(edges) >= 2
     html = build_folium_map(spec, data).get_root().render()
     assert "Incidents per region" in html

@@ -57,7 +57,7 @@ def _vraem_squares(path: Path, drop: int = 0) -> Path:
     return path
 
 
-def test_load_shipped_is_sample_and_approximate() -> None:
+def test_load_shipped_is_sample_with_the_exact_vraem() -> None:
     data = load_shipped()
     assert list(data.incidents.columns) == list(INCIDENT_COLUMNS)
     assert data.incidents.crs.to_epsg() == 4326
@@ -65,19 +65,25 @@ def test_load_shipped_is_sample_and_approximate() -> None:
     assert data.incidents["synthetic"].all()
     assert (data.incidents["dataset"] == "sample (synthetic)").all()
     assert data.reports[0].rows_read == data.reports[0].rows_kept == len(data.incidents)
-    assert data.is_sample and data.approximate
-    assert data.boundary_vintage == ""
-    assert data.districts is None
+    assert data.is_sample and not data.approximate
+    assert data.boundary_vintage == "2023"
+    assert len(data.districts) == 1890 and set(data.districts["layer"]) == {"district"}
+    assert data.districts.set_index("region_id").loc["120609"].geometry.contains(SMENE)
     assert list(data.regions.columns[: len(REGION_COLUMNS)]) == list(REGION_COLUMNS)
     vraem = data.regions.set_index("region_id").loc["vraem-devida"]
-    assert bool(vraem["approximate"]) and vraem.geometry.contains(SMENE)
+    assert not bool(vraem["approximate"]) and vraem.geometry.contains(SMENE)
+    assert "DEVIDA coca-monitoring zone, 24 districts" in vraem["name"]
+    assert len(data.departments) == 25 and len(data.provinces) == 196
+    assert {"Apurímac", "Ene", "Tambo", "Ucayali"} <= set(data.rivers["name"])
+    assert data.towns["rank"].min() == 1
     assert data.basemap.crs.to_epsg() == 4326 and "604" in set(data.basemap["iso_n3"])
     assert {"zone", "year", "hectares", "source_publisher", "source_url"} <= set(data.coca.columns)
     ref = data.reference_events.iloc[0]
     assert ref["event_id"] == "SMENE-2021-05-23" and ref.geometry.equals(SMENE)
     caveats = [c for s in data.sources for c in s.caveats]
     assert CAVEAT_SAMPLE in caveats and CAVEAT_EMPTY in caveats
-    assert any("APPROXIMATE" in c for c in caveats)
+    assert not any("APPROXIMATE" in c for c in caveats)
+    assert any("Mantaro, Perené and Urubamba themselves are not drawn" in c for c in caveats)
     assert any(s.sample for s in data.sources)
 
 
@@ -94,48 +100,51 @@ def test_definition_built_from_fixture_districts_equals_their_dissolve(fixtures_
     assert build.codes_missing == ()
 
 
-def test_load_bundle_builds_exact_vraem_from_districts(tmp_path: Path) -> None:
+def test_a_district_file_adds_a_layer_and_the_shipped_vraem_stays(tmp_path: Path) -> None:
+    shipped = load_shipped().regions.set_index("region_id").loc["vraem-devida"].geometry
     path = _vraem_squares(tmp_path / "districts.geojson")
     data = load_bundle(districts=path, districts_vintage="2099", use_cache=False)
     vraem = data.regions.set_index("region_id").loc["vraem-devida"]
-    assert not bool(vraem["approximate"]) and vraem["vintage"] == "2099"
-    # 24 squares of 0.1° in a 6x4 grid: one 0.6° x 0.4° rectangle
-    assert vraem.geometry.symmetric_difference(shapely.box(-74.6, -12.6, -74.0, -12.2)).area < 1e-9
+    assert not bool(vraem["approximate"]) and vraem["vintage"] == "2023"
+    assert vraem.geometry.equals(shipped)
     assert not data.approximate and data.is_sample
-    assert data.boundary_vintage == "2099"
+    added = data.districts[data.districts["layer"] == "district-2099"]
+    assert len(added) == 25 and (data.districts["layer"] == "district").sum() == 1890
+    assert data.build_reports[0].codes_missing == ()
     subzones = data.regions[data.regions["layer"] == "vraem-subzone"]
     assert sorted(subzones["region_id"]) == [
         "vraem-devida-centro",
         "vraem-devida-norte",
         "vraem-devida-sur",
     ]
-    assert data.districts is not None and len(data.districts) == 25
-    assert data.build_reports[0].codes_missing == ()
-    assert "Reporte N° 7" in vraem["source"]
-    assert not any("APPROXIMATE" in c for s in data.sources for c in s.caveats)
 
 
-def test_load_bundle_with_missing_codes_stays_approximate(tmp_path: Path) -> None:
+def test_a_district_file_lacking_codes_is_reported(tmp_path: Path) -> None:
     path = _vraem_squares(tmp_path / "districts.geojson", drop=4)
     data = load_bundle(districts=path, districts_vintage="2007", use_cache=False)
     build = data.build_reports[0]
     codes = load_definitions()["vraem-devida"].codes
     assert build.codes_missing == tuple(codes[:4])
-    vraem = data.regions.set_index("region_id").loc["vraem-devida"]
-    assert bool(vraem["approximate"]) and data.approximate
-    assert all(c in vraem["source"] for c in codes[:4])
+    assert not data.approximate  # the shipped zone stays
+    note = next(s for s in data.sources if s.name == "District boundaries (districts.geojson)")
+    assert any(all(c in text for c in codes[:4]) for text in note.caveats)
 
 
-def test_load_bundle_finds_districts_in_the_fetch_cache(_empty_cache: Path) -> None:
-    folder = _empty_cache / "pe-districts-2023"
+def tmp_path_factory_dir(cache: Path) -> Path:
+    folder = cache.parent / "scratch"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def test_load_bundle_adds_cached_2007_districts(_empty_cache: Path) -> None:
+    folder = _empty_cache / "pe-districts-2007"
     folder.mkdir(parents=True)
-    _vraem_squares(folder / "distritos.geojson")
+    squares = _vraem_squares(tmp_path_factory_dir(_empty_cache) / "d.geojson")
+    frame = gpd.read_file(squares).rename(columns={"ubigeo": "IDDIST"})
+    frame.to_file(folder / "peru_distrital_simple.geojson", driver="GeoJSON")
     data = load_bundle()
-    vraem = data.regions.set_index("region_id").loc["vraem-devida"]
-    assert not bool(vraem["approximate"]) and vraem["vintage"] == "2023"
-    assert "IDE-INEI" in vraem["source"]
-    # without the cache the approximate outline stays
-    assert load_bundle(use_cache=False).approximate
+    assert "district-2007" in set(data.districts["layer"])
+    assert "district-2007" not in set(load_bundle(use_cache=False).districts["layer"])
 
 
 def test_load_bundle_user_incidents_replace_the_sample(tmp_path: Path) -> None:

@@ -27,14 +27,24 @@ def _load_script(name: str):
     return module
 
 
-def test_readme_lists_every_shipped_file() -> None:
+def _readme_sections() -> dict[str, str]:
+    """geodata/README.md split at its '## ' headings: heading -> section text."""
     readme = (GEODATA / "README.md").read_text(encoding="utf-8")
+    parts = readme.split("\n## ")[1:]
+    return {p.split("\n", 1)[0]: p for p in parts}
+
+
+def test_readme_lists_every_shipped_file_with_its_licence() -> None:
+    sections = _readme_sections()
     files = [p for p in GEODATA.rglob("*") if p.is_file() and p.name != "README.md"]
     assert files
     for path in files:
-        assert str(path.relative_to(GEODATA)) in readme, f"{path} not in geodata/README.md"
+        rel = str(path.relative_to(GEODATA))
+        found = [text for head, text in sections.items() if rel in head]
+        assert found, f"{rel}: no '## ' heading names it in geodata/README.md"
+        assert "- Licence:" in found[0], f"{rel}: its README section states no licence"
     total = sum(p.stat().st_size for p in files)
-    assert total < 5_000_000  # "a few MB at most"
+    assert total < 8_000_000  # the issue 12 budget
 
 
 def test_basemap_south_america() -> None:
@@ -95,26 +105,81 @@ def test_topojson_decoder_on_a_hand_made_topology() -> None:
     assert not mb.crosses_antimeridian(left)
 
 
-def test_approximate_vraem_contains_san_miguel_del_ene_and_says_so() -> None:
-    gdf = gpd.read_file(GEODATA / "vraem_approximate.geojson")
+def test_shipped_vraem_is_exact_and_labelled() -> None:
+    gdf = gpd.read_file(GEODATA / "peru" / "vraem_devida_2023.geojson")
     assert gdf.crs.to_epsg() == 4326
-    assert len(gdf) == 1
-    row = gdf.iloc[0]
-    assert row["region_id"] == "vraem-devida"
-    assert row["layer"] == "vraem"
-    assert bool(row["approximate"]) is True
-    assert row["vintage"] in ("", None)
-    assert "hand-drawn" in row["method"] and "not derived from district" in row["method"]
-    assert "conflict-atlas fetch pe-districts-2023" in row["method"]
+    zones = gdf.set_index("region_id")
+    assert list(zones.index) == [
+        "vraem-devida", "vraem-devida-centro", "vraem-devida-norte", "vraem-devida-sur"
+    ]  # fmt: skip
+    row = zones.loc["vraem-devida"]
+    assert row["layer"] == "vraem" and row["districts"] == 24
+    assert set(row["codes"].split()) == set(load_definitions()["vraem-devida"].codes)
     geom = row.geometry
-    assert geom.is_valid and geom.geom_type == "Polygon"
-    assert 30 <= len(geom.exterior.coords) - 1 <= 60
+    assert geom.is_valid and geom.geom_type == "Polygon" and not list(geom.interiors)
     assert geom.contains(SMENE)
-    minx, miny, maxx, maxy = geom.bounds
-    assert -75.0 <= minx and maxx <= -73.1 and -13.4 <= miny and maxy <= -10.9
-    # Pichari (centre) and Chungui (south) town points lie inside; Lima does not
-    assert geom.contains(Point(-73.829029, -12.519574))
-    assert not geom.contains(Point(-77.04, -12.05))
+    assert geom.contains(Point(-73.829029, -12.519574))  # Pichari
+    assert not geom.contains(Point(-77.04, -12.05))  # Lima
+    area = gpd.GeoSeries([geom], crs=4326).to_crs("ESRI:102033").area.iloc[0] / 1e6
+    assert area == pytest.approx(23_440, rel=0.001)
+    subzones = zones[zones["layer"] == "vraem-subzone"]
+    assert subzones["districts"].to_dict() == {
+        "vraem-devida-centro": 12, "vraem-devida-norte": 6, "vraem-devida-sur": 6
+    }  # fmt: skip
+    assert (GEODATA / "vraem_approximate.geojson").exists() is False  # the outline left
+
+
+def test_shipped_boundaries_nest_by_code() -> None:
+    peru = GEODATA / "peru"
+    d = gpd.read_file(peru / "districts_2023.geojson")
+    p = gpd.read_file(peru / "provinces_2023.geojson")
+    dep = gpd.read_file(peru / "departments_2023.geojson")
+    assert (len(d), len(p), len(dep)) == (1890, 196, 25)
+    assert d["ubigeo"].str.fullmatch(r"\d{6}").all() and d["ubigeo"].is_unique
+    assert set(d["ubigeo"].str[:4]) == set(p["ubigeo"])
+    assert set(d["ubigeo"].str[:2]) == set(dep["ubigeo"])
+    assert (d["province"] == d["ubigeo"].str[:4]).all()
+    for frame in (d, p, dep):
+        assert frame.is_valid.all() and frame.crs.to_epsg() == 4326
+    vizcatan = d.set_index("ubigeo").loc["120609"]
+    assert vizcatan["name"] == "Vizcatan del Ene" and vizcatan.geometry.contains(SMENE)
+    low = gpd.read_file(peru / "districts_2023_z7.geojson")
+    assert list(low["ubigeo"]) == list(d["ubigeo"]) and low.is_valid.all()
+
+
+def test_rivers_are_split_and_named() -> None:
+    everything = gpd.read_file(GEODATA / "peru" / "rivers.geojson")
+    # the coastal Río Tambo (Arequipa) keeps its own Natural Earth feature
+    rivers = everything[everything["source_name"] == "Ucayali"].set_index("name")
+    assert list(rivers.index) == ["Apurímac", "Ene", "Tambo", "Ucayali"]
+    # each stretch meets the next one: the course is cut, not gapped
+    for up, down in (("Apurímac", "Ene"), ("Ene", "Tambo"), ("Tambo", "Ucayali")):
+        end = Point(rivers.loc[up].geometry.coords[-1])
+        assert end.distance(Point(rivers.loc[down].geometry.coords[0])) < 1e-3
+    # the Ene runs past San Miguel del Ene (Natural Earth is a few km off the channel)
+    assert rivers.loc["Ene"].geometry.distance(SMENE) < 0.05
+    # absent from Natural Earth 10m (geodata/README.md says so)
+    assert "Mantaro" not in set(everything["name"])
+
+
+def test_towns_are_ranked_with_display_names() -> None:
+    from atlas.data import load_towns
+
+    towns = load_towns().set_index("town_id")
+    assert towns.loc["ne:Lima", "rank"] == 1
+    assert (towns["rank"] == 2).sum() == 25  # department capitals (+ Callao, Huaura)
+    vraem = [
+        "0809100001", "0809070001", "0504080001", "0504070001", "0505070001", "0505030001",
+        "0505090001", "1206060019", "1206040001", "1206010001", "1206080001", "1206090001",
+        "0504090001", "0504010001", "0501010001",
+    ]  # fmt: skip
+    assert set(vraem) <= set(towns.index)
+    assert towns.loc["1206060019", "label"] == "San Ramón de Pangoa"
+    assert towns.loc["0809070001", "label"] == "Kimbiri"
+    assert towns.loc["ne:Cusco", "label"] == "Cusco"
+    names = pd.read_csv(GEODATA / "town_names.csv", dtype=str)
+    assert names["source"].str.len().min() > 20  # every spelling cites its source
+    assert set(names["town_id"]) <= set(towns.index)
 
 
 def test_definitions_index_and_vraem_codes() -> None:
@@ -187,7 +252,7 @@ def test_sample_file_rows_are_all_synthetic() -> None:
     assert set(df["geo_precision"]) == {"1", "2", "3"}  # includes coarse (admin2) rows
     assert (df["fatalities"].astype(int) > 0).any() and (df["fatalities"] == "0").any()
     pts = gpd.points_from_xy(df["longitude"].astype(float), df["latitude"].astype(float))
-    vraem = gpd.read_file(GEODATA / "vraem_approximate.geojson").geometry.iloc[0]
+    vraem = gpd.read_file(GEODATA / "peru" / "vraem_devida_2023.geojson").geometry.iloc[0]
     near = shapely.contains_xy(vraem.buffer(0.3), pts.x, pts.y).mean()
     assert near > 0.3  # concentrated in and near the VRAEM
     assert pts.y.min() < -15 and pts.y.max() > -6  # and spread over Peru
@@ -203,7 +268,9 @@ def test_sample_generator_is_deterministic(tmp_path: Path) -> None:
     assert c.read_bytes() != a.read_bytes()
 
 
-@pytest.mark.parametrize("name", ["basemap_south_america.geojson", "vraem_approximate.geojson"])
+@pytest.mark.parametrize(
+    "name", ["basemap_south_america.geojson", "peru/vraem_devida_2023.geojson"]
+)
 def test_geojson_files_are_wgs84_lonlat(name: str) -> None:
     gdf = gpd.read_file(GEODATA / name)
     minx, miny, maxx, maxy = gdf.total_bounds

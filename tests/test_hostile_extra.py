@@ -74,7 +74,9 @@ def test_region_and_incident_html_is_escaped_in_the_folium_page(hostile_data):
 
     spec = MapSpec()
     labels = [e.label for e in legend_entries(spec, hostile_data)]
-    assert any(EVIL_IMG in label for label in labels), labels  # named in the legend
+    # the hostile region and the shipped (exact) VRAEM share layer and flags, so the
+    # legend groups them ("2 regions"); the name itself reaches the page in the tooltip
+    assert any(label.startswith("2 regions") for label in labels), labels
 
     html = build_folium_map(spec, hostile_data, assets="local").get_root().render()
     assert "<img src=x" not in html

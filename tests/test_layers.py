@@ -93,12 +93,19 @@ def make_data(
     )
     coca = pd.DataFrame(
         {
-            "zone": ["VRAEM", "VRAEM", "Zone without geometry"],
-            "year": [2021, 2022, 2022],
-            "hectares": [30000.0, 35709.0, 5.0],
-            "source_publisher": ["DEVIDA (test)", "DEVIDA (test)", "Other"],
-            "source_url": ["u", "u", "u"],
+            "zone": ["VRAEM", "VRAEM", "Zone without geometry", "Testdep", "Testdep"],
+            "zone_kind": ["zone", "zone", "zone", "department", "department"],
+            "ubigeo_dep": ["", "", "", "05", "05"],
+            "year": [2020, 2022, 2022, 2021, 2022],
+            "hectares": [30000.0, 35709.0, 5.0, 900.0, 12000.0],
+            "source_publisher": ["DEVIDA (test)", "DEVIDA (test)", "Other", "DEVIDA t", "DEVIDA t"],
+            "source_url": ["u", "u", "u", "https://example.org/t", "https://example.org/t"],
         }
+    )
+    departments = gpd.GeoDataFrame(
+        {"ubigeo": ["05", "12"], "name": ["Testdep", "Otherdep"], "capital": ["A", "B"]},
+        geometry=[box(-75.5, -14.0, -73.6, -12.0), box(-75.5, -12.0, -73.6, -10.5)],
+        crs="EPSG:4326",
     )
     ref = gpd.GeoDataFrame(
         {
@@ -120,6 +127,7 @@ def make_data(
         coca=coca,
         reference_events=ref,
         sources=[],
+        departments=departments,
     )
 
 
@@ -185,12 +193,31 @@ def test_legend_entries_spanish_and_not_sample() -> None:
     )
 
 
-def test_coca_label_uses_latest_year_and_only_zones_with_geometry() -> None:
-    from layers.coca import coca_labels
+def test_coca_choropleth_draws_the_year_and_keeps_no_data_apart_from_zero() -> None:
+    from types import SimpleNamespace
 
-    labels = coca_labels(make_data(1), "en")
-    assert list(labels["label"]) == ["VRAEM 2022: 35,709 ha coca (DEVIDA)"]
-    assert labels.geometry.iloc[0].within(box(-74.9, -13.6, -73.2, -11.4))
+    from layers.coca import CocaLayer, class_of, coca_frame, incidents_per_1000_ha
+
+    data = make_data(10)
+    frame = coca_frame(data, MapSpec()).set_index("ubigeo")
+    assert frame.loc["05", "hectares"] == 12000 and frame.loc["05", "year"] == 2022
+    assert pd.isna(frame.loc["12", "hectares"]) and frame.loc["12", "klass"] == -1
+    assert class_of(0) == 0 and class_of(None) == -1 and class_of(999) == 1
+    older = coca_frame(data, SimpleNamespace(coca_year=2021, lang="en", layers=("coca",)))
+    assert older.set_index("ubigeo").loc["05", "hectares"] == 900
+    labels = [e.label for e in CocaLayer().legend_entries(data, MapSpec())]
+    assert labels[0].startswith("Coca 2022, hectares by department (DEVIDA)")
+    assert "no data" in labels
+    assert any("30,000 ha (2020, DEVIDA)" in la and "35,709 ha (2022" in la for la in labels)
+    ratio = incidents_per_1000_ha(data).set_index("year")
+    assert list(ratio["ubigeo"]) == ["05", "05"] and list(ratio.index) == [2021, 2022]
+    assert ratio.loc[2022, "incidents_per_1000ha"] == ratio.loc[2022, "incidents"] / 12.0
+    assert ratio.loc[2021, "incidents_per_1000ha"] == pytest.approx(
+        ratio.loc[2021, "incidents"] / 0.9
+    )
+    dates = pd.to_datetime(data.incidents["date_start"]).dt.year
+    inside = data.incidents.within(box(-75.5, -14.0, -73.6, -12.0))
+    assert ratio.loc[2022, "incidents"] == int((inside & (dates == 2022)).sum())
 
 
 def _artists(ax: plt.Axes) -> int:
@@ -218,11 +245,9 @@ def test_each_layer_draws_artists_on_matplotlib(name: str) -> None:
         if name == "regions":
             dashed = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]
             assert dashed, "the approximate outline is dashed"
-        if name == "coca":  # a marker at the zone; the figure is the legend entry's label
-            (coll,) = [c for c in ax.collections if isinstance(c, PathCollection)]
-            assert len(coll.get_offsets()) == 1
-            labels = [e.label for e in layer.legend_entries(data, spec)]
-            assert labels == ["VRAEM 2022: 35,709 ha coca (DEVIDA)"]
+        if name == "coca":  # two departments: one with a figure, one hatched "no data"
+            hatched = [c for c in ax.collections if c.get_hatch()]
+            assert len(ax.collections) == 2 and len(hatched) == 1
     finally:
         plt.close(fig)
 
@@ -282,3 +307,32 @@ def test_popup_and_tooltip_carry_every_field_escaped_and_the_sample_flag() -> No
     real = make_incidents(1, synthetic=False)
     assert "SAMPLE" not in popup_html(real, "en", sample=False).iloc[0]
     assert "SAMPLE" not in tooltip_text(real, "en").iloc[0]
+
+
+def test_shipped_districts_make_an_offline_choropleth() -> None:
+    """The 2023 districts ship: region_layer 'district' works with no download, drawing
+    the VRAEM's districts (those with >= 5% of their area inside it)."""
+    from atlas.data import load_shipped
+    from layers.choropleth import choropleth_frame
+    from layers.compose import build_folium_map
+
+    data = load_shipped()
+    spec = MapSpec(layers=("basemap", "choropleth"), region_layer="district")
+    frame, edges = choropleth_frame(data, spec)
+    assert 24 <= len(frame) <= 40 and {"120609", "080910"} <= set(frame["region_id"])
+    assert frame["incidents"].sum() > 500 and len(edges) >= 3
+    html = build_folium_map(spec, data).get_root().render()
+    assert "Vizcatan del Ene" in html
+    assert len(html) < 2_500_000  # only the districts in view of the focus, not all 1,890
+
+
+def test_national_district_choropleth_uses_the_light_geometry() -> None:
+    """Without a focus region every district is drawn, from the 0.01° file."""
+    from atlas.data import load_shipped
+    from layers.compose import build_folium_map
+
+    data = load_shipped()
+    spec = MapSpec(layers=("choropleth",), region_layer="district", region="none")
+    html = build_folium_map(spec, data).get_root().render()
+    assert html.count('"type": "Feature"') >= 1890 or html.count('"Feature"') >= 1890
+    assert len(html) < 2_500_000

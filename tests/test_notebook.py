@@ -75,6 +75,10 @@ def run_notebook(tmp: Path, env: dict[str, str]) -> tuple[nbformat.NotebookNode,
         "JUPYTER_PATH": str(tmp / "jupyter"),
         "CONFLICT_ATLAS_CACHE": str(cache),
         "CONFLICT_ATLAS_NOTEBOOK_OUT": str(out),
+        # the kernel imports this checkout's package, not another installed copy
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(NOTEBOOK.parents[1]), os.environ.get("PYTHONPATH", "")) if p
+        ),
         **env,
     }
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -211,19 +215,23 @@ def test_shipped_key_numbers_match_the_package(shipped_run) -> None:
     expected = expected_numbers(data, vraem)
     assert {k: numbers[k] for k in expected} == expected
     assert numbers["sample"] is True and numbers["label"] == SAMPLE_LABEL
-    assert numbers["boundary_exact"] is False
-    assert numbers["top_district"] is None and numbers["reference_event_district"] is None
+    assert numbers["boundary_exact"] is True and numbers["boundary_vintage"] == "2023"
+    placed = data.incidents[data.incidents["geo_precision"].isin(DEFAULT_DRAWN_PRECISIONS)]
+    per = aggregate(placed, data.districts, snap_km=1.0).sort_values(
+        ["incidents", "fatalities"], ascending=False
+    )
+    assert numbers["top_district"] == per["region_id"].iloc[0]
+    assert numbers["reference_event_district"] == "120609"  # shipped 2023 districts
     # the coca series the notebook shows is the cited one (DEVIDA/UNODC via the press)
     assert numbers["coca_vraem_ha"] == {"2017": 20304, "2020": 27994, "2022": 35709}
 
 
-def test_shipped_run_says_sample_and_approximate(shipped_run) -> None:
+def test_shipped_run_says_sample_and_exact(shipped_run) -> None:
     nb, numbers = shipped_run
     text = all_text(nb)
-    assert "approximate outline" in numbers["boundary"]
-    assert "APPROXIMATE hand-drawn" in text
-    assert "The shipped data has no district polygons" in text
-    assert "Vizcatán del Ene 120609 on 2023 boundaries, Pangoa 120606 on 2007" in text
+    assert "exact outline" in numbers["boundary"]
+    assert "APPROXIMATE" not in text
+    assert "District on 2023 boundaries: 120609 Vizcatan del Ene" in text
     assert "ojo-publico.com" in text
     assert "method change: not comparable" in text  # 2017 UNODC -> 2020 DEVIDA
     assert_labelled(nb)
@@ -270,7 +278,8 @@ def test_incident_files_replace_the_sample(tmp_path: Path, fixtures_dir: Path) -
     ("filename", "vintage", "district", "exact"),
     [
         ("inei2023_light_distritos_vraem_provinces.geojson", "2023", "120609", True),
-        ("juaneladio_peru_distrital_simple.geojson", "2007", "120606", False),
+        # the file is a district layer; the VRAEM stays the shipped exact 2023 zone
+        ("juaneladio_peru_distrital_simple.geojson", "2007", "120606", True),
     ],
 )
 def test_real_districts_place_the_massacre_by_vintage(
@@ -289,10 +298,11 @@ def test_real_districts_place_the_massacre_by_vintage(
     expected = expected_numbers(data, vraem)
     assert {k: numbers[k] for k in expected} == expected
     placed = data.incidents[data.incidents["geo_precision"].isin(DEFAULT_DRAWN_PRECISIONS)]
-    per = aggregate(placed, data.districts).sort_values(
+    layer = data.districts[data.districts["layer"] == f"district-{vintage}"]
+    per = aggregate(placed, layer, snap_km=1.0).sort_values(
         ["incidents", "fatalities"], ascending=False
     )
     assert numbers["top_district"] == per["region_id"].iloc[0]
     assert_labelled(nb)
-    if not exact:
-        assert "approximate outline" in numbers["boundary"]
+    if vintage == "2007":
+        assert "13 of 24 district codes found" in all_text(nb)  # the 2007 file lacks 11

@@ -20,6 +20,7 @@ from shapely.geometry import box
 from atlas.query import FilterSummary
 from atlas.spec import MapSpec
 from layers import furniture
+from layers.printmap import build_page
 
 GEOD = Geod(ellps="WGS84")
 
@@ -495,3 +496,67 @@ def test_tile_basemap_draws_tiles_and_prints_the_provider(tile_server, monkeypat
     texts = _texts(fig)
     assert texts["tile-attribution"] == ["(C) Local test tiles"]
     assert "Tiles: (C) Local test tiles" in texts["method"][0].replace("\n", " ")
+
+
+def _visible_labels(fig):
+    from layers.labels import LabelLayout
+
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    renderer = fig.canvas.get_renderer()
+    layout = next(a for a in ax.get_children() if isinstance(a, LabelLayout))
+    texts = [
+        t
+        for t in ax.texts
+        if t.get_visible()
+        and str(t.get_gid()).split(":")[0]
+        in ("town-label", "river-label", "zone-label", "zone-caption", "country-label")
+    ]
+    return ax, layout, [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [None, (-81.4, -18.4, -68.6, 0.0), (-74.2, -12.8, -73.6, -12.2)],
+    ids=["vraem", "peru", "valley"],
+)
+def test_reference_map_labels_never_collide_and_stay_inside(bounds) -> None:
+    """The shipped reference map on the VRAEM (the default focus), all of Peru and a
+    small valley window: every shown label is inside the map and overlaps no other."""
+    from atlas.data import load_shipped
+
+    data = load_shipped()
+    spec = MapSpec(title="Labels").with_size("web")
+    if bounds is None:
+        bounds = data.regions.set_index("region_id").loc["vraem-devida"].geometry.bounds
+    fig = build_page(spec, data, bounds=bounds)
+    fig.canvas.draw()
+    ax, layout, shown = _visible_labels(fig)
+    frame = ax.get_window_extent(fig.canvas.get_renderer())
+    assert shown
+    for i, (text, bb) in enumerate(shown):
+        assert frame.x0 <= bb.x0 and bb.x1 <= frame.x1 and frame.y0 <= bb.y0
+        assert bb.y1 <= frame.y1, text
+        for other, bb2 in shown[i + 1 :]:
+            assert not bb.overlaps(bb2), f"{text!r} overlaps {other!r}"
+    placed = set(layout.placed)
+    if bounds[2] - bounds[0] < 6:  # VRAEM scale
+        towns = {p for p in placed if p.startswith("town:")}
+        assert len(towns) >= 8, towns
+        assert {"river:Apurímac", "river:Ene", "river:Tambo"} <= placed or bounds[0] > -74.5
+    else:
+        assert "town:Lima" in placed
+
+
+def test_vraem_page_shows_the_named_zone_rivers_and_towns() -> None:
+    from atlas.data import load_shipped
+
+    data = load_shipped()
+    zone = data.regions.set_index("region_id").loc["vraem-devida"].geometry.bounds
+    fig = build_page(MapSpec().with_size("web"), data, bounds=zone)
+    fig.canvas.draw()
+    _ax, layout, _shown = _visible_labels(fig)
+    placed = set(layout.placed)
+    assert {"zone", "zone-caption", "river:Apurímac", "river:Ene", "river:Tambo"} <= placed
+    assert len({p for p in placed if p.startswith("town:")}) >= 8
+    gids = {c.get_gid() for c in _ax.collections}
+    assert {"department-lines", "province-lines", "rivers"} <= gids

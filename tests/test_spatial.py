@@ -237,3 +237,26 @@ def test_fast_point_in_polygon_equals_strtree_predicate(predicate):
     corner = len(xs) - 4  # (1, 1): a corner shared by four cells and the triangle
     n_corner = int(per_incident.get(corner, 0))
     assert n_corner == (1 if predicate == "within" else 5)  # within: inside the triangle only
+
+
+def test_an_incident_in_a_sliver_takes_the_nearest_region_within_1_km() -> None:
+    """Two SYNTHETIC districts 0.01° (about 1.1 km) apart: a point in the gap 0.003°
+    (about 330 m) from the west one snaps to it; one 0.02° away stays outside."""
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["W", "E"], "name": ["west", "east"], "layer": ["district"] * 2},
+        geometry=[box(-74.1, -12.1, -74.0, -12.0), box(-73.99, -12.1, -73.89, -12.0)],
+        crs="EPSG:4326",
+    )
+    points = gpd.GeoDataFrame(
+        {"event_id": ["gap", "far", "in"]},
+        geometry=gpd.points_from_xy([-73.997, -74.12, -74.05], [-12.05, -12.05, -12.05]),
+        crs="EPSG:4326",
+    )
+    plain = join_incidents(points, regions)
+    assert plain["region_id"].isna().tolist() == [True, True, False]
+    snapped = join_incidents(points, regions, snap_km=1.0)
+    assert snapped["region_id"].tolist()[0] == "W" and pd.isna(snapped["region_id"][1])
+    assert snapped["snapped_km"][0] == pytest.approx(0.327, abs=0.01)
+    assert np.isnan(snapped["snapped_km"][1]) and np.isnan(snapped["snapped_km"][2])
+    summary = aggregate(points, regions, snap_km=1.0).set_index("region_id")
+    assert summary.loc["W", "incidents"] == 2 and summary.attrs["snapped"] == 1

@@ -179,6 +179,7 @@ def _init_state(data: AtlasData) -> None:
         ss[f"{K.LAYERS}_{name}"] = name in spec.layers
     ss[K.METRIC] = spec.metric
     ss[K.BASEMAP] = spec.basemap
+    ss[K.COCA_YEAR] = spec.coca_year
     ss[K.STEP_MODE] = spec.step_mode
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
@@ -211,6 +212,33 @@ def _clamp_state(data: AtlasData) -> None:
         ss[K.REGION] = "vraem-devida" if "vraem-devida" in ids else (ids[0] if ids else "")
 
 
+def _coca_years(data: AtlasData) -> list[int]:
+    """Years with department coca figures (the coca layer's year choice)."""
+    from layers.coca import department_rows
+
+    rows = department_rows(data.coca)
+    return sorted({int(y) for y in pd.to_numeric(rows["year"], errors="coerce").dropna()})
+
+
+def _coca_panel(view: AtlasData, lang: str) -> None:
+    """Incidents per 1,000 ha of coca by department and year, with its caveat."""
+    from layers.coca import incidents_per_1000_ha
+
+    table = incidents_per_1000_ha(view)
+    if table.empty:
+        return
+    with st.expander(t("coca_panel_title", lang)):
+        st.caption(t("coca_panel_caveat", lang))
+        shown = table.rename(columns={
+            "ubigeo": "ubigeo", "name": t("coca_col_department", lang),
+            "year": t("coca_col_year", lang), "incidents": t("incidents", lang),
+            "hectares": t("coca_col_hectares", lang),
+            "incidents_per_1000ha": t("coca_col_per_1000ha", lang)})  # fmt: skip
+        st.dataframe(shown, hide_index=True, width="stretch",
+                     column_config={t("coca_col_per_1000ha", lang): st.column_config.NumberColumn(
+                         format="%.2f")})  # fmt: skip
+
+
 def _datasets(data: AtlasData) -> list[str]:
     inc = data.incidents
     if inc is None or inc.empty:
@@ -238,7 +266,8 @@ def _on_dates() -> None:
 def _bound() -> tuple[str, ...]:
     return (K.QUICK, K.DATES, K.BUCKET, K.TYPES, K.ACTOR, K.MIN_FAT, K.DATASETS,
             K.PRECISIONS, *(f"{K.LAYERS}_{n}" for n in TOGGLE_LAYERS), K.METRIC,
-            K.REGION_LAYER, K.REGION, K.BASEMAP, K.STEP_ON, K.STEP_MODE)  # fmt: skip
+            K.REGION_LAYER, K.REGION, K.BASEMAP, K.COCA_YEAR, K.STEP_ON,
+            K.STEP_MODE)  # fmt: skip
 
 
 def _w(name: str) -> str:
@@ -344,6 +373,13 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
                  key=_w(K.REGION_LAYER))  # fmt: skip
     sb.selectbox(t("region", lang), list(names), key=_w(K.REGION),
                  format_func=lambda r: names.get(r, r))  # fmt: skip
+    coca_years = _coca_years(data)
+    if ss[f"{K.LAYERS}_coca"] and coca_years:
+        if ss.get(K.COCA_YEAR) not in (None, *coca_years):
+            _set(K.COCA_YEAR, None)
+        sb.selectbox(t("coca_year", lang), [None, *coca_years], key=_w(K.COCA_YEAR),
+                     format_func=lambda y: t("coca_year_latest", lang, year=coca_years[-1])
+                     if y is None else str(y))  # fmt: skip
     sb.selectbox(t("basemap", lang), BASEMAPS, key=_w(K.BASEMAP),
                  format_func=lambda b: t(f"basemap_{b}", lang))  # fmt: skip
     if ss[K.BASEMAP] != "outlines":
@@ -367,6 +403,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
             bucket=ss[K.BUCKET],
             step_mode=ss.get(K.STEP_MODE, "cumulative"),
             basemap=ss[K.BASEMAP],
+            coca_year=ss.get(K.COCA_YEAR),
             bbox=_recorded_bbox(),
             focus=ss[K.FRAME][1],
             lang=lang,
@@ -805,6 +842,7 @@ def main() -> None:
     st.caption(t("page_caption", lang))
     if data.is_sample:
         st.warning(t("sample_banner", lang), icon="⚠️")
+    _coca_panel(view, lang)
     _upload_panel(lang)
     _sources_panel(data, lang)
     _downloads(drawn, data, spec, lang, map_keys[1])

@@ -55,6 +55,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Play, or step with the arrows, in the bar at the top of the map.",
         "es": "Reproduzca, o avance con las flechas, en la barra de la parte superior del mapa.",
     },
+    "coca_year": {"en": "Coca year (departments)", "es": "Año de coca (departamentos)"},
+    "coca_year_latest": {"en": "Latest ({year})", "es": "Último ({year})"},
+    "coca_panel_title": {
+        "en": "Incidents per 1,000 ha of coca, by department and year",
+        "es": "Incidentes por cada 1,000 ha de coca, por departamento y año",
+    },
+    "coca_panel_caveat": {
+        "en": "Incidents in the view dated that year, per 1,000 ha of coca in the department "
+        "(DEVIDA). Department coca is not where incidents happen: this is a ratio, not a "
+        "cause, and a department with much coca and few incidents is not evidence of calm.",
+        "es": "Incidentes de la vista fechados en ese año, por cada 1,000 ha de coca del "
+        "departamento (DEVIDA). La coca del departamento no es el lugar de los incidentes: es "
+        "una razón, no una causa, y un departamento con mucha coca y pocos incidentes no "
+        "prueba calma.",
+    },
+    "coca_col_department": {"en": "Department", "es": "Departamento"},
+    "coca_col_year": {"en": "Year", "es": "Año"},
+    "coca_col_hectares": {"en": "Coca (ha)", "es": "Coca (ha)"},
+    "coca_col_per_1000ha": {"en": "Incidents per 1,000 ha", "es": "Incidentes por 1,000 ha"},
     "about_title": {"en": "Data, sources and downloads", "es": "Datos, fuentes y descargas"},
     "approx_note": {
         "en": "Approximate boundary: {regions} drawn from simplified or approximate geometry; "

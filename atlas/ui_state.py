@@ -40,6 +40,7 @@ class K:
     LAYERS = "w_layers"
     METRIC = "w_metric"
     BASEMAP = "w_basemap"
+    COCA_YEAR = "w_coca_year"
     STEP_ON = "w_step_on"
     STEP = "w_step"
     STEP_MODE = "w_step_mode"

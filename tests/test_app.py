@@ -493,3 +493,15 @@ def test_shared_year_link_comes_back_as_that_year(app: AppTest) -> None:
     at = _run(app)
     assert at.session_state[K.QUICK] == "y2021"
     assert at.selectbox(key=W(K.QUICK)).value == "y2021"
+
+
+def test_coca_year_choice_reaches_the_map_and_the_link(app: AppTest) -> None:
+    at = _run(app)
+    box = at.selectbox(key=W(K.COCA_YEAR))
+    assert box.options[0].startswith("Latest (2022)") and "2018" in box.options
+    box.set_value(2019)
+    _run(at)
+    assert at.query_params["coca_year"] == "2019"
+    assert "Coca 2019" in _map_script(at)  # the choropleth's legend heading
+    titles = [e.label for e in at.expander]
+    assert "Incidents per 1,000 ha of coca, by department and year" in titles

@@ -39,6 +39,7 @@ from atlas.ui_state import (
     K,
     Upload,
     files_fingerprint,
+    hiding_filters,
     quick_range_for,
     quick_ranges,
     read_upload,
@@ -253,6 +254,32 @@ def _on_quick() -> None:
         st.session_state[_w(K.DATES)] = ranges[choice]
 
 
+#: Layers that draw the same incidents two ways: switching one on switches the other off.
+EXCLUSIVE_LAYERS = {"points": "clusters", "clusters": "points"}
+
+
+def _on_layer(name: str) -> None:
+    other = EXCLUSIVE_LAYERS.get(name)
+    if other and st.session_state[_w(f"{K.LAYERS}_{name}")]:
+        st.session_state[_w(f"{K.LAYERS}_{other}")] = False
+
+
+def _on_reset() -> None:
+    """Every filter back to its default (layers, language and the view stay)."""
+    ss = st.session_state
+    default = MapSpec()
+    dmin, dmax = ss.get("_date_bounds", (None, None))
+    values = {
+        K.QUICK: "all", K.DATES: (dmin, dmax), K.TYPES: [], K.ACTOR: "", K.MIN_FAT: 0,
+        K.DATASETS: [], K.PRECISIONS: list(default.precisions),
+    }  # fmt: skip
+    for name, value in values.items():
+        if name == K.DATES and dmin is None:
+            continue
+        ss[name] = value
+        ss[_w(name)] = value
+
+
 def _on_dates() -> None:
     st.session_state[_w(K.QUICK)] = "custom"
 
@@ -317,8 +344,11 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
     )
     lang = ss[K.LANG]
     sb.header(t("filters", lang))
+    sb.button(t("reset_filters", lang), on_click=_on_reset, key="reset_filters",
+              help=t("reset_filters_help", lang))  # fmt: skip
 
     dmin, dmax = _date_bounds(data)
+    ss["_date_bounds"] = (dmin, dmax)
     ranges = quick_ranges(dmin, dmax)
     ss["_quick_ranges"] = ranges
     if ss.get(K.QUICK) not in ranges:
@@ -363,7 +393,8 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
 
     sb.header(t("layers", lang))
     for name in TOGGLE_LAYERS:
-        sb.checkbox(t(f"layer_{name}", lang), key=_w(f"{K.LAYERS}_{name}"))
+        sb.checkbox(t(f"layer_{name}", lang), key=_w(f"{K.LAYERS}_{name}"),
+                    on_change=_on_layer, args=(name,))  # fmt: skip
     if ss[f"{K.LAYERS}_choropleth"]:
         sb.radio(t("metric", lang), ("count", "per_area"), key=_w(K.METRIC), horizontal=True,
                  format_func=lambda m: t(f"metric_{m}", lang))  # fmt: skip
@@ -814,8 +845,11 @@ def main() -> None:
     st.caption(_source_line(data, lang, dmax))
     if data.is_sample:
         st.warning(t("sample_notice", lang), icon="⚠️")
-    if summary.incidents == 0:
-        st.warning(t("no_match", lang))
+    if summary.incidents - summary.hidden_by_precision == 0:
+        hiding = hiding_filters(data.incidents, spec)
+        names = ", ".join(t(f"filter_{h}", lang) for h in hiding)
+        st.warning(t("no_match_because", lang, filters=names) if hiding
+                   else t("no_match", lang))  # fmt: skip
 
     map_slot = st.container()  # the map goes first; the step controls are drawn below it
     player = _step_controls(spec, lang, dmin, dmax)

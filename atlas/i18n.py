@@ -103,6 +103,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{n} events have no fatality figure; they count as 0 deaths.",
         "es": "{n} eventos no tienen cifra de víctimas; cuentan como 0 muertes.",
     },
+    "no_match_because": {
+        "en": "Nothing to draw: switching off one of these filters would show incidents: "
+        "{filters}. An empty map is not evidence that no violence happened.",
+        "es": "Nada que dibujar: quitar uno de estos filtros mostraría incidentes: {filters}. "
+        "Un mapa vacío no prueba que no hubo violencia.",
+    },
+    "filter_dates": {"en": "dates", "es": "fechas"},
+    "filter_event_types": {"en": "event types", "es": "tipos de evento"},
+    "filter_actor": {"en": "actor", "es": "actor"},
+    "filter_min_fatalities": {"en": "minimum deaths", "es": "muertes mínimas"},
+    "filter_datasets": {"en": "datasets", "es": "conjuntos de datos"},
+    "filter_precisions": {"en": "location precision", "es": "precisión de ubicación"},
+    "reset_filters": {"en": "Reset filters", "es": "Restablecer filtros"},
+    "reset_filters_help": {
+        "en": "All dates, all types, no actor or death threshold, default precision. The map "
+        "view, layers and language stay.",
+        "es": "Todas las fechas y tipos, sin actor ni mínimo de muertes, precisión por defecto. "
+        "La vista del mapa, las capas y el idioma se mantienen.",
+    },
     "no_match": {
         "en": "No incidents match these filters. An empty map is not evidence that no "
         "violence happened.",
@@ -445,6 +464,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "source": {"en": "Source", "es": "Fuente"},
     "notes": {"en": "Notes", "es": "Notas"},
     "precision": {"en": "precision", "es": "precisión"},
+    "in_source": {"en": "source", "es": "en la fuente"},
+    "date_prec_day": {"en": "day", "es": "día"},
+    "date_prec_week": {"en": "week", "es": "semana"},
+    "date_prec_month": {"en": "month", "es": "mes"},
+    "date_prec_year": {"en": "year", "es": "año"},
     "unknown": {"en": "unknown", "es": "desconocido"},
     "countries": {
         "en": "Country outlines (Natural Earth)",

@@ -166,6 +166,43 @@ def quick_range_for(
     return "custom"
 
 
+#: Filters a reader sets, and the value that switches each off (see :func:`hiding_filters`).
+FILTER_DEFAULTS: dict[str, object] = {
+    "dates": None,
+    "event_types": (),
+    "actor": "",
+    "min_fatalities": 0,
+    "datasets": (),
+    "precisions": None,
+}
+
+
+def hiding_filters(incidents: gpd.GeoDataFrame, spec: MapSpec) -> list[str]:
+    """When the filters leave nothing on the map, the filters that each, switched off
+    alone, would bring incidents back (in FILTER_DEFAULTS order); [] if none alone does."""
+    from atlas import query
+    from atlas.schema import GEO_PRECISIONS
+
+    if incidents is None or incidents.empty:
+        return []
+    relaxed = {
+        "dates": spec.replace(date_from=None, date_to=None),
+        "event_types": spec.replace(event_types=()),
+        "actor": spec.replace(actor=""),
+        "min_fatalities": spec.replace(min_fatalities=0),
+        "datasets": spec.replace(datasets=()),
+        "precisions": spec.replace(precisions=GEO_PRECISIONS),
+    }
+    out = []
+    for name, other in relaxed.items():
+        if other == spec:
+            continue
+        _, summary = query.filter_incidents(incidents, other)
+        if summary.incidents - summary.hidden_by_precision > 0:
+            out.append(name)
+    return out
+
+
 def check_upload_size(name: str, size: int, max_bytes: int) -> None:
     """Raise LimitError naming the file when it is over ``max_bytes``."""
     if size > max_bytes:

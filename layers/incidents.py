@@ -18,7 +18,7 @@ from folium.plugins import FastMarkerCluster, MarkerCluster
 from folium.template import Template
 
 from atlas.i18n import t
-from atlas.schema import DATE_PRECISIONS, EVENT_TYPES
+from atlas.schema import DATE_PRECISIONS, EVENT_TYPES, GEO_PRECISIONS
 from layers.base import Layer, LegendEntry
 from layers.style import (
     EVENT_COLORS,
@@ -70,13 +70,15 @@ def _fmt_fatalities(df: pd.DataFrame, lang: str) -> pd.Series:
     return out.astype(str)
 
 
-def _fmt_dates(df: pd.DataFrame) -> pd.Series:
+def _fmt_dates(df: pd.DataFrame, lang: str) -> pd.Series:
     start = pd.to_datetime(df["date_start"]).dt.strftime("%Y-%m-%d").fillna("?")
     end = pd.to_datetime(df.get("date_end", df["date_start"])).dt.strftime("%Y-%m-%d")
     end = end.fillna(start)
     span = start.where(start == end, start + " – " + end)
-    prec = _col(df, "date_precision")
-    return span + " (" + prec + ")"
+    prec = df.get("date_precision", pd.Series("", index=df.index)).map(
+        lambda p: esc(t(f"date_prec_{p}", lang)) if p in DATE_PRECISIONS else esc(p)
+    )
+    return span.where(prec == "", span + " (" + prec + ")")
 
 
 def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
@@ -84,16 +86,22 @@ def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
     df = incidents
     label = df["event_type"].map(lambda v: esc(event_label(str(v), lang)))
     src_type = _col(df, "source_event_type")
-    type_txt = label.where(src_type == "", label + " (" + src_type + ")")
+    # the source's own term, when it says more than our label (ACLED's "Battles")
+    same = src_type.str.casefold() == label.str.casefold()
+    type_txt = label.where((src_type == "") | same,
+                           label + " (" + esc(t("in_source", lang)) + ": " + src_type + ")")  # fmt: skip
     a1, a2 = _col(df, "actor1"), _col(df, "actor2")
     actors = a1.where(a2 == "", a1 + " – " + a2)
     place = _col(df, "location")
     for admin in ("admin2", "admin1"):
         part = _col(df, admin)
         place = place.where(part == "", place + ", " + part)
-    place = place + " (" + t("precision", lang) + ": " + _col(df, "geo_precision") + ")"
+    geo = df.get("geo_precision", pd.Series("", index=df.index)).map(
+        lambda p: esc(t(f"precision_{p}", lang)) if p in GEO_PRECISIONS else esc(p)
+    )
+    place = place + " (" + esc(t("precision", lang)) + ": " + geo + ")"
     rows = [
-        (t("date", lang), _fmt_dates(df)),
+        (t("date", lang), _fmt_dates(df, lang)),
         (t("type", lang), type_txt),
         (t("actors", lang), actors),
         (t("map_fatalities", lang).capitalize(), _fmt_fatalities(df, lang).map(esc)),
@@ -117,7 +125,11 @@ def tooltip_text(incidents: pd.DataFrame, lang: str) -> pd.Series:
     date = pd.to_datetime(incidents["date_start"]).dt.strftime("%Y-%m-%d").fillna("?")
     label = incidents["event_type"].map(lambda v: event_label(str(v), lang))
     fat = _fmt_fatalities(incidents, lang)
-    text = date + " · " + label + " · " + fat + " " + t("map_fatalities", lang)
+    one = pd.to_numeric(incidents["fatalities"], errors="coerce") == 1
+    word = pd.Series(t("map_fatalities", lang), index=incidents.index).where(
+        ~one, t("map_fatality", lang)
+    )
+    text = date + " · " + label + " · " + fat + " " + word
     if "synthetic" in incidents:
         flag = incidents["synthetic"].fillna(False).astype(bool)
         text = text.where(~flag, t("sample_short", lang) + " · " + text)
@@ -245,6 +257,7 @@ def _compact_callback(lang: str, sample: bool) -> str:
     labels = [event_label(et, lang) for et in EVENT_TYPES]
     texts = {
         "fat": t("map_fatalities", lang),
+        "fat1": t("map_fatality", lang),
         "unknown": t("unknown", lang),
         "note": t("coarse_view", lang),
         "sample": t("sample_short", lang) if sample else "",
@@ -254,7 +267,8 @@ def _compact_callback(lang: str, sample: bool) -> str:
     return (
         "var callback = (function(){"
         f"var C={json.dumps(colors)},L_={json.dumps(labels, ensure_ascii=False)},"
-        f"P={json.dumps(list(DATE_PRECISIONS))},T={json.dumps(texts, ensure_ascii=False)};"
+        f"P={json.dumps([t(f'date_prec_{p}', lang) for p in DATE_PRECISIONS], ensure_ascii=False)},"
+        f"T={json.dumps(texts, ensure_ascii=False)};"
         "return function(r){"
         "var f=r[3];var rad=Math.min(3+2.2*Math.sqrt(Math.max(f,0)),24);"
         "var m=L.circleMarker([r[0],r[1]],{radius:rad,color:"
@@ -263,7 +277,7 @@ def _compact_callback(lang: str, sample: bool) -> str:
         "var day=new Date(r[4]*86400000).toISOString().slice(0,10);"
         "var lines=[];if(T.sample){lines.push(T.sample);}"
         "lines.push(day+' ('+(P[r[5]]||'?')+')');lines.push(L_[r[2]]);"
-        "lines.push((f<0?T.unknown:f)+' '+T.fat);lines.push(T.note);"
+        "lines.push((f<0?T.unknown:f)+' '+(f===1?T.fat1:T.fat));lines.push(T.note);"
         "for(var i=0;i<lines.length;i++){var p=document.createElement('div');"
         "p.textContent=lines[i];d.appendChild(p);}return d;});"
         "return m;};})();"

@@ -22,6 +22,7 @@ from atlas.spec import MapSpec, legacy_bbox
 from atlas.ui_state import (
     K,
     check_upload_size,
+    hiding_filters,
     quick_ranges,
     read_upload,
     region_layers,
@@ -505,3 +506,49 @@ def test_coca_year_choice_reaches_the_map_and_the_link(app: AppTest) -> None:
     assert "Coca 2019" in _map_script(at)  # the choropleth's legend heading
     titles = [e.label for e in at.expander]
     assert "Incidents per 1,000 ha of coca, by department and year" in titles
+
+
+def test_clusters_and_points_are_one_or_the_other(app: AppTest) -> None:
+    at = _run(app)
+    assert at.checkbox(key=W(f"{K.LAYERS}_points")).value is True
+    at.checkbox(key=W(f"{K.LAYERS}_clusters")).check()
+    _run(at)
+    assert at.checkbox(key=W(f"{K.LAYERS}_points")).value is False
+    assert at.query_params["layers"] == "basemap,regions,coca,clusters,reference"
+    at.checkbox(key=W(f"{K.LAYERS}_points")).check()
+    _run(at)
+    assert at.checkbox(key=W(f"{K.LAYERS}_clusters")).value is False
+
+
+def test_reset_filters_keeps_layers_and_language(app: AppTest) -> None:
+    app.query_params["lang"] = "es"
+    app.query_params["event_types"] = "riot"
+    app.query_params["min_fatalities"] = "3"
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["layers"] = "basemap,clusters"
+    at = _run(app)
+    at.button(key="reset_filters").click()
+    _run(at)
+    assert at.session_state[K.TYPES] == [] and at.session_state[K.MIN_FAT] == 0
+    assert at.session_state[K.QUICK] == "all"
+    assert at.query_params["lang"] == "es" and at.query_params["layers"] == "basemap,clusters"
+    for gone in ("event_types", "min_fatalities", "date_from"):
+        assert gone not in at.query_params
+    assert _counts_text(_expected(MapSpec()), "es", _region_name(MapSpec())) in _markdown(at)
+
+
+def test_empty_map_names_the_filter_that_hides_everything(app: AppTest) -> None:
+    app.query_params["min_fatalities"] = "100000"
+    at = _run(app)
+    text = " ".join(w.value for w in at.warning)
+    assert "switching off one of these filters would show incidents: minimum deaths" in text
+
+
+def test_hiding_filters_lists_each_filter_that_alone_hides_everything() -> None:
+    from atlas.data import load_shipped
+
+    inc = load_shipped().incidents
+    both = MapSpec(min_fatalities=100_000, actor="nobody at all")
+    assert hiding_filters(inc, both) == []  # neither alone brings anything back
+    assert hiding_filters(inc, MapSpec(actor="nobody at all")) == ["actor"]
+    assert hiding_filters(inc, MapSpec(precisions=())) == ["precisions"]

@@ -297,7 +297,7 @@ def test_popup_and_tooltip_carry_every_field_escaped_and_the_sample_flag() -> No
     assert f"{start} – " in first and "(month)" in first
     assert "3 (2–5)" in first
     assert "Actor A – B &amp; &lt;C&gt;" in first
-    assert "Placeville, Admin Two, Admin One (precision: admin2)" in first
+    assert "Placeville, Admin Two, Admin One (precision: province / district)" in first
     assert "(Battles)" in first and "synthetic generator" in first and "quiet day" in first
     assert "SAMPLE (synthetic)" in first
     assert "unknown" in popup.iloc[1]
@@ -336,3 +336,25 @@ def test_national_district_choropleth_uses_the_light_geometry() -> None:
     html = build_folium_map(spec, data).get_root().render()
     assert html.count('"type": "Feature"') >= 1890 or html.count('"Feature"') >= 1890
     assert len(html) < 2_500_000
+
+
+def test_popups_speak_the_readers_language_and_say_each_thing_once() -> None:
+    from layers.incidents import popup_html, tooltip_text
+
+    inc = make_incidents(3)
+    inc["event_type"] = ["armed_clash", "violence_against_civilians", "armed_clash"]
+    inc["source_event_type"] = ["Battles", "Violence against civilians", ""]
+    inc["date_precision"] = ["day", "week", "month"]
+    inc["geo_precision"] = ["exact", "near", "admin2"]
+    inc["fatalities"] = [1, 2, float("nan")]
+    es = popup_html(inc, "es", sample=False).tolist()
+    assert "(en la fuente: Battles)" in es[0]
+    assert "(día)" in es[0] and "(semana)" in es[1] and "(mes)" in es[2]
+    assert "precisión: lugar exacto" in es[0] and "cerca de un lugar" in es[1]
+    assert "exact)" not in es[0] and "(day)" not in es[0]
+    en = popup_html(inc, "en", sample=False).tolist()
+    # the source's term is not repeated when it is our label
+    assert "Violence against civilians (" not in en[1].split("Type:</b> ")[1].split("<br>")[0]
+    tips = tooltip_text(inc, "en").tolist()
+    assert tips[0].endswith("1 fatality") and tips[1].endswith("2 fatalities")
+    assert tooltip_text(inc, "es").tolist()[0].endswith("1 víctima mortal")

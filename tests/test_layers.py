@@ -298,7 +298,7 @@ def test_popup_and_tooltip_carry_every_field_escaped_and_the_sample_flag() -> No
     assert "3 (2–5)" in first
     assert "Actor A – B &amp; &lt;C&gt;" in first
     assert "Placeville, Admin Two, Admin One (precision: province / district)" in first
-    assert "(Battles)" in first and "synthetic generator" in first and "quiet day" in first
+    assert "(source: Battles)" in first and "synthetic generator" in first and "quiet day" in first
     assert "SAMPLE (synthetic)" in first
     assert "unknown" in popup.iloc[1]
     tips = tooltip_text(inc, "es")

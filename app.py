@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -46,6 +47,7 @@ from atlas.ui_state import (
     region_layers,
     region_summary,
     rejected_details,
+    report_sentence,
     report_table,
     share_url,
     short_region_name,
@@ -652,11 +654,11 @@ def show_report(report, lang: str) -> None:
                kept=fmt_int(report.rows_kept, lang),
                rejected=fmt_int(report.rows_rejected, lang)))  # fmt: skip
     if report.rejected:
-        table = report_table(report).rename(columns={
+        table = report_table(report, lang).rename(columns={
             "reason": t("report_reason", lang), "rows": t("report_rows", lang),
             "examples": t("report_examples", lang)})  # fmt: skip
         st.dataframe(table, hide_index=True, width="stretch")
-        st.dataframe(rejected_details(report), hide_index=True, width="stretch")
+        st.dataframe(rejected_details(report, lang=lang), hide_index=True, width="stretch")
     for w in report.warnings:
         st.warning(w)
 
@@ -679,7 +681,7 @@ def _sources_panel(data: AtlasData, lang: str) -> None:
             st.markdown(f"- {t(key, lang)}")
         st.markdown(f"**{t('load_reports_title', lang)}**")
         for report in data.reports:
-            st.caption(report.summary())
+            st.caption(report_sentence(report, lang))
 
 
 def _share_panel(lang: str) -> None:
@@ -822,7 +824,7 @@ def main() -> None:
 
     spec, spec_error = _sidebar(data)
     lang = spec.lang
-    _page_style()
+    _page_style(lang)
     st.title(t("page_title", lang))
     if st.session_state.get(K.FLASH):
         st.success(st.session_state.pop(K.FLASH))
@@ -885,10 +887,22 @@ def main() -> None:
     _count_page_run()
 
 
-def _page_style() -> None:
-    """Map first: less padding above the page, a compact title, tighter gaps."""
+def _page_style(lang: str) -> None:
+    """Map first: less padding above the page, a compact title, tighter gaps; and the file
+    uploader's built-in English words replaced by ours (Streamlit has no option for them)."""
+    mb = DEFAULT_LIMITS.max_bytes // 2**20
+    button = json.dumps(t("upload_button", lang))
+    note = json.dumps(t("upload_instructions", lang, mb=mb,
+                        types=", ".join(x.upper() for x in UPLOAD_TYPES)))  # fmt: skip
     st.html(
         "<style>"
+        "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p"
+        "{display:none}"
+        "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer]::after"
+        f"{{content:{button};font-size:14px}}"
+        "[data-testid=stFileUploaderDropzoneInstructions] span{display:none}"
+        f"[data-testid=stFileUploaderDropzoneInstructions] > div::after{{content:{note};"
+        "font-size:12px}"
         "[data-testid=stMainBlockContainer]{padding-top:1rem;padding-bottom:2rem}"
         "[data-testid=stMain] h1{font-size:1.55rem;line-height:1.35;padding:0}"
         "[data-testid=stMain] h4{font-size:1.05rem;line-height:1.4;padding:0}"
@@ -903,9 +917,8 @@ def _source_line(data: AtlasData, lang: str, last_day: dt.date) -> str:
     """Where the incidents come from and how current they are, in one line."""
     inc = data.incidents
     names = [] if inc is None or inc.empty else sorted(inc["dataset"].dropna().astype(str).unique())
-    sample = [s for s in data.sources if s.sample]
-    if data.is_sample and sample:
-        names = [sample[0].name]
+    if data.is_sample:
+        names = [t("sample_dataset", lang)]
     return t("source_line", lang, sources=", ".join(names) or "—",
              day=fmt_date(last_day, lang))  # fmt: skip
 

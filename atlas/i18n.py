@@ -284,6 +284,61 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{name}: {read} rows read, {kept} kept, {rejected} left out.",
         "es": "{name}: {read} filas leídas, {kept} conservadas, {rejected} excluidas.",
     },
+    # ---- load report: rejection reasons (atlas.schema.REJECTION_REASONS) ------------
+    "reason_no_coordinates": {"en": "no coordinates", "es": "sin coordenadas"},
+    "reason_unparseable_coordinates": {
+        "en": "coordinates could not be read as numbers",
+        "es": "las coordenadas no se pudieron leer como números",
+    },
+    "reason_out_of_range": {
+        "en": "coordinates outside the world (lat -90..90, lon -180..180)",
+        "es": "coordenadas fuera del mundo (lat -90..90, lon -180..180)",
+    },
+    "reason_swapped_coordinates": {
+        "en": "latitude and longitude look swapped",
+        "es": "latitud y longitud parecen intercambiadas",
+    },
+    "reason_null_island": {
+        "en": "coordinates at (0, 0), a common placeholder for unknown",
+        "es": "coordenadas en (0, 0), un valor de relleno habitual para «desconocido»",
+    },
+    "reason_no_date": {"en": "no date", "es": "sin fecha"},
+    "reason_unparseable_date": {"en": "date could not be read", "es": "la fecha no se pudo leer"},
+    "reason_end_before_start": {
+        "en": "end date before start date",
+        "es": "fecha final anterior a la inicial",
+    },
+    "reason_duplicate_event_id": {
+        "en": "duplicate event_id (the first occurrence was kept)",
+        "es": "event_id repetido (se conservó la primera aparición)",
+    },
+    "reason_empty_geometry": {"en": "empty geometry", "es": "geometría vacía"},
+    "reason_not_a_point": {"en": "geometry is not a point", "es": "la geometría no es un punto"},
+    "reason_invalid_fatalities": {
+        "en": "fatalities is not a non-negative number",
+        "es": "las muertes no son un número no negativo",
+    },
+    "reason_not_a_polygon": {
+        "en": "geometry is not a polygon",
+        "es": "la geometría no es un polígono",
+    },
+    "reason_invalid_geometry": {
+        "en": "geometry is invalid and has no polygon area after repair",
+        "es": "la geometría es inválida y no tiene área de polígono tras repararla",
+    },
+    "reason_no_region_id": {"en": "no region id", "es": "sin identificador de región"},
+    "report_left_out": {"en": "{n} left out: {reasons}.", "es": "{n} excluidas: {reasons}."},
+    "report_reason_rows": {"en": "{n} {reason} (rows {rows})", "es": "{n} {reason} (filas {rows})"},
+    "report_none_left_out": {
+        "en": "{name}: {read} rows read, {kept} kept, none left out.",
+        "es": "{name}: {read} filas leídas, {kept} conservadas, ninguna excluida.",
+    },
+    "sample_dataset": {"en": "synthetic sample", "es": "muestra sintética"},
+    "upload_button": {"en": "Choose a file", "es": "Elegir un archivo"},
+    "upload_instructions": {
+        "en": "Up to {mb} MB · {types}",
+        "es": "Hasta {mb} MB · {types}",
+    },
     "report_reason": {"en": "Reason", "es": "Motivo"},
     "report_rows": {"en": "Rows", "es": "Filas"},
     "report_examples": {"en": "Example rows", "es": "Filas de ejemplo"},

@@ -19,7 +19,7 @@ import pandas as pd
 
 from atlas.errors import InputError, LimitError
 from atlas.frame import MapView
-from atlas.schema import REJECTION_REASONS, LoadReport
+from atlas.schema import LoadReport
 from atlas.spec import MapSpec, check_bbox
 
 
@@ -233,12 +233,37 @@ def read_upload(name: str, data: bytes, kind: str, max_bytes: int) -> Upload:
     return Upload(name=name, sha256=sha, kind=kind, frame=frame, report=report)
 
 
-def report_table(report: LoadReport) -> pd.DataFrame:
+def report_sentence(report: LoadReport, lang: str) -> str:
+    """The LoadReport as one sentence in the reader's language (``LoadReport.summary`` is
+    the English one the CLI prints)."""
+    from atlas.i18n import fmt_int, t
+
+    counts = dict(name=report.source, read=fmt_int(report.rows_read, lang),
+                  kept=fmt_int(report.rows_kept, lang))  # fmt: skip
+    if not report.rejected:
+        head = t("report_none_left_out", lang, **counts)
+    else:
+        head = t("report_counts", lang, rejected=fmt_int(report.rows_rejected, lang), **counts)
+        parts = []
+        for reason, n in report.by_reason().items():
+            rows = report.rows_for(reason)
+            more = ", …" if n > len(rows) else ""
+            parts.append(t("report_reason_rows", lang, n=fmt_int(n, lang),
+                           reason=t(f"reason_{reason}", lang),
+                           rows=", ".join(str(r) for r in rows) + more))  # fmt: skip
+        head += " " + t("report_left_out", lang, n=fmt_int(report.rows_rejected, lang),
+                        reasons="; ".join(parts))  # fmt: skip
+    return " ".join([head, *report.warnings])
+
+
+def report_table(report: LoadReport, lang: str = "en") -> pd.DataFrame:
     """Rejected rows by reason: reason text, count, up to five example spreadsheet rows."""
+    from atlas.i18n import t
+
     counts = report.by_reason()
     return pd.DataFrame(
         {
-            "reason": [REJECTION_REASONS[r] for r in counts],
+            "reason": [t(f"reason_{r}", lang) for r in counts],
             "rows": list(counts.values()),
             "examples": [
                 ", ".join(str(n) for n in report.rows_for(r))
@@ -249,13 +274,15 @@ def report_table(report: LoadReport) -> pd.DataFrame:
     )
 
 
-def rejected_details(report: LoadReport, limit: int = 20) -> pd.DataFrame:
+def rejected_details(report: LoadReport, limit: int = 20, lang: str = "en") -> pd.DataFrame:
     """The first ``limit`` rejected rows with their row number, reason and detail."""
+    from atlas.i18n import t
+
     rows = report.rejected[:limit]
     return pd.DataFrame(
         {
             "row": [r.row for r in rows],
-            "reason": [REJECTION_REASONS[r.reason] for r in rows],
+            "reason": [t(f"reason_{r.reason}", lang) for r in rows],
             "detail": [r.detail for r in rows],
         }
     )

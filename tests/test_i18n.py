@@ -104,3 +104,28 @@ def test_dates_es_pe_and_english() -> None:
     assert fmt_date(dt.datetime(2021, 1, 2, 13, 0), "es") == "02/01/2021"
     with pytest.raises(InputError):
         fmt_date(d, "es", "roman")
+
+
+def test_every_rejection_reason_speaks_both_languages() -> None:
+    from atlas.schema import REJECTION_REASONS
+
+    missing = [r for r in REJECTION_REASONS if f"reason_{r}" not in STRINGS]
+    assert not missing, f"add reason_<code> entries to atlas.i18n.STRINGS: {missing}"
+    for code, text in REJECTION_REASONS.items():
+        assert STRINGS[f"reason_{code}"]["en"] == text  # the CLI's words and the page's agree
+
+
+def test_load_report_sentence_in_spanish() -> None:
+    from atlas.schema import LoadReport
+    from atlas.ui_state import report_sentence
+
+    report = LoadReport(source="mi.csv", kind="incidents", rows_read=1204)
+    report.reject(4, "no_coordinates")
+    report.reject(9, "no_coordinates")
+    report.reject(12, "out_of_range", "lat 95")
+    report.rows_kept = 1201
+    es = report_sentence(report, "es")
+    assert es.startswith("mi.csv: 1,204 filas leídas, 1,201 conservadas, 3 excluidas.")
+    assert "2 sin coordenadas (filas 4, 9)" in es and "coordenadas fuera del mundo" in es
+    assert "rows" not in es
+    assert report_sentence(report, "en").startswith("mi.csv: 1,204 rows read, 1,201 kept")

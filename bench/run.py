@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         duck_error = ""
         if "join" in only:
             duck, duck_error = make_duck(regions)
-            bench_join(rec, regions, duck)
+            bench_join(rec, regions, duck, args.data_dir)
             if duck is None:
                 for n in plan.duckdb_sizes:
                     rec.skip("join", "spatial join", n, "duckdb", "skipped", duck_error)

@@ -401,8 +401,23 @@ def finish(
                 report.reject(int(row), "duplicate_event_id", f"event_id={_show(value)!r}")
             df = df[~dup]
     df = df.reset_index(drop=True)
-    report.rejected.sort(key=lambda r: r.row)  # checks ran by reason; show them by row
     report.rows_kept = len(df)
+    if today is None:
+        today = dt.date.today()
+    future = df["date_start"] > pd.Timestamp(today) if len(df) else pd.Series([], dtype=bool)
+    close_report(report, counters, df.loc[future, ROW].tolist() if len(df) else [], today)
+    return build_frame(df, dataset)
+
+
+def close_report(
+    report: LoadReport, counters: dict[str, int], future_rows: list[int], today: dt.date
+) -> None:
+    """Sort rejections by row, check the counts, add the file-wide warnings.
+
+    Raises InputError (with the report attached as ``.report``) when no row is usable.
+    ``future_rows``: spreadsheet rows of kept incidents dated after ``today``.
+    """
+    report.rejected.sort(key=lambda r: r.row)  # checks ran by reason; show them by row
     report.check()
     if counters.get("decimal_commas"):
         report.warnings.append(
@@ -415,15 +430,12 @@ def finish(
             "the whole file is swapped, pass mapping={'latitude': <your longitude column>, "
             "'longitude': <your latitude column>}."
         )
-    if not len(df):
+    if not report.rows_kept:
         exc = InputError(f"{report.source}: no usable rows. {report.summary()}")
         exc.report = report  # type: ignore[attr-defined]
         raise exc
-    if today is None:
-        today = dt.date.today()
-    future = df["date_start"] > pd.Timestamp(today)
-    if future.any():
-        rows = df.loc[future, ROW].tolist()
+    if future_rows:
+        rows = sorted(future_rows)
         shown = ", ".join(str(r) for r in rows[:5]) + (", …" if len(rows) > 5 else "")
         one = len(rows) == 1
         report.warnings.append(
@@ -431,7 +443,6 @@ def finish(
             f"({'row' if one else 'rows'} {shown}); {'it was' if one else 'they were'} kept: "
             f"check the {'date' if one else 'dates'}."
         )
-    return build_frame(df, dataset)
 
 
 def build_frame(df: pd.DataFrame, dataset: str) -> gpd.GeoDataFrame:
@@ -466,6 +477,7 @@ __all__ = [
     "ROW",
     "TABLE_DATE_FORMATS",
     "build_frame",
+    "close_report",
     "finish",
     "parse_bool",
     "parse_coordinate",

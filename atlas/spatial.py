@@ -186,6 +186,37 @@ def join_incidents(
     return out
 
 
+def one_row_per_incident(joined: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """From the long join (with ``_pos``): region ids joined by ";" and their count."""
+    inside = joined[joined["region_id"].notna()]
+    pos = inside["_pos"].to_numpy()
+    counts = np.bincount(pos, minlength=n)
+    ids = np.full(n, "", dtype=object)
+    single = counts[pos] == 1
+    ids[pos[single]] = inside["region_id"].to_numpy()[single]
+    if (~single).any():
+        multi = inside[~single].groupby("_pos", sort=False)["region_id"].agg(";".join)
+        ids[multi.index.to_numpy()] = multi.to_numpy()
+    return ids, counts
+
+
+def join_per_incident(
+    incidents: gpd.GeoDataFrame, regions: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """One row per incident with ``region_ids`` (";"-joined) and ``n_regions``; and the
+    long join (:func:`join_incidents`, with the incident's position in ``_pos``).
+
+    The per-incident table both join engines of ``conflict-atlas join`` write.
+    """
+    work = incidents.assign(_pos=np.arange(len(incidents)))
+    joined = join_incidents(work, regions)
+    ids, counts = one_row_per_incident(joined, len(incidents))
+    out = incidents.copy()
+    out["region_ids"] = pd.array(ids, dtype="string")
+    out["n_regions"] = counts
+    return out, joined
+
+
 def assign_region(
     incidents: gpd.GeoDataFrame,
     regions: gpd.GeoDataFrame,
@@ -343,6 +374,8 @@ __all__ = [
     "assign_region",
     "distance_to_regions",
     "join_incidents",
+    "join_per_incident",
+    "one_row_per_incident",
     "region_areas_km2",
     "within_km",
 ]

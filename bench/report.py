@@ -230,6 +230,21 @@ def table_rows(results: list[Result], plan: Plan) -> list[dict[str, str]]:
                 "-",
                 "-",
             )
+    engine_ns = sorted({r.n for r in results if r.group == "engine"})
+    for n in engine_ns:
+        o = idx.get(("engine", "join command: default vs dask engine", n, "dask"))
+        s = idx.get(("engine", "join command: default vs dask engine", n, "default"))
+        ratio = _ratio(o, s)
+        add(
+            "join command (read CSV + join + GeoParquet): dask engine vs default",
+            n,
+            _labelled("dask", o, plan),
+            _labelled("default", s, plan),
+            (f"{ratio:.2f}" if ratio is not None else "-")
+            + f"; identical after sorting: {_yes_no(o.extra.get('identical') if o else None)}",
+            "-",
+            "-",
+        )
     for n in sorted(set(plan.map_sizes) | set(plan.naive_sizes)):
         o = idx.get(("map", "build + render map HTML", n, "ours"))
         s = idx.get(("map", "build + render map HTML", n, "naive"))

@@ -236,10 +236,11 @@ def run_dask(
         _replace(tmp, target)
         done = True
     except KilledWorker as exc:
+        worker = getattr(exc.last_worker, "address", exc.last_worker)
         raise dask_join.EngineError(
-            f"a dask worker was lost while running {exc.task!r} (last worker: "
-            f"{getattr(exc, 'last_worker', None) and exc.last_worker.address}); nothing was "
-            f"written to {args.out}. Check the workers' memory and logs, then run again"
+            f"the dask worker {worker} was lost while running {exc.task!r}, after "
+            f"{exc.allowed_failures + 1} workers died on that task; nothing was written to "
+            f"{args.out}. Check that worker's memory and logs, then run again"
         ) from None
     finally:
         if not done:

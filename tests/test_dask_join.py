@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,30 @@ def test_partitions_merge_to_the_default_report(
     got, expected = _table(dask, ".csv"), _table(default, ".csv")
     pd.testing.assert_frame_equal(got, expected)
     assert (expected["n_regions"].astype(int) > 1).any()  # border points in several regions
+
+
+def test_lost_worker_is_named_and_nothing_is_written(
+    tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """When dask gives up on a task (its workers died), the run fails naming the worker."""
+
+    class Worker:
+        address = "tcp://10.0.0.7:40123"
+
+    def dies(frames, regions, client):
+        partial = tmp_path / f".dask.parquet.partial-{os.getpid()}"  # a half-written run
+        partial.mkdir()
+        (partial / "part.0.parquet").write_bytes(b"half")
+        raise distributed.KilledWorker(("join-partition", 3), Worker(), 3)
+
+    monkeypatch.setattr(dask_join, "join", dies)
+    out = tmp_path / "dask.parquet"
+    code = main(["join", *_args(incidents=SAMPLE, regions=VRAEM), "--out", str(out),
+                 "--engine", "dask", "--scheduler", scheduler])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "tcp://10.0.0.7:40123 was lost" in err and "nothing was written" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_summary_is_refused_with_a_reason(tmp_path: Path, capsys) -> None:

@@ -95,10 +95,14 @@ def exact_pairs(
     x: np.ndarray,
     y: np.ndarray,
     *,
+    points: np.ndarray | None = None,
     tree: object | None = None,
     interior_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(point position, polygon position) pairs by an exact point-in-polygon test, sorted.
+
+    ``points``: the point geometries of ``x``/``y`` when the caller has them (queried as
+    they are instead of being built again).
 
     The STRtree (``tree``: a shapely STRtree or a geopandas sindex over ``polys``) gives
     bounding-box candidates; each candidate is tested with
@@ -109,9 +113,12 @@ def exact_pairs(
     """
     if tree is None:
         tree = shapely.STRtree(polys)
-    has_xy = np.flatnonzero(~(np.isnan(x) | np.isnan(y)))  # missing/empty points: no region
-    inc_pos, reg_pos = tree.query(shapely.points(x[has_xy], y[has_xy]))  # bounding boxes only
-    inc_pos = has_xy[inc_pos]
+    if points is None:
+        has_xy = np.flatnonzero(~(np.isnan(x) | np.isnan(y)))  # missing/empty: no region
+        inc_pos, reg_pos = tree.query(shapely.points(x[has_xy], y[has_xy]))  # boxes only
+        inc_pos = has_xy[inc_pos]
+    else:
+        inc_pos, reg_pos = tree.query(points)  # the given points; boxes only
     shapely.prepare(polys)
     exact = shapely.contains_xy if interior_only else shapely.intersects_xy
     keep = exact(polys[reg_pos], x[inc_pos], y[inc_pos])
@@ -139,7 +146,9 @@ def _pairs(
     interior_only = predicate == "within"
     grid = lookup.cached(polys, build_if_missing=len(points) >= lookup.MIN_POINTS)
     if grid is None:
-        return exact_pairs(polys, x, y, tree=regions.sindex, interior_only=interior_only)
+        return exact_pairs(
+            polys, x, y, points=points, tree=regions.sindex, interior_only=interior_only
+        )
     return lookup.pairs(grid, polys, x, y, interior_only=interior_only)
 
 

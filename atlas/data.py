@@ -10,6 +10,7 @@ their arguments (paths, strings), so the app can cache them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from atlas.catalog import CATALOG
 from atlas.crs import DISPLAY_CRS
 from atlas.definitions import GEODATA, load_definitions
 from atlas.errors import InputError
+from atlas.fetch import CACHE_ENV
 from atlas.incident_cache import read_cached
 from atlas.readers import read_incidents
 from atlas.regions import REGION_COLUMNS, BuildReport, build_region, read_regions
@@ -320,15 +322,16 @@ def load_bundle(
     districts_vintage: str = "",
     use_cache: bool = True,
     limits: Limits | None = None,
+    cache_incidents: bool | None = None,
 ) -> AtlasData:
     """Shipped data plus the user's incident files and exact districts when available.
 
     ``incidents``: the operator's files, read with :func:`atlas.readers.read_incidents`
     under ``limits`` (default :func:`atlas.safety.operator_limits`: no size limit, 10M
     rows) — they replace the synthetic sample; a ``.parquet`` UCDP extract from
-    ``conflict-atlas fetch`` works too. With ``use_cache`` each loaded file is kept as
-    GeoParquet in the cache folder (:mod:`atlas.incident_cache`) and read from there
-    next time. ``districts``: a district polygon file (ubigeo ids) of the given
+    ``conflict-atlas fetch`` works too. With ``cache_incidents`` (default: when
+    ``CONFLICT_ATLAS_CACHE`` is set) each loaded file is kept as GeoParquet in that
+    folder (:mod:`atlas.incident_cache`) and read from there next time. ``districts``: a district polygon file (ubigeo ids) of the given
     vintage; without it and with ``use_cache``, the fetch cache is searched
     (pe-districts-2023, then pe-districts-2007). With districts, the VRAEM is built from
     its DEVIDA definition; it is exact (approximate False) only when every code is
@@ -336,10 +339,12 @@ def load_bundle(
     marked approximate.
     """
     data = load_shipped()
+    if cache_incidents is None:
+        cache_incidents = bool(os.environ.get(CACHE_ENV, "").strip())
     if incidents:
         frames, reports, sources = [], [], []
         for path in incidents:
-            gdf, report = read_incident_file(Path(path), limits=limits, cache=use_cache)
+            gdf, report = read_incident_file(Path(path), limits=limits, cache=cache_incidents)
             frames.append(gdf)
             reports.append(report)
             sources.append(_incident_source(report, gdf))

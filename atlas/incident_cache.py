@@ -1,7 +1,7 @@
 """A GeoParquet cache of the operator's incident files, so a restart skips the CSV parse.
 
 Only start-up files the operator configured (``CONFLICT_ATLAS_INCIDENTS``, read through
-:func:`atlas.data.load_bundle`) come here; uploads never do (they may be sensitive and
+:func:`atlas.data.load_bundle`, when ``CONFLICT_ATLAS_CACHE`` is set) come here; uploads never do (they may be sensitive and
 belong to one session). An entry is the canonical frame as GeoParquet plus its
 LoadReport as JSON, under ``<cache>/incidents/``, keyed by the file's content hash, the
 reader version (:data:`atlas.readers.READER_VERSION`), the source and the column mapping,

@@ -95,15 +95,29 @@ def test_load_bundle_caches_operator_files_and_uploads_are_never_cached(
 ) -> None:
     path = tmp_path / "export.csv"
     shutil.copy(ACLED, path)
-    load_bundle(incidents=[path], use_cache=False)
+    load_bundle(incidents=[path], use_cache=False, cache_incidents=False)
     assert _entries(cache) == []
-    first = load_bundle(incidents=[path])
+    # on by default when CONFLICT_ATLAS_CACHE is set, whatever use_cache (district
+    # downloads) says: the app calls load_bundle(..., use_cache=False)
+    first = load_bundle(incidents=[path], use_cache=False)
     assert len(_entries(cache)) == 2
-    second = load_bundle(incidents=[path])
+    second = load_bundle(incidents=[path], use_cache=False)
     pd.testing.assert_frame_equal(first.incidents, second.incidents)
     read_upload("upload.csv", ACLED.read_bytes(), "incidents", max_bytes=10 * 2**20)
     assert len(_entries(cache)) == 2
     assert not (cache.parent / "upload.csv").exists()
+
+
+def test_no_cache_without_the_cache_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONFLICT_ATLAS_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    path = tmp_path / "export.csv"
+    shutil.copy(ACLED, path)
+    load_bundle(incidents=[path], use_cache=False)
+    assert not list(tmp_path.rglob("*.parquet"))
 
 
 def test_operator_limits_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:

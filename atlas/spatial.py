@@ -152,6 +152,41 @@ def _pairs(
     return lookup.pairs(grid, polys, x, y, interior_only=interior_only)
 
 
+#: Most runs of rows a gather assembles from zero-copy slices (else a plain take).
+_MAX_SLICES = 4096
+
+
+def _gather_rows(frame: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataFrame:
+    """``frame.iloc[positions]`` with the index reset, for sorted ``positions``.
+
+    When few rows repeat (points on a shared border), Arrow-backed text columns are put
+    together from zero-copy slices of the input instead of a take, which allocates every
+    string again (~0.9 s for 1M rows of 16 text columns when that memory is fresh); the
+    other columns are taken as usual. Same values and dtypes as ``iloc`` (tested).
+    """
+    breaks = np.flatnonzero(np.diff(positions) != 1) + 1
+    if len(breaks) >= _MAX_SLICES:
+        return frame.iloc[positions].reset_index(drop=True)
+    first = positions[np.concatenate([[0], breaks])]
+    lengths = np.diff(np.concatenate([[0], breaks, [len(positions)]]))
+    data = {}
+    for i in range(frame.shape[1]):
+        arr = frame.iloc[:, i].array
+        if isinstance(arr, pd.arrays.ArrowStringArray):
+            whole = arr._pa_array
+            chunks = [c for a, n in zip(first, lengths, strict=True)
+                      for c in whole.slice(int(a), int(n)).chunks]  # fmt: skip
+            data[i] = type(arr)(pa.chunked_array(chunks, type=whole.type), dtype=arr.dtype)
+        else:
+            data[i] = arr.take(positions)
+    out = pd.DataFrame(data, copy=False)
+    out.columns = frame.columns
+    if isinstance(frame, gpd.GeoDataFrame):
+        out = gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 def join_incidents(
     incidents: gpd.GeoDataFrame,
     regions: gpd.GeoDataFrame,
@@ -179,7 +214,7 @@ def join_incidents(
     if len(all_inc) == len(incidents):  # each incident once, in order: no row copy needed
         out = incidents.reset_index(drop=True)
     else:
-        out = incidents.iloc[all_inc].reset_index(drop=True)
+        out = _gather_rows(incidents, all_inc)
     take = pa.array(all_reg, mask=all_reg < 0)  # -1 (outside) becomes null
     for target, source in (
         ("region_id", "region_id"),

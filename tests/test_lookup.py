@@ -39,13 +39,14 @@ def _reference_pairs(
 def _reference_join(
     incidents: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, predicate: str = "intersects"
 ) -> gpd.GeoDataFrame:
-    """join_incidents as it was: its frame assembly fed by the reference pairs."""
-    real = spatial._pairs
+    """join_incidents as it was: the frame assembled by iloc from the reference pairs."""
+    real, gather = spatial._pairs, spatial._gather_rows
     spatial._pairs = _reference_pairs
+    spatial._gather_rows = lambda frame, pos: frame.iloc[pos].reset_index(drop=True)
     try:
         return join_incidents(incidents, regions, predicate=predicate)
     finally:
-        spatial._pairs = real
+        spatial._pairs, spatial._gather_rows = real, gather
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +144,14 @@ def test_small_joins_skip_the_build(regions: gpd.GeoDataFrame, monkeypatch) -> N
     incidents = synthetic_incidents(1000)
     join_incidents(incidents, regions)
     assert lookup.cached(np.asarray(regions.geometry.array), build_if_missing=False) is None
+
+
+def test_gather_rows_equals_iloc(monkeypatch: pytest.MonkeyPatch) -> None:
+    incidents = synthetic_incidents(5000)
+    incidents["notes"] = incidents["notes"].astype("str")
+    rng = np.random.default_rng(9)
+    pos = np.sort(np.concatenate([np.arange(5000), rng.integers(0, 5000, 40), [0, 4999]]))
+    want = incidents.iloc[pos].reset_index(drop=True)
+    pd.testing.assert_frame_equal(spatial._gather_rows(incidents, pos), want)
+    monkeypatch.setattr(spatial, "_MAX_SLICES", 3)  # many repeats: the plain take
+    pd.testing.assert_frame_equal(spatial._gather_rows(incidents, pos), want)

@@ -11,6 +11,7 @@ are pure functions of their arguments (paths, strings), so the app can cache the
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,8 +24,11 @@ from atlas.catalog import CATALOG
 from atlas.crs import DISPLAY_CRS
 from atlas.definitions import GEODATA, load_definitions
 from atlas.errors import InputError
+from atlas.fetch import CACHE_ENV
+from atlas.incident_cache import read_cached
 from atlas.readers import read_incidents
 from atlas.regions import REGION_COLUMNS, BuildReport, build_region, read_regions
+from atlas.safety import Limits, operator_limits
 from atlas.schema import INCIDENT_COLUMNS, LoadReport
 
 SAMPLE_INCIDENTS = GEODATA / "sample_incidents.csv"
@@ -377,19 +381,29 @@ def _incident_source(report: LoadReport, gdf: gpd.GeoDataFrame) -> DatasetInfo:
     )
 
 
-def read_incident_file(path: Path) -> tuple[gpd.GeoDataFrame, LoadReport]:
-    """Read one incident file; a GeoParquet (the UCDP extract `fetch` caches) is passed
-    to the shared readers as CSV text so the same validator and LoadReport apply."""
+def read_incident_file(
+    path: Path, *, limits: Limits | None = None, cache: bool = False
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Read one of the operator's incident files (limits: :func:`operator_limits`).
+
+    With ``cache``, a CSV/table is loaded from, or stored to, the GeoParquet cache
+    (:mod:`atlas.incident_cache`). A GeoParquet (the UCDP extract `fetch` caches) is
+    passed to the shared readers as CSV text so the same validator and LoadReport apply.
+    """
     path = Path(path)
+    limits = operator_limits() if limits is None else limits
     if path.suffix.lower() != ".parquet":
-        return read_incidents(path)
+        if cache and path.is_file():
+            frame, report, _hit = read_cached(path, limits=limits)
+            return frame, report
+        return read_incidents(path, limits=limits)
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path.name}: could not be read as Parquet ({exc})") from None
     frame = frame.drop(columns=[c for c in ("geometry",) if c in frame.columns])
     text = frame.to_csv(index=False).encode("utf-8")
-    return read_incidents(text, filename=path.with_suffix(".csv").name)
+    return read_incidents(text, filename=path.with_suffix(".csv").name, limits=limits)
 
 
 def _find_cached_districts() -> tuple[Path, str, str, str] | None:
@@ -416,11 +430,17 @@ def load_bundle(
     districts: Path | None = None,
     districts_vintage: str = "",
     use_cache: bool = True,
+    limits: Limits | None = None,
+    cache_incidents: bool | None = None,
 ) -> AtlasData:
     """Shipped data plus the user's incident files and district files of any vintage.
 
-    ``incidents``: files read with :func:`atlas.readers.read_incidents` (they replace the
-    synthetic sample); a ``.parquet`` UCDP extract from ``conflict-atlas fetch`` works too.
+    ``incidents``: the operator's files, read with :func:`atlas.readers.read_incidents`
+    under ``limits`` (default :func:`atlas.safety.operator_limits`: no size limit, 10M
+    rows); they replace the synthetic sample; a ``.parquet`` UCDP extract from
+    ``conflict-atlas fetch`` works too. With ``cache_incidents`` (default: when
+    ``CONFLICT_ATLAS_CACHE`` is set) each loaded file is kept as GeoParquet in that
+    folder (:mod:`atlas.incident_cache`) and read from there next time.
     ``districts``: a district polygon file (ubigeo ids) of the given vintage; without it
     and with ``use_cache``, a downloaded 2007 set in the fetch cache is used. The file
     adds the region layer ``district-<vintage>`` (``district-file`` without a vintage)
@@ -428,10 +448,12 @@ def load_bundle(
     VRAEM.
     """
     data = load_shipped()
+    if cache_incidents is None:
+        cache_incidents = bool(os.environ.get(CACHE_ENV, "").strip())
     if incidents:
         frames, reports, sources = [], [], []
         for path in incidents:
-            gdf, report = read_incident_file(Path(path))
+            gdf, report = read_incident_file(Path(path), limits=limits, cache=cache_incidents)
             frames.append(gdf)
             reports.append(report)
             sources.append(_incident_source(report, gdf))

@@ -9,12 +9,16 @@ reader checks :class:`Limits` so a huge or zip-bomb upload fails with a clear me
 from __future__ import annotations
 
 import html
+import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+
+from atlas.errors import LimitError
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,34 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+#: Row limit of the operator's start-up files (``CONFLICT_ATLAS_INCIDENTS``).
+OPERATOR_ROWS_ENV = "CONFLICT_ATLAS_MAX_ROWS"
+OPERATOR_MAX_ROWS = 10_000_000
+
+
+def operator_limits() -> Limits:
+    """Limits for files the operator configured at start-up, not for uploads.
+
+    The operator chose the file, so there is no size limit (ACLED's global export is
+    ~2.5M rows and grows weekly); the row limit is ``CONFLICT_ATLAS_MAX_ROWS`` (default
+    10,000,000) and reading may take 30 minutes. Archive checks (zip bombs) stay.
+    Uploads keep :data:`DEFAULT_LIMITS`.
+    """
+    raw = os.environ.get(OPERATOR_ROWS_ENV, "").strip()
+    rows = OPERATOR_MAX_ROWS
+    if raw:
+        try:
+            rows = int(raw.replace("_", ""))
+        except ValueError:
+            rows = -1
+        if rows < 1:
+            raise LimitError(
+                f"{OPERATOR_ROWS_ENV}={raw!r} is not a positive whole number of rows; set "
+                f"e.g. {OPERATOR_ROWS_ENV}=10000000 or unset it for the default"
+            )
+    return Limits(max_bytes=sys.maxsize, max_rows=rows, read_seconds=1800.0)
+
 
 #: Leading characters a spreadsheet may treat as the start of a formula (OWASP list).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -112,9 +144,11 @@ def escape_text(s: Any) -> str:
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "OPERATOR_MAX_ROWS",
     "Limits",
     "escape_text",
     "neutralise_formula",
+    "operator_limits",
     "safe_csv_frame",
     "to_safe_csv",
 ]

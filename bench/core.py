@@ -76,6 +76,7 @@ class Plan:
     browser_naive_sizes: tuple[int, ...]
     export_sizes: tuple[int, ...]
     memory_n: int
+    engine_sizes: tuple[int, ...] = ()
 
 
 PLANS: dict[str, Plan] = {
@@ -94,6 +95,7 @@ PLANS: dict[str, Plan] = {
         browser_naive_sizes=(10_000,),
         export_sizes=(10_000, 100_000),
         memory_n=1_000_000,
+        engine_sizes=(1_000_000,),
     ),
     "full": Plan(
         mode="full",
@@ -110,6 +112,7 @@ PLANS: dict[str, Plan] = {
         browser_naive_sizes=(10_000, 100_000),
         export_sizes=(10_000, 100_000),
         memory_n=1_000_000,
+        engine_sizes=(1_000_000,),
     ),
     # the smoke test's plan: every measurement once at a small size
     "smoke": Plan(
@@ -127,6 +130,7 @@ PLANS: dict[str, Plan] = {
         browser_naive_sizes=(1_000,),
         export_sizes=(1_000,),
         memory_n=10_000,
+        engine_sizes=(10_000,),
     ),
 }
 

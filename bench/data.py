@@ -212,3 +212,51 @@ def load_districts(data_dir: Path | None) -> tuple[gpd.GeoDataFrame, dict[str, A
         }
     info["vertices"] = int(shapely.get_num_coordinates(regions.geometry.values).sum())
     return regions, info
+
+
+GAZETTEER_FILE = "gazetteer/castagnetto_ubigeo_ccpp_from_rds.csv"
+#: Jitter of a border point, in degrees (standard deviation; ~0.5 km).
+BORDER_JITTER_DEG = 0.005
+
+
+def border_points(
+    regions: gpd.GeoDataFrame, n: int, data_dir: Path | None = None, seed: int = SEED
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Seeded lon/lat clustered near district borders, and what they were built from.
+
+    Each point is a populated place (the gazetteer's villages when ``data_dir`` has it,
+    else uniform seeds in Peru's box), moved to the nearest point of its nearest district
+    boundary and jittered by ~0.5 km: the case where a raster shortcut helps least. One
+    point in 1,000 is left exactly on the boundary (a vertex), for the boundary rule.
+    """
+    rng = np.random.default_rng(seed + 4)
+    path = (data_dir / GAZETTEER_FILE) if data_dir else None
+    if path is not None and path.is_file():
+        places = pd.read_csv(path, usecols=["latitude", "longitude"]).dropna()
+        lon, lat = places["longitude"].to_numpy(), places["latitude"].to_numpy()
+        source = f"gazetteer villages ({len(lon):,}, ../shared/data/{GAZETTEER_FILE})"
+    else:
+        lon, lat = random_points(20_000, seed + 5)
+        source = "20,000 uniform seeds in Peru's box (no gazetteer)"
+    polys = regions.geometry.values
+    lines = shapely.boundary(np.asarray(polys[~polys.isna()]))
+    tree = shapely.STRtree(lines)
+    seeds = shapely.points(lon, lat)
+    seed_pos, line_pos = tree.query_nearest(seeds, all_matches=False)
+    snapped = shapely.shortest_line(seeds[seed_pos], lines[line_pos])
+    ends = shapely.get_coordinates(shapely.get_point(snapped, 1))
+    pick = rng.integers(0, len(ends), n)
+    x = ends[pick, 0] + rng.normal(0.0, BORDER_JITTER_DEG, n)
+    y = ends[pick, 1] + rng.normal(0.0, BORDER_JITTER_DEG, n)
+    vertices = shapely.get_coordinates(lines)
+    exact = rng.random(n) < 0.001
+    which = rng.integers(0, len(vertices), int(exact.sum()))
+    x[exact], y[exact] = vertices[which, 0], vertices[which, 1]
+    return x, y, f"near district borders: {source}, snapped to the nearest border, jittered"
+
+
+def with_points(incidents: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> gpd.GeoDataFrame:
+    """``incidents`` with their points replaced (same columns, same ids)."""
+    out = incidents.copy()
+    out["geometry"] = gpd.points_from_xy(x, y, crs=incidents.crs)
+    return out

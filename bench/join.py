@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from bench.core import Case, Recorder, resolve
-from bench.data import synthetic_incidents
+from bench.data import border_points, synthetic_incidents, with_points
 
 
 # ---- pair comparison --------------------------------------------------------------------
@@ -60,12 +60,74 @@ def same_counts(ours: pd.DataFrame, ref: pd.DataFrame) -> bool:
 
 
 # ---- benchmarks: spatial join and aggregation -------------------------------------------
-def bench_join(rec: Recorder, regions: gpd.GeoDataFrame, duck: DuckJoin | None) -> None:
+BORDER = "spatial join (near borders)"
+
+
+def bench_lookup_build(rec: Recorder, regions: gpd.GeoDataFrame) -> None:
+    """The grid lookup's one-off build (cached per set of regions, like sjoin's STRtree)."""
+    build, status, note = resolve("atlas.lookup", "build")
+    if build is None:
+        rec.skip("join", "grid lookup build", len(regions), "ours", status, note)
+        return
+    polys = np.asarray(regions.geometry.array)
+    res, grid = rec.time(
+        "join", "grid lookup build", len(regions), "ours", lambda: build(polys), under_test=True
+    )
+    if grid is not None:
+        res.extra.update(
+            cells=int(grid.entry.size),
+            boundary_share=round(grid.boundary_share(), 4),
+            entries=int(len(grid.start) - 1),
+        )
+
+
+def bench_join_border(
+    rec: Recorder, regions: gpd.GeoDataFrame, data_dir: Path | None, n: int
+) -> None:
+    """Points clustered near district borders (jittered villages): the grid's worst case."""
+    join, status, note = resolve("atlas.spatial", "join_incidents")
+    x, y, source = border_points(regions, n, data_dir)
+    incidents = with_points(synthetic_incidents(n), x, y)
+    points = incidents[["geometry"]]
+    ref_regions = regions[["region_id", "geometry"]]
+    cases = [
+        Case(
+            "sjoin",
+            lambda: gpd.sjoin(points, ref_regions, predicate="intersects"),
+            "geopandas.sjoin(points, districts, predicate='intersects'), geometry-only frames",
+        )
+    ]
+    if join is None:
+        rec.skip("join", BORDER, n, "ours", status, note)
+    else:
+        cases.append(
+            Case("ours", lambda: join(incidents, regions, predicate="intersects"), source, True)
+        )
+    timed = rec.time_many("join", BORDER, n, cases)
+    all_ids = pd.Index(regions["region_id"])
+    res, ref = timed["sjoin"]
+    ref_keys = pair_keys(ref.index.to_numpy(), ref["region_id"], all_ids)
+    res.extra["pairs"] = int(len(ref_keys))
+    if "ours" in timed and timed["ours"][1] is not None:
+        res, out = timed["ours"]
+        keys = pair_keys(*ours_pairs(out, incidents), all_ids)
+        res.extra["pairs"] = int(len(keys))
+        res.extra["identical"] = bool(np.array_equal(keys, ref_keys))
+
+
+def bench_join(
+    rec: Recorder,
+    regions: gpd.GeoDataFrame,
+    duck: DuckJoin | None,
+    data_dir: Path | None = None,
+) -> None:
     plan = rec.plan
     all_ids = pd.Index(regions["region_id"])
     ref_regions = regions[["region_id", "geometry"]]
     join, status, note = resolve("atlas.spatial", "join_incidents")
+    bench_lookup_build(rec, regions)
     for n in plan.join_sizes:
+        bench_join_border(rec, regions, data_dir, n)
         incidents = synthetic_incidents(n)
         points = incidents[["geometry"]]
         cases = [

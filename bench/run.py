@@ -12,7 +12,7 @@ are read at run time from ``../shared/data`` when present and never copied; othe
 a synthetic Voronoi tessellation of similar size stands in and the table says so.
 
 This module holds the command line and runs the groups in order. The groups are in
-``join``, ``load``, ``map``, ``browser``, ``export`` and ``memory`` on the shared runner
+``join``, ``load``, ``engine`` (the join command's two engines), ``map``, ``browser``, ``export`` and ``memory`` on the shared runner
 in ``core`` (data from ``data``); ``report`` turns the results into the table.
 """
 
@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ first, not th
 from bench.browser import bench_browser  # noqa: E402
 from bench.core import PLANS, Recorder, machine  # noqa: E402
 from bench.data import DEFAULT_DATA_DIR, load_districts  # noqa: E402
+from bench.engine import bench_engines  # noqa: E402
 from bench.export import bench_export  # noqa: E402
 from bench.join import DuckJoin, bench_aggregate, bench_join, make_duck  # noqa: E402
 from bench.load import bench_load  # noqa: E402
@@ -68,7 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-GROUPS = ("join", "aggregate", "load", "map", "browser", "export", "memory")
+GROUPS = ("join", "aggregate", "load", "engine", "map", "browser", "export", "memory")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         duck_error = ""
         if "join" in only:
             duck, duck_error = make_duck(regions)
-            bench_join(rec, regions, duck)
+            bench_join(rec, regions, duck, args.data_dir)
             if duck is None:
                 for n in plan.duckdb_sizes:
                     rec.skip("join", "spatial join", n, "duckdb", "skipped", duck_error)
@@ -103,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         csv_paths: dict[int, Path] = {}
         if "load" in only:
             csv_paths = bench_load(rec, workdir)
+        if "engine" in only:
+            bench_engines(rec, regions, workdir)
         html_files: dict[str, Path] = {}
         if "map" in only or "browser" in only:
             html_files = bench_maps(rec, workdir)

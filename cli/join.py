@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,8 +21,8 @@ import pandas as pd
 
 from atlas.errors import InputError
 from atlas.regions import read_regions
-from atlas.safety import to_safe_csv
-from atlas.spatial import aggregate, join_incidents
+from atlas.safety import operator_limits, to_safe_csv
+from atlas.spatial import aggregate, join_per_incident, one_row_per_incident
 
 OUT_FORMATS = (".csv", ".geojson", ".parquet")
 INCIDENT_SOURCES = ("auto", "acled", "ucdp", "table", "vector")
@@ -61,6 +63,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default=None,
         help="split the summary by time bucket of the start date",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("default", "dask"),
+        default="default",
+        help="dask: partitions on a dask cluster (pip install 'conflict-atlas[dask]')",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="with --engine dask: a running dask scheduler (tcp://host:8786); default: a "
+        "local cluster on this machine",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="local cluster size (cores)"
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -99,20 +117,6 @@ def filter_dates(
     return incidents[keep]
 
 
-def one_row_per_incident(joined: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """From the long join (with ``_pos``): region ids joined by ";" and their count."""
-    inside = joined[joined["region_id"].notna()]
-    pos = inside["_pos"].to_numpy()
-    counts = np.bincount(pos, minlength=n)
-    ids = np.full(n, "", dtype=object)
-    single = counts[pos] == 1
-    ids[pos[single]] = inside["region_id"].to_numpy()[single]
-    if (~single).any():
-        multi = inside[~single].groupby("_pos", sort=False)["region_id"].agg(";".join)
-        ids[multi.index.to_numpy()] = multi.to_numpy()
-    return ids, counts
-
-
 def run(args: argparse.Namespace) -> int:
     """Read both inputs, join, write --out (and --summary); print the load reports."""
     from atlas.readers import read_incidents
@@ -122,15 +126,25 @@ def run(args: argparse.Namespace) -> int:
     if date_from and date_to and date_to < date_from:
         raise InputError(f"--to {date_to} is before --from {date_from}; swap them")
     out_format = _out_format(args.out, "--out")
+    if getattr(args, "engine", "default") == "dask" and args.summary:
+        raise InputError(
+            "--summary is not computed by --engine dask yet; run without --engine dask, or "
+            "aggregate the --out table"
+        )
     if args.summary:
         if Path(args.summary).suffix.lower() != ".csv":
             raise InputError(f"--summary {args.summary}: the summary is written as .csv")
         _out_format(args.summary, "--summary")
     for flag, value in (("--incidents", args.incidents), ("--regions", args.regions)):
-        if not Path(value).is_file():
+        if not (Path(value).is_file() or (flag == "--incidents" and Path(value).is_dir())):
             raise InputError(f"{flag} {value}: file not found; check the path")
 
-    incidents, inc_report = read_incidents(args.incidents, source=args.source)
+    if getattr(args, "engine", "default") == "dask":
+        return run_dask(args, out_format, date_from, date_to)
+    # the command line reads the operator's own files: no upload limits
+    incidents, inc_report = read_incidents(
+        args.incidents, source=args.source, limits=operator_limits()
+    )
     print(inc_report.summary())
     regions, reg_report = read_regions(
         args.regions, id_field=args.region_id, name_field=args.region_name, crs=args.regions_crs
@@ -147,21 +161,9 @@ def run(args: argparse.Namespace) -> int:
             f"{date_from or '…'} to {date_to or '…'} and were left out."
         )
 
-    work = incidents.assign(_pos=np.arange(len(incidents)))
-    joined = join_incidents(work, regions)
-    ids, counts = one_row_per_incident(joined, len(incidents))
-    out = incidents.copy()
-    out["region_ids"] = pd.array(ids, dtype="string")
-    out["n_regions"] = counts
-    if out_format == ".csv":
-        table = pd.DataFrame(out.drop(columns=out.geometry.name))
-        table["longitude"] = out.geometry.x
-        table["latitude"] = out.geometry.y
-        to_safe_csv(table, args.out)
-    elif out_format == ".geojson":
-        out.to_file(args.out, driver="GeoJSON")
-    else:
-        out.to_parquet(args.out)
+    out, joined = join_per_incident(incidents, regions)
+    counts = out["n_regions"].to_numpy()
+    write_output(out, args.out, out_format)
     inside = int((counts > 0).sum())
     print(
         f"{len(out):,} incidents: {inside:,} in at least one of {len(regions):,} regions, "
@@ -177,4 +179,95 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_parser", "filter_dates", "one_row_per_incident", "run"]
+def write_output(out: gpd.GeoDataFrame, path: str, out_format: str) -> None:
+    """One file: CSV (formulas neutralised, longitude/latitude columns), GeoJSON, GeoParquet."""
+    if out_format == ".csv":
+        table = pd.DataFrame(out.drop(columns=out.geometry.name))
+        table["longitude"] = out.geometry.x
+        table["latitude"] = out.geometry.y
+        to_safe_csv(table, path)
+    elif out_format == ".geojson":
+        out.to_file(path, driver="GeoJSON")
+    else:
+        out.to_parquet(path)
+
+
+def run_dask(
+    args: argparse.Namespace, out_format: str, date_from: dt.date | None, date_to: dt.date | None
+) -> int:
+    """The join on dask (atlas.dask_join); output written to a temporary name, then renamed.
+
+    ``.parquet`` becomes a folder of part files (one per partition); CSV and GeoJSON are
+    gathered into one file like the default engine's. A lost worker: dask retries its
+    tasks elsewhere (same output); when it cannot, the run fails naming the worker and
+    nothing is left at --out.
+    """
+    from atlas import dask_join
+
+    dask_join._require_dask()
+    from distributed import Client, KilledWorker, LocalCluster
+
+    regions, reg_report = read_regions(
+        args.regions, id_field=args.region_id, name_field=args.region_name, crs=args.regions_crs
+    )
+    print(reg_report.summary())
+    if args.scheduler:
+        client = Client(args.scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=args.workers or None, threads_per_worker=1, processes=True,
+            dashboard_address=None,
+        )  # fmt: skip
+        client = Client(cluster)
+    target = Path(args.out)
+    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    done = False
+    try:
+        frames, inc_report = dask_join.read_partitions(Path(args.incidents), source=args.source)
+        print(inc_report.summary())
+        if date_from or date_to:
+            frames = frames.map_partitions(filter_dates, date_from, date_to, meta=frames._meta)
+        out = dask_join.join(frames, regions, client)
+        if out_format == ".parquet":
+            out.to_parquet(tmp)
+        else:
+            write_output(out.compute().reset_index(drop=True), str(tmp), out_format)
+        _replace(tmp, target)
+        done = True
+    except KilledWorker as exc:
+        worker = getattr(exc.last_worker, "address", exc.last_worker)
+        raise dask_join.EngineError(
+            f"the dask worker {worker} was lost while running {exc.task!r}, after "
+            f"{exc.allowed_failures + 1} workers died on that task; nothing was written to "
+            f"{args.out}. Check that worker's memory and logs, then run again"
+        ) from None
+    finally:
+        if not done:
+            _remove(tmp)  # no partial output, whatever stopped the run
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    print(f"Wrote {args.out} (engine dask, {len(regions):,} regions).")
+    return 0
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Move the finished output into place (a folder replaces a folder)."""
+    old = None
+    if target.is_dir():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+    tmp.replace(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+__all__ = ["add_parser", "filter_dates", "one_row_per_incident", "run", "write_output"]

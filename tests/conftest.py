@@ -1,4 +1,5 @@
-"""Shared pytest options: ``--real-data DIR`` turns on the tests marked ``realdata``."""
+"""Shared pytest options: ``--real-data DIR`` turns on the tests marked ``realdata``;
+``--fuzz`` and ``--ondemand`` the long ones marked ``fuzz`` and ``ondemand``."""
 
 from __future__ import annotations
 
@@ -24,16 +25,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the tests marked fuzz (10,000 generated inputs per parser; minutes)",
     )
+    parser.addoption(
+        "--ondemand",
+        action="store_true",
+        default=False,
+        help="run the tests marked ondemand (1M-row runs; minutes)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_real = pytest.mark.skip(reason="needs --real-data DIR")
     skip_fuzz = pytest.mark.skip(reason="on demand: pytest --fuzz")
+    skip_ondemand = pytest.mark.skip(reason="on demand: pytest --ondemand")
     for item in items:
         if "realdata" in item.keywords and not config.getoption("--real-data"):
             item.add_marker(skip_real)
         if "fuzz" in item.keywords and not config.getoption("--fuzz"):
             item.add_marker(skip_fuzz)
+        if "ondemand" in item.keywords and not config.getoption("--ondemand"):
+            item.add_marker(skip_ondemand)
 
 
 @pytest.fixture(scope="session")

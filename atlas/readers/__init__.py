@@ -10,6 +10,7 @@ GeoDataFrame (:data:`atlas.schema.INCIDENT_COLUMNS`, EPSG:4326) with a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +23,8 @@ from atlas.readers.validate import ROW, TABLE_DATE_FORMATS, finish, validate_chu
 from atlas.safety import DEFAULT_LIMITS, Limits
 from atlas.schema import LoadReport
 
+#: Bump when the readers' output for the same file changes: it keys the operator cache.
+READER_VERSION = "2"
 SOURCES: tuple[str, ...] = ("auto", "acled", "ucdp", "table", "vector")
 TEXT_EXTENSIONS = (".csv", ".tsv", ".tab", ".txt")
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
@@ -64,41 +67,18 @@ def read_incidents(
             f"{name}: unknown format {ext!r}; give a CSV/TSV/XLSX table or a GeoJSON, "
             "GeoPackage, KML or zipped Shapefile"
         )
-    kind = source
-    if source == "auto":
-        kind = "table"
-        if acled.matches(raw.columns):
-            kind = "acled"
-        elif ucdp.matches(raw.columns):
-            kind = "ucdp"
-    if kind in ("acled", "ucdp") and mapping:
-        raise InputError(f"{name}: mapping is only used for source='table' or 'vector'")
-    if kind == "acled":
-        _require(acled.SIGNATURE | {"latitude", "longitude"}, raw.columns, name, "ACLED")
-        dataset, formats = acled.DATASET, acled.DATE_FORMATS
-
-        def stage(chunk: pd.DataFrame) -> pd.DataFrame:
-            return acled.stage(chunk)
-    elif kind == "ucdp":
-        _require(ucdp.SIGNATURE | {"latitude", "longitude"}, raw.columns, name, "UCDP GED")
-        dataset, formats = ucdp.DATASET, ucdp.DATE_FORMATS
-
-        def stage(chunk: pd.DataFrame) -> pd.DataFrame:
-            return ucdp.stage(chunk)
-    else:
-        plan = table.plan_columns(raw.columns, name=name, mapping=mapping)
-        dataset, formats = stem, TABLE_DATE_FORMATS
-
-        def stage(chunk: pd.DataFrame) -> pd.DataFrame:
-            return table.stage(chunk, plan, dataset=dataset, counters=counters)
-
-    report = LoadReport(source=name, kind=kind, warnings=list(raw.warnings))
     counters: dict[str, int] = {}
+    kind, dataset, formats, stage, keep = plan_table(
+        raw.columns, source=source, name=name, stem=stem, mapping=mapping, counters=counters
+    )
+    report = LoadReport(source=name, kind=kind, warnings=list(raw.warnings))
     parts = []
     blank_rows = 0
-    for chunk in raw.read():
-        cells = chunk.drop(columns=ROW)
-        blank = cells.fillna("").eq("").all(axis=1)
+    for chunk in raw.read(keep):
+        if table.BLANK in chunk.columns:
+            blank = chunk.pop(table.BLANK)
+        else:
+            blank = chunk.drop(columns=ROW).fillna("").eq("").all(axis=1)
         if blank.any():
             blank_rows += int(blank.sum())
             chunk = chunk[~blank]
@@ -117,6 +97,50 @@ def read_incidents(
         )
     _precision_warnings(report, counters)
     return finish(parts, report, dataset=dataset, today=today, counters=counters), report
+
+
+def plan_table(
+    columns: list[str],
+    *,
+    source: str,
+    name: str,
+    stem: str,
+    mapping: dict[str, str] | None,
+    counters: dict[str, int],
+) -> tuple[str, str, tuple[str, ...], Callable[[pd.DataFrame], pd.DataFrame], list[str]]:
+    """How to stage a table with this header: (kind, dataset, date formats, stage, columns).
+
+    ``kind`` is acled/ucdp/table (detected when ``source`` is "auto"); ``stage`` maps one
+    raw chunk to staged canonical columns (counting facts in ``counters``); the columns
+    are the raw ones ``stage`` reads. Shared by :func:`read_incidents` and the dask engine.
+    """
+    kind = source
+    if source == "auto":
+        kind = "table"
+        if acled.matches(columns):
+            kind = "acled"
+        elif ucdp.matches(columns):
+            kind = "ucdp"
+    if kind in ("acled", "ucdp") and mapping:
+        raise InputError(f"{name}: mapping is only used for source='table' or 'vector'")
+    if kind == "acled":
+        _require(acled.SIGNATURE | {"latitude", "longitude"}, columns, name, "ACLED")
+        dataset, formats, used = acled.DATASET, acled.DATE_FORMATS, acled.USED
+        stage = acled.stage
+    elif kind == "ucdp":
+        _require(ucdp.SIGNATURE | {"latitude", "longitude"}, columns, name, "UCDP GED")
+        dataset, formats, used = ucdp.DATASET, ucdp.DATE_FORMATS, ucdp.USED
+        stage = ucdp.stage
+    else:
+        plan = table.plan_columns(columns, name=name, mapping=mapping)
+        dataset, formats = stem, TABLE_DATE_FORMATS
+        used = frozenset(c.strip().lower() for c in plan.values())
+
+        def stage(chunk: pd.DataFrame) -> pd.DataFrame:
+            return table.stage(chunk, plan, dataset=dataset, counters=counters)
+
+    keep = [c for c in columns if c.strip().lower() in used]
+    return kind, dataset, formats, stage, keep
 
 
 def _read_vector(
@@ -220,4 +244,4 @@ def _check_size(name: str, size: int, limits: Limits) -> None:
         )
 
 
-__all__ = ["SOURCES", "read_incidents"]
+__all__ = ["READER_VERSION", "SOURCES", "read_incidents"]

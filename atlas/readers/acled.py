@@ -41,6 +41,11 @@ CROSSWALK: dict[str, str] = {
     "synthetic": "synthetic",
 }
 
+#: Raw columns stage() reads (lower case); the others are parsed but not kept.
+USED: frozenset[str] = frozenset(
+    {*CROSSWALK.values(), "time_precision", "geo_precision", "civilian_targeting"}
+)
+
 #: "2023-02-16" (API/new exports), "16 May 2025" and "16-May-2025" (older exports/Excel).
 DATE_FORMATS: tuple[str, ...] = ("ISO", "%d %B %Y", "%d-%b-%Y", "%d-%B-%Y", "%d %b %Y")
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from atlas.errors import InputError, LimitError
 from atlas.readers.validate import ROW, parse_bool, split_pair
@@ -26,6 +28,12 @@ from atlas.safety import DEFAULT_LIMITS, Limits
 from atlas.schema import DATE_PRECISIONS, EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
 
 CHUNK_ROWS = 200_000
+#: Column the Arrow path adds to each chunk: True where every cell of the row is empty.
+BLANK = "_blank"
+#: pyarrow parses with all cores (as ``pandas.read_csv(engine="pyarrow")`` does); a
+#: ragged row then cannot be located by pyarrow, and pandas' parser reads the file again.
+ARROW_THREADS = True
+_HEAD_BYTES = 1 << 20
 
 #: canonical -> accepted column names (normalised: lower case, no accents, "_" separators),
 #: best first.
@@ -179,12 +187,14 @@ def stage(
 # ---- containers -------------------------------------------------------------------------
 @dataclass
 class RawTable:
-    """A table opened for reading: its header and ``read()``, which yields raw text chunks
-    with a ``_row`` column. Every column is read: given ``usecols``, pandas would silently
-    ignore extra fields on a row, and a ragged row must be an error instead."""
+    """A table opened for reading: its header and ``read(keep)``, which yields raw text
+    chunks with a ``_row`` column. Every column is parsed (given ``usecols``, pandas
+    would silently ignore extra fields on a row, and a ragged row must be an error
+    instead); ``keep`` (column names) lets a reader skip converting columns it does not
+    use, and such chunks carry ``_blank`` (every cell of the row empty)."""
 
     columns: list[str]
-    read: Callable[[], Iterator[pd.DataFrame]]
+    read: Callable[..., Iterator[pd.DataFrame]]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -228,7 +238,14 @@ def sniff_delimiter(text: str, filename: str = "") -> str:
 def open_text(
     data: bytes, *, name: str, filename: str = "", limits: Limits = DEFAULT_LIMITS
 ) -> RawTable:
-    """Open delimited text; chunks carry ``_row`` (header = row 1)."""
+    """Open delimited text; chunks carry ``_row`` (header = row 1).
+
+    UTF-8 text that pyarrow's CSV reader accepts is read by it (fast, multithreaded);
+    anything else (another encoding, a ragged or blank row) by pandas' parser, as before.
+    """
+    fast = _open_arrow(data, name=name, filename=filename, limits=limits)
+    if fast is not None:
+        return fast
     text, encoding, warnings = decode_text(data, name)
     if not text.strip():
         raise InputError(f"{name}: the file is empty; export the table again with its rows")
@@ -254,7 +271,7 @@ def open_text(
     if not columns:
         raise InputError(f"{name}: the file has no header row; {_fix()}")
 
-    def read() -> Iterator[pd.DataFrame]:
+    def read(keep: list[str] | None = None) -> Iterator[pd.DataFrame]:
         try:
             reader = pd.read_csv(source(), chunksize=CHUNK_ROWS,
                                  encoding="utf-8-sig" if utf8 else None,
@@ -284,6 +301,100 @@ def _text_chunks(reader, name: str, columns: list[str], limits: Limits) -> Itera
         chunk[ROW] = pd.RangeIndex(start + 2, start + 2 + len(chunk))
         start += len(chunk)
         _check_limits(name, start, deadline, limits)
+        yield chunk
+
+
+def _open_arrow(data: bytes, *, name: str, filename: str, limits: Limits) -> RawTable | None:
+    """The fast path of :func:`open_text`, or None to take the pandas path.
+
+    Only the head of the file is decoded (to find the delimiter and the header); pyarrow
+    checks that every cell is UTF-8 while parsing.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:8192]:
+        return None
+    head = data[:_HEAD_BYTES]
+    if len(data) > len(head):
+        head = head[: head.rfind(b"\n") + 1]  # whole lines: no cut multi-byte character
+    try:
+        head_text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if not head_text.strip():
+        return None
+    sep = sniff_delimiter(head_text[:100_000], filename)
+    try:
+        header = pd.read_csv(io.BytesIO(data), nrows=0, encoding="utf-8-sig", sep=sep,
+                             dtype=str, na_filter=False, skip_blank_lines=False,
+                             index_col=False, engine="c")  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError):
+        return None
+    columns = [str(c) for c in header.columns]
+    if not columns:
+        return None
+    arrow = _arrow_table(data, sep, len(columns))
+    if arrow is None:
+        return None
+
+    def read(keep: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        return _arrow_chunks(arrow, name, columns, limits, keep)
+
+    return RawTable(columns, read, [])
+
+
+def _arrow_table(data: bytes, sep: str, width: int) -> pa.Table | None:
+    """The body of UTF-8 delimited text as an Arrow table of strings, or None.
+
+    pyarrow's CSV reader (multithreaded when :data:`ARROW_THREADS`) keeps every cell as
+    text, empty cells as "" (like ``na_filter=False``), quoted newlines inside values. It
+    refuses a row whose field count differs from the header's, a blank line and invalid
+    UTF-8; with several threads it cannot say which row, so None sends the file to the
+    pandas parser, which reads it as it always did or names the line it stops at.
+    """
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(use_threads=ARROW_THREADS, column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, newlines_in_values=True, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    # the header is parsed as row 0 and dropped: skip_rows counts lines, and a quoted
+    # header cell may hold a newline
+    return table.slice(1)
+
+
+def _arrow_chunks(
+    arrow: pa.Table, name: str, columns: list[str], limits: Limits, keep: list[str] | None
+) -> Iterator[pd.DataFrame]:
+    """The Arrow table in CHUNK_ROWS slices as raw text frames with ``_row`` (header = 1).
+
+    Only the ``keep`` columns are converted to pandas (all when None); whether a row is
+    blank in every column is computed in Arrow and sent as the ``_blank`` column.
+    """
+    deadline = time.monotonic() + limits.read_seconds
+    _check_limits(name, arrow.num_rows, deadline, limits)
+    wanted = set(columns if keep is None else keep)
+    picks = [i for i, c in enumerate(columns) if c in wanted]
+    for start in range(0, arrow.num_rows, CHUNK_ROWS):
+        part = arrow.slice(start, CHUNK_ROWS)
+        blank = pc.equal(part.column(0), "")
+        for i in range(1, part.num_columns):
+            blank = pc.and_(blank, pc.equal(part.column(i), ""))
+        chunk = part.select(picks).to_pandas()
+        chunk.columns = [columns[i] for i in picks]
+        chunk[ROW] = pd.RangeIndex(start + 2, start + 2 + len(chunk))
+        chunk[BLANK] = blank.to_numpy()
+        _check_limits(name, start + len(chunk), deadline, limits)
         yield chunk
 
 
@@ -360,7 +471,7 @@ def open_xlsx(data: bytes, *, name: str, limits: Limits = DEFAULT_LIMITS) -> Raw
     frame[ROW] = numbers
     frames = [frame] if len(frame) else []
 
-    def read() -> Iterator[pd.DataFrame]:
+    def read(keep: list[str] | None = None) -> Iterator[pd.DataFrame]:
         return iter(frames)
 
     return RawTable(columns, read, warnings)
@@ -390,6 +501,7 @@ def _fix() -> str:
 
 __all__ = [
     "ALIASES",
+    "BLANK",
     "RawTable",
     "decode_text",
     "normalise_name",

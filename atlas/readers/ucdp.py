@@ -40,6 +40,11 @@ CROSSWALK: dict[str, str] = {
     "synthetic": "synthetic",
 }
 
+#: Raw columns stage() reads (lower case); the others are parsed but not kept.
+USED: frozenset[str] = frozenset(
+    {*CROSSWALK.values(), "type_of_violence", "where_prec", "date_prec"}
+)
+
 #: GED dates are ISO ("2021-05-23", sometimes with a time "2021-05-23 00:00:00.000").
 DATE_FORMATS: tuple[str, ...] = ("ISO",)
 

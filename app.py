@@ -59,6 +59,9 @@ from atlas.ui_state import (
 
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
+#: Spec keys with no widget in the page: a link's values are kept and shared on as they are.
+CARRIED_KEYS = ("callouts", "generalise", "periods", "small_multiples", "font", "title",
+                "dek", "notes", "source_line", "byline")  # fmt: skip
 #: Layers the reader can toggle (the basemap is always drawn; its style is a selectbox).
 TOGGLE_LAYERS = ("points", "clusters", "heat", "choropleth", "regions", "coca", "reference")
 assert set(TOGGLE_LAYERS) == set(LAYER_NAMES) - {"basemap"}, "a layer has no toggle"
@@ -190,6 +193,9 @@ def _init_state(data: AtlasData) -> None:
     ss[K.REGION_LAYER] = spec.region_layer
     ss[K.REGION] = spec.region
     ss[K.FRAME] = (spec.bbox, spec.focus)  # the link's frame, until the reader moves the map
+    # settings the sidebar has no widget for yet travel on from the link unchanged
+    ss[K.CARRIED] = {name: getattr(spec, name) for name in CARRIED_KEYS}
+    ss[K.LINK_DATASETS] = list(spec.datasets)  # a link never carries the data itself
     ss[K.VIEW] = None  # MapView once the reader has panned or zoomed
     ss[K.INIT] = True
 
@@ -439,6 +445,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
             coca_year=ss.get(K.COCA_YEAR),
             bbox=_recorded_bbox(),
             focus=ss[K.FRAME][1],
+            **ss.get(K.CARRIED, {}),
             lang=lang,
         )
         return spec, None
@@ -617,13 +624,19 @@ def _upload_panel(lang: str) -> None:
         if file is None:
             return
         data = file.getvalue()
-        key = f"{kind}:{hashlib.sha256(data).hexdigest()}"
+        digest = hashlib.sha256(data).hexdigest()
+        mapping = ss.get(K.UPLOAD_MAPPING, {}).get(digest) if kind == "incidents" else None
+        key = f"{kind}:{digest}" + (f":{sorted(mapping.items())}" if mapping else "")
         upload = ss[K.UPLOADS].get(key)
         if upload is None:
             try:
-                upload = read_upload(file.name, data, kind, DEFAULT_LIMITS.max_bytes)
+                upload = read_upload(file.name, data, kind, DEFAULT_LIMITS.max_bytes, mapping)
             except AtlasError as exc:
-                st.error(str(exc))
+                columns = getattr(exc, "columns", None)
+                if columns:
+                    _column_picker(digest, columns, lang)
+                else:
+                    st.error(str(exc))
                 return
             ss[K.UPLOADS][key] = upload
         show_report(upload.report, lang)
@@ -645,6 +658,31 @@ def _upload_panel(lang: str) -> None:
                 ss[K.UPLOAD_ACTIVE] = {**active, "regions": [*active.get("regions", []), key]}
                 ss[K.PENDING_LAYER] = str(upload.frame["layer"].iloc[0])
             st.rerun()
+
+
+def _column_picker(digest: str, columns: list[str], lang: str) -> None:
+    """When the file's coordinate columns were not recognised: let the reader say which
+    columns hold latitude, longitude and date (the readers' ``mapping``)."""
+    st.warning(t("upload_pick_intro", lang))
+    none = "—"
+    with st.form(f"columns_{digest[:12]}"):
+        c1, c2, c3 = st.columns(3)
+        lat = c1.selectbox(t("upload_pick_lat", lang), columns, index=None,
+                           placeholder=t("upload_pick_choose", lang))  # fmt: skip
+        lon = c2.selectbox(t("upload_pick_lon", lang), columns, index=None,
+                           placeholder=t("upload_pick_choose", lang))  # fmt: skip
+        date = c3.selectbox(t("upload_pick_date", lang), [none, *columns], index=0)
+        go = st.form_submit_button(t("upload_pick_read", lang), type="primary")
+    if not go:
+        return
+    if lat is None or lon is None or lat == lon:
+        st.error(t("upload_pick_need", lang))
+        return
+    mapping = {"latitude": lat, "longitude": lon}
+    if date != none:
+        mapping["date_start"] = date
+    st.session_state.setdefault(K.UPLOAD_MAPPING, {})[digest] = mapping
+    st.rerun()
 
 
 def show_report(report, lang: str) -> None:
@@ -741,11 +779,15 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
     with st.expander(t("export_title", lang)):
         with st.form("export_form"):
             size = st.selectbox(t("export_size", lang), list(SIZE_PRESETS), index=0)
-            title = st.text_input(t("export_title_field", lang), max_chars=200, key="export_title")
-            dek = st.text_input(t("export_dek", lang), max_chars=300)
-            notes = st.text_area(t("export_notes", lang), max_chars=500)
-            source_line = st.text_input(t("export_source", lang), max_chars=300)
-            byline = st.text_input(t("export_byline", lang), max_chars=200)
+            title = st.text_input(
+                t("export_title_field", lang), max_chars=200, key="export_title", value=spec.title
+            )
+            dek = st.text_input(t("export_dek", lang), max_chars=300, value=spec.dek)
+            notes = st.text_area(t("export_notes", lang), max_chars=500, value=spec.notes)
+            source_line = st.text_input(
+                t("export_source", lang), max_chars=300, value=spec.source_line
+            )
+            byline = st.text_input(t("export_byline", lang), max_chars=200, value=spec.byline)
             c1, c2 = st.columns(2)
             fmt = c1.selectbox(t("export_format", lang), EXPORT_FORMATS)
             scale = c2.radio(t("export_scale", lang), (1, 2), horizontal=True)
@@ -832,6 +874,9 @@ def main() -> None:
         st.warning(t("bad_url", lang, error=st.session_state[K.URL_ERROR]))
     if spec_error:
         st.error(spec_error)
+    missing = [d for d in st.session_state.get(K.LINK_DATASETS, []) if d not in _datasets(data)]
+    if missing:
+        st.info(t("link_needs_file", lang, names=", ".join(missing)))
 
     dmin, dmax = _date_bounds(data)
     region_name = _region_name(data, spec.region)

@@ -74,6 +74,28 @@ STRINGS: dict[str, dict[str, str]] = {
     "coca_col_year": {"en": "Year", "es": "Año"},
     "coca_col_hectares": {"en": "Coca (ha)", "es": "Coca (ha)"},
     "coca_col_per_1000ha": {"en": "Incidents per 1,000 ha", "es": "Incidentes por 1,000 ha"},
+    "link_needs_file": {
+        "en": "This view was made with data that is not loaded here: {names}. Links never "
+        "carry data; upload the same file (Load your own data, below) to see this view.",
+        "es": "Esta vista se hizo con datos que no están cargados aquí: {names}. Los enlaces "
+        "nunca llevan datos; cargue el mismo archivo (Cargar sus propios datos, abajo) para "
+        "ver esta vista.",
+    },
+    "upload_pick_intro": {
+        "en": "The atlas did not recognise the coordinate columns of this file. Say which "
+        "columns hold the latitude, the longitude and (if there is one) the date.",
+        "es": "El atlas no reconoció las columnas de coordenadas de este archivo. Indique qué "
+        "columnas tienen la latitud, la longitud y (si la hay) la fecha.",
+    },
+    "upload_pick_lat": {"en": "Latitude column", "es": "Columna de latitud"},
+    "upload_pick_lon": {"en": "Longitude column", "es": "Columna de longitud"},
+    "upload_pick_date": {"en": "Date column", "es": "Columna de fecha"},
+    "upload_pick_choose": {"en": "Choose a column", "es": "Elija una columna"},
+    "upload_pick_read": {"en": "Read with these columns", "es": "Leer con estas columnas"},
+    "upload_pick_need": {
+        "en": "Choose two different columns for latitude and longitude.",
+        "es": "Elija dos columnas distintas para la latitud y la longitud.",
+    },
     "about_title": {"en": "Data, sources and downloads", "es": "Datos, fuentes y descargas"},
     "approx_note": {
         "en": "Approximate boundary: {regions} drawn from simplified or approximate geometry; "

@@ -46,6 +46,8 @@ class K:
     STEP_MODE = "w_step_mode"
     PLAYING = "w_playing"  # play: advance one step per rerun until the last
     FRAME = "atlas_frame"  # (bbox, focus) the link opened with
+    LINK_DATASETS = "atlas_link_datasets"  # datasets the link filtered on (maybe not loaded)
+    CARRIED = "atlas_carried"  # spec values from the link that no widget sets (callouts...)
     VIEW = "atlas_view"  # MapView the reader panned/zoomed to (None until they move the map)
     MAP_CACHE = "atlas_map_cache"  # (map key, folium.Map): the same map for the same key
     MAP_RUNS = "atlas_map_runs"  # runs of the map fragment (pans, zooms and page runs)
@@ -56,6 +58,7 @@ class K:
     UPLOAD_KIND = "w_upload_kind"
     UPLOAD_FILE = "w_upload_file"
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
+    UPLOAD_MAPPING = "atlas_upload_mapping"  # file sha -> columns the reader picked
     UPLOADS = "atlas_uploads"  # sha -> Upload (read once, kept for the session)
     DISTRICTS = "atlas_districts"  # path of fetched exact district boundaries
     REGION_LAYER = "w_region_layer"
@@ -212,10 +215,14 @@ def check_upload_size(name: str, size: int, max_bytes: int) -> None:
         )
 
 
-def read_upload(name: str, data: bytes, kind: str, max_bytes: int) -> Upload:
+def read_upload(
+    name: str, data: bytes, kind: str, max_bytes: int, mapping: dict[str, str] | None = None
+) -> Upload:
     """Read an uploaded file as incidents or regions (with the readers' LoadReport).
 
-    Raises the readers' InputError/LimitError for a file that cannot be used at all;
+    ``mapping`` (canonical -> the file's column) is what a reader chose in the column
+    picker. Raises the readers' InputError/LimitError for a file that cannot be used at
+    all (an InputError with ``columns`` when the coordinate columns were not recognised);
     row-level problems land in the report instead.
     """
     check_upload_size(name, len(data), max_bytes)
@@ -223,7 +230,7 @@ def read_upload(name: str, data: bytes, kind: str, max_bytes: int) -> Upload:
     if kind == "incidents":
         from atlas.readers import read_incidents
 
-        frame, report = read_incidents(data, filename=name)
+        frame, report = read_incidents(data, filename=name, mapping=mapping or None)
     elif kind == "regions":
         from atlas.regions import read_regions
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from atlas import query
 from atlas.errors import InputError, LimitError
 from atlas.i18n import fmt_int, t
-from atlas.spec import MapSpec, legacy_bbox
+from atlas.spec import Callout, MapSpec, legacy_bbox
 from atlas.ui_state import (
     K,
     check_upload_size,
@@ -552,3 +552,56 @@ def test_hiding_filters_lists_each_filter_that_alone_hides_everything() -> None:
     assert hiding_filters(inc, both) == []  # neither alone brings anything back
     assert hiding_filters(inc, MapSpec(actor="nobody at all")) == ["actor"]
     assert hiding_filters(inc, MapSpec(precisions=())) == ["precisions"]
+
+
+def test_link_settings_without_widgets_travel_on(app: AppTest) -> None:
+    linked = MapSpec(
+        generalise="grid:10",
+        callouts=(Callout("San Miguel del Ene", lon=-74.02709, lat=-12.186019),),
+        periods=((dt.date(2020, 5, 23), dt.date(2021, 5, 22)),
+                 (dt.date(2021, 5, 23), dt.date(2022, 5, 22))),
+        title="Before and after",
+    )  # fmt: skip
+    for key, value in linked.to_query().items():
+        app.query_params[key] = value
+    at = _run(app)
+    back = MapSpec.from_query(dict(at.query_params))
+    assert (back.generalise, back.callouts, back.periods, back.title) == (
+        linked.generalise, linked.callouts, linked.periods, linked.title)  # fmt: skip
+    assert at.text_input(key="export_title").value == "Before and after"
+
+
+def test_a_link_made_with_an_uploaded_file_says_it_needs_the_file(app: AppTest) -> None:
+    app.query_params["datasets"] = "acled_peru.csv"
+    at = _run(app)
+    text = " ".join(i.value for i in at.info)
+    assert "not loaded here: acled_peru.csv" in text and "Links never carry data" in text
+    assert "datasets" not in at.query_params  # nothing filtered on data that is not here
+
+
+ODD_CSV = (
+    b"ref,norte,este,cuando,muertos\n"
+    b"a1,-12.186,-74.027,2021-05-23,16\n"
+    b"a2,-12.30,-73.90,2021-06-02,1\n"
+)
+
+
+def test_unrecognised_columns_get_a_column_picker(app: AppTest) -> None:
+    at = _run(app)
+    at.file_uploader(key=K.UPLOAD_FILE).set_value(("odd.csv", ODD_CSV, "text/csv"))
+    _run(at)
+    assert any("did not recognise the coordinate columns" in w.value for w in at.warning)
+    assert not any("mapping=" in e.value for e in at.error)  # no Python advice on the page
+    boxes = {b.label: b for b in at.selectbox}
+    assert boxes["Latitude column"].options == ["ref", "norte", "este", "cuando", "muertos"]
+    boxes["Latitude column"].set_value("norte")
+    boxes["Longitude column"].set_value("este")
+    boxes["Date column"].set_value("cuando")
+    [b for b in at.button if b.label == "Read with these columns"][0].click()
+    _run(at)
+    _run(at)  # the picker reruns the page once it has the columns
+    page = _markdown(at)
+    assert "odd.csv: 2 rows read, 2 kept, 0 left out." in page
+    at.button(key="use_upload").click()
+    _run(at)
+    assert "2 incidents" in _markdown(at)

@@ -85,7 +85,7 @@ def test_every_rejection_reason(fixtures_dir):
         (3, "no_coordinates"),
         (4, "unparseable_coordinates"),
         (5, "out_of_range"),
-        (7, "swapped_coordinates"),
+        (7, "out_of_range"),  # lat -120: swapped, (-12.1, -120) is nowhere near the file
         (8, "null_island"),
         (9, "no_date"),
         (10, "unparseable_date"),
@@ -99,7 +99,7 @@ def test_every_rejection_reason(fixtures_dir):
     assert ymd(gdf["date_end"]) == ["2021-01-01", "2021-01-05", "2099-01-01", "2021-01-20"]
     future = [w for w in report.warnings if "2026-01-01" in w]
     assert future and "(row 15)" in future[0]
-    assert any("swapped" in w for w in report.warnings)
+    assert not any("swapped" in w for w in report.warnings)  # no row was called swapped
     assert "row 3" in report.summary() or "rows 3" in report.summary()
     detail = {r.reason: r.detail for r in report.rejected}
     assert "abc" in detail["unparseable_coordinates"]
@@ -215,3 +215,19 @@ def test_future_dates_kept_with_warning():
     assert report.warnings == [
         "1 row is dated after 2025-01-01 (row 2); it was kept: check the date."
     ]
+
+
+def test_swapped_only_where_the_swapped_point_joins_the_files_points():
+    """A latitude of 95 in a Peruvian file is out of range (swapping it puts the point in
+    the Indian Ocean); in a file of Asian points, latitude 121 with longitude 14 is a swap."""
+    peru = b"id,lat,lon,date\nA,-12.1,-74.0,2021-01-01\nB,-12.5,-73.9,2021-01-02\nC,95,-74.0,2021-01-03\n"
+    _, report = read_incidents(peru, filename="peru.csv", today=TODAY)
+    assert [(r.row, r.reason) for r in report.rejected] == [(4, "out_of_range")]
+    asia = b"id,lat,lon,date\nA,14.6,121.0,2021-01-01\nB,10.3,123.9,2021-01-02\nC,121.1,14.5,2021-01-03\n"
+    _, report = read_incidents(asia, filename="asia.csv", today=TODAY)
+    assert [(r.row, r.reason) for r in report.rejected] == [(4, "swapped_coordinates")]
+    assert any("choose its longitude column as the latitude" in w for w in report.warnings)
+    whole = b"id,lat,lon,date\nA,121.0,14.6,2021-01-01\nB,123.9,10.3,2021-01-02\n"
+    with pytest.raises(InputError) as info:  # every row swapped: nothing to compare with
+        read_incidents(whole, filename="whole.csv", today=TODAY)
+    assert "swapped" in str(info.value)

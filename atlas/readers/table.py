@@ -139,11 +139,13 @@ def plan_columns(
                 break
     has_pair = "latitude" in plan and "longitude" in plan
     if need_coordinates and not has_pair and "coordinates" not in plan:
-        raise InputError(
+        exc = InputError(
             f"{name}: no coordinate columns found; columns seen: {_list(columns)}. Name them "
             "latitude/longitude (or latitud/longitud, lat/lon), or pass "
             "mapping={'latitude': '<column>', 'longitude': '<column>'}"
         )
+        exc.columns = [str(c) for c in columns]  # type: ignore[attr-defined]  # for a picker
+        raise exc
     if has_pair:
         plan.pop("coordinates", None)
     return plan

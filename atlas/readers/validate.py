@@ -339,9 +339,18 @@ def validate_chunk(
     take(infinite, "out_of_range", why("latitude={}, longitude={}", infinite, lat, lon))
     take((lat == 0) & (lon == 0), "null_island", repeat("latitude=0, longitude=0"))
     swapped = (lat.abs() > 90) & (lat.abs() <= 180) & (lon.abs() <= 90)
+    # "swapped" only when the swapped point lands where the file's other points are (a
+    # latitude of 95 in a Peruvian file is a typo, not a swap); with no good rows to go
+    # by (the whole file swapped), swapping making both valid is enough
+    good = alive & (lat.abs() <= 90) & (lon.abs() <= 180)
+    if good.any():
+        pad = 1.0
+        lat_lo, lat_hi = lat[good].min() - pad, lat[good].max() + pad
+        lon_lo, lon_hi = lon[good].min() - pad, lon[good].max() + pad
+        swapped = swapped & lon.between(lat_lo, lat_hi) & lat.between(lon_lo, lon_hi)
     take(swapped, "swapped_coordinates",
-         why("latitude={} is outside -90..90 but longitude={} fits as a latitude; swap the "
-             "columns or pass mapping", swapped, lat, lon))  # fmt: skip
+         why("latitude={} is outside -90..90 but longitude={} fits as a latitude where the "
+             "file's other points are; swap the two columns", swapped, lat, lon))  # fmt: skip
     outside = (lat.abs() > 90) | (lon.abs() > 180)
     take(outside, "out_of_range", why("latitude={}, longitude={}", outside, lat, lon))
 
@@ -427,8 +436,9 @@ def close_report(
     if report.rejected and report.by_reason().get("swapped_coordinates"):
         report.warnings.append(
             "Some rows look like latitude and longitude are swapped; they were left out. If "
-            "the whole file is swapped, pass mapping={'latitude': <your longitude column>, "
-            "'longitude': <your latitude column>}."
+            "the whole file is swapped, choose its longitude column as the latitude and its "
+            "latitude column as the longitude (the column choice beside the upload, or "
+            "mapping= in Python)."
         )
     if not report.rows_kept:
         exc = InputError(f"{report.source}: no usable rows. {report.summary()}")

@@ -319,7 +319,24 @@ def _sync_in(names: tuple[str, ...] | None = None) -> None:
     for name in names or _bound():
         key = widget_key(name, last)
         if key in ss:
+            if names is None and name in ss and ss[name] != ss[key]:
+                ss[K.SIDEBAR_CHANGED] = True
             ss[name] = ss[key]
+
+
+def _close_sidebar_on_phone() -> None:
+    """On a narrow screen the sidebar covers the page: after the reader changes a filter
+    there, fold it so the map shows the answer (a 0-px component clicks its button)."""
+    import streamlit.components.v1 as components
+
+    components.html(
+        "<script>(function(){var w=window.parent;if(w.innerWidth>=640)return;"
+        "var b=w.document.querySelector('[data-testid=stSidebar] "
+        "[data-testid=stSidebarCollapseButton] button');"
+        "if(b&&w.document.querySelector('[data-testid=stSidebar][data-collapsed=false]'))"
+        "{b.click();}})();</script>",
+        height=0,
+    )
 
 
 def _sync_out() -> None:
@@ -929,6 +946,8 @@ def main() -> None:
     _downloads(drawn, data, spec, lang, map_keys[1])
     _export_panel(spec, view, summary, lang)
     _fetch_panel(lang)
+    if st.session_state.pop(K.SIDEBAR_CHANGED, False):
+        _close_sidebar_on_phone()
     _count_page_run()
 
 
@@ -954,6 +973,8 @@ def _page_style(lang: str) -> None:
         "[data-testid=stMain] [data-testid=stVerticalBlock]{gap:.45rem}"
         "[data-testid=stMain] [data-testid=stAlert] > div{padding:.35rem .75rem}"
         ":focus-visible{outline:3px solid #1b6fd1 !important;outline-offset:2px}"
+        # on a phone the fixed toolbar (the sidebar's button) sits over the first line
+        "@media (max-width:640px){[data-testid=stMainBlockContainer]{padding-top:3.4rem}}"
         "</style>"
     )
 

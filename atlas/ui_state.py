@@ -52,6 +52,7 @@ class K:
     MAP_CACHE = "atlas_map_cache"  # (map key, folium.Map): the same map for the same key
     MAP_RUNS = "atlas_map_runs"  # runs of the map fragment (pans, zooms and page runs)
     PAGE_RUNS = "atlas_page_runs"  # full-page runs
+    SIDEBAR_CHANGED = "atlas_sidebar_changed"  # a sidebar widget changed in this run
     SUMMARY_MEMO = "atlas_summary_memo"  # (layers key, per-region CSV or the error)
     WIDGET_LANG = "atlas_widget_lang"  # the language the sidebar widgets were last drawn in
     CHART_MEMO = "atlas_chart_memo"  # ((layers key, lang, region), Vega-Lite spec or None)

@@ -25,7 +25,7 @@ from cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "geodata" / "sample_incidents.csv"
-VRAEM = ROOT / "geodata" / "vraem_approximate.geojson"
+VRAEM = ROOT / "geodata" / "peru" / "vraem_devida_2023.geojson"
 GRID = ROOT / "tests" / "fixtures" / "regions" / "synthetic_districts_grid.geojson"
 TODAY = dt.date(2026, 1, 1)
 

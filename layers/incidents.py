@@ -296,10 +296,10 @@ class PointsLayer(Layer):
         types = present_types(inc)
         if not types:
             return []
-        suffix = f" — {t('sample_short', spec.lang)}" if data.is_sample else ""
+        # SAMPLE is said once, in the legend's banner (screen) and the page's mark (print)
         entries = [
             LegendEntry(
-                label=event_label(et, spec.lang) + suffix,
+                label=event_label(et, spec.lang),
                 kind="point",
                 color=EVENT_COLORS[et],
                 edgecolor=self.style.color,

@@ -177,7 +177,12 @@ def test_legend_entries_name_present_types_sizes_and_approximate_outline() -> No
         assert not shown or et in present
     assert "VRAEM (DEVIDA zone, approximate outline)" in labels
     assert any(e.dashed for e in entries if e.kind == "line")
-    assert "Armed clash — SAMPLE (synthetic)" in labels or "Armed clash" not in present
+    assert "Armed clash" in labels or "armed_clash" not in present
+    # SAMPLE is said once, by the legend's banner, not on every line
+    assert not any("SAMPLE" in label for label in labels)
+    from layers.legend import legend_banners
+
+    assert legend_banners(spec, data)[0] == "SAMPLE DATA — synthetic incidents"
     assert any(lbl.endswith("10 fatalities") for lbl in labels)
     assert any(e.kind == "star" for e in entries)
 

@@ -133,7 +133,7 @@ def build_base(
         if layer.name in BASE_LAYERS:
             layer.to_folium(fmap, data, spec)
     if view is None:
-        fmap.fit_bounds([[south, west], [north, east]])
+        FitFrame([[south, west], [north, east]]).add_to(fmap)
     apply_assets(fmap, assets, asset_base_url)
     return fmap
 
@@ -199,6 +199,33 @@ def build_folium_map(
     folium.LayerControl(collapsed=True).add_to(fmap)
     apply_assets(fmap, assets, asset_base_url)
     return fmap
+
+
+class FitFrame(MacroElement):
+    """Fit the map to the frame, leaving room for the legend (bottom left, ~270 px wide)
+    on maps wide enough to have it open, so the focus is not drawn under it."""
+
+    #: Map width (px) from which the legend starts open and the frame moves right of it.
+    LEGEND_OPEN_PX = 640
+    LEGEND_PX = 270
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+            var map = {{ this._parent.get_name() }};
+            var wide = map.getSize().x >= {{ this.LEGEND_OPEN_PX }};
+            map.fitBounds({{ this.bounds|tojson }},
+                          {paddingTopLeft: [wide ? {{ this.LEGEND_PX }} : 0, 0]});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitFrame"
+        self.bounds = bounds
 
 
 class PluginAssets(MacroElement):

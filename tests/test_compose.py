@@ -159,14 +159,14 @@ def test_map_fits_the_frame_unless_a_view_is_given() -> None:
 
     data = make_data(5)
     fit = build_folium_map(MapSpec(), data)
-    assert "FitBounds" in _kinds(fit)
+    assert "FitFrame" in _kinds(fit)
     west, south, east, north = frame_bounds(MapSpec(), data.regions, data.incidents)
     assert [[south, west], [north, east]] in [
-        el.bounds for el in _tree(fit) if type(el).__name__ == "FitBounds"
+        el.bounds for el in _tree(fit) if type(el).__name__ == "FitFrame"
     ]
     view = MapView(bbox=(-74.5, -12.5, -73.5, -11.5), center=(-12.0, -74.0), zoom=9)
     fixed = build_folium_map(MapSpec(bbox=view.bbox), data, view=view)
-    assert "FitBounds" not in _kinds(fixed)  # the reader's exact centre and zoom
+    assert "FitFrame" not in _kinds(fixed)  # the reader's exact centre and zoom
     assert fixed.location == [-12.0, -74.0] and fixed.options["zoom"] == 9
     assert fixed.options["maxZoom"] == 18  # tiles=None needs it for clusters
 

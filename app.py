@@ -185,7 +185,7 @@ def _init_state(data: AtlasData) -> None:
         ss[f"{K.LAYERS}_{name}"] = name in spec.layers
     ss[K.METRIC] = spec.metric
     ss[K.BASEMAP] = spec.basemap
-    ss[K.COCA_YEAR] = spec.coca_year
+    ss[K.COCA_YEAR] = spec.coca_year or 0  # 0: the latest year with figures
     ss[K.STEP_MODE] = spec.step_mode
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
@@ -431,11 +431,11 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
                  format_func=lambda r: names.get(r, r))  # fmt: skip
     coca_years = _coca_years(data)
     if ss[f"{K.LAYERS}_coca"] and coca_years:
-        if ss.get(K.COCA_YEAR) not in (None, *coca_years):
-            _set(K.COCA_YEAR, None)
-        sb.selectbox(t("coca_year", lang), [None, *coca_years], key=_w(K.COCA_YEAR),
+        if ss.get(K.COCA_YEAR) not in (0, *coca_years):
+            _set(K.COCA_YEAR, 0)
+        sb.selectbox(t("coca_year", lang), [0, *coca_years], key=_w(K.COCA_YEAR),
                      format_func=lambda y: t("coca_year_latest", lang, year=coca_years[-1])
-                     if y is None else str(y))  # fmt: skip
+                     if y == 0 else str(y))  # fmt: skip
     sb.selectbox(t("basemap", lang), BASEMAPS, key=_w(K.BASEMAP),
                  format_func=lambda b: t(f"basemap_{b}", lang))  # fmt: skip
     if ss[K.BASEMAP] != "outlines":
@@ -459,7 +459,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
             bucket=ss[K.BUCKET],
             step_mode=ss.get(K.STEP_MODE, "cumulative"),
             basemap=ss[K.BASEMAP],
-            coca_year=ss.get(K.COCA_YEAR),
+            coca_year=ss.get(K.COCA_YEAR) or None,
             bbox=_recorded_bbox(),
             focus=ss[K.FRAME][1],
             **ss.get(K.CARRIED, {}),

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import folium
 from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap, MarkerCluster
 from folium.template import Template
 
@@ -228,7 +229,7 @@ class FitFrame(MacroElement):
         self.bounds = bounds
 
 
-class PluginAssets(MacroElement):
+class PluginAssets(JSCSSMixin, MacroElement):
     """Nothing on the map: it declares the plugin files (marker clusters, heat) the layer
     groups may need, because a map loads its scripts once, when it is first drawn."""
 

@@ -72,6 +72,7 @@ LEAFLET_PROBE = """
         const p = l.feature && l.feature.properties;
         if (drawn && p && p.label !== undefined) out.regions.push(String(p.label));
       } else if (l instanceof L.CircleMarker) {
+        if (l.__parent) return;  // a clustered marker drawn on its own: counted below
         out.circles += 1;
         if (view.contains(l.getLatLng())) out.circles_in_view += 1;
       } else if (l instanceof L.Marker) {

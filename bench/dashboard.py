@@ -74,7 +74,8 @@ _PROBE = f"""() => {{
   const s = {{circles: 0, clustered: 0, heat: 0, mark: win.__benchMark || null}};
   for (const m of maps) {{
     m.eachLayer(l => {{
-      if (l instanceof L.CircleMarker) s.circles += 1;
+      // a clustered marker shown on its own is on the map too: count it once, clustered
+      if (l instanceof L.CircleMarker && !l.__parent) s.circles += 1;
       if (L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup) {{
         s.clustered += l.getLayers().length;
       }}
@@ -197,8 +198,13 @@ class _Session:
         self.page = self.context.new_page()
         self.page.set_default_timeout(60_000)
         self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.stacks: list[str] = []
+        self.page.on("pageerror", self._on_error)
         self.url = url
+
+    def _on_error(self, exc: Any) -> None:
+        self.errors.append(str(exc))
+        self.stacks.append((getattr(exc, "stack", "") or "")[:300])
 
     def wait(self, markers: int, *, counts: str | None = None, heat: bool | None = None,
              mark: str | None = None, player: bool = False, timeout_s: float = 120.0,
@@ -278,6 +284,7 @@ def _rows(
         res.note = f"{name_of[res.name]}: {type(exc).__name__}: {text}"[:400]
         if session is not None and session.errors:
             res.extra["page_errors"] = sorted(set(session.errors))[:5]
+            res.extra["page_error_stacks"] = list(dict.fromkeys(session.stacks))[:3]
         rec.add(res)
 
     # 1. first map: navigation start to the map settled with every incident drawn

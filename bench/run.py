@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             if merged:
                 payload["merged"] = merged
             payload["results"] = [r.to_dict() for r in results]
-            print(f"kept {len(payload['results']) - len(rec.results)} rows of {out} "
-                  f"({previous.get('started')}, git {previous['machine'].get('git_commit')})")  # fmt: skip
+            for m in merged:
+                print(f"kept the rows of {', '.join(m['groups'])} from the run of {m['run']}")
     payload["table"] = table_rows(results, plan)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_suffix(".json.tmp")

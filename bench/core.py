@@ -1,6 +1,6 @@
 """Shared runner of the benchmarks: plans, results, timing, module lookup, machine.
 
-Every measurement group (join, load, map, browser, export, memory) times its cases
+Every measurement group (join, load, map, browser, export, memory, dashboard) times its cases
 through a :class:`Recorder`; the errors our modules may raise are recorded, not raised.
 """
 
@@ -76,6 +76,8 @@ class Plan:
     browser_naive_sizes: tuple[int, ...]
     export_sizes: tuple[int, ...]
     memory_n: int
+    dashboard_sizes: tuple[int, ...]  # synthetic ACLED CSVs the app runs on, after the sample
+    dashboard_play_s: float  # how long the time player plays per measurement
     engine_sizes: tuple[int, ...] = ()
 
 
@@ -95,6 +97,8 @@ PLANS: dict[str, Plan] = {
         browser_naive_sizes=(10_000,),
         export_sizes=(10_000, 100_000),
         memory_n=1_000_000,
+        dashboard_sizes=(100_000,),
+        dashboard_play_s=5.0,
         engine_sizes=(1_000_000,),
     ),
     "full": Plan(
@@ -112,6 +116,8 @@ PLANS: dict[str, Plan] = {
         browser_naive_sizes=(10_000, 100_000),
         export_sizes=(10_000, 100_000),
         memory_n=1_000_000,
+        dashboard_sizes=(100_000,),
+        dashboard_play_s=5.0,
         engine_sizes=(1_000_000,),
     ),
     # the smoke test's plan: every measurement once at a small size
@@ -130,6 +136,8 @@ PLANS: dict[str, Plan] = {
         browser_naive_sizes=(1_000,),
         export_sizes=(1_000,),
         memory_n=10_000,
+        dashboard_sizes=(),
+        dashboard_play_s=2.0,
         engine_sizes=(10_000,),
     ),
 }

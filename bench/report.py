@@ -303,7 +303,100 @@ def table_rows(results: list[Result], plan: Plan) -> list[dict[str, str]]:
         if m.status == "ok":
             text += f" (now {m.extra.get('rss_mb', 0):.0f} MB; page ready in {m.median_s:.0f} s)"
         add("memory: streamlit app process", plan.memory_n, text, "-", "-", "-", "-")
+    for r in _dashboard_rows(results, plan):
+        add(*r)
     return rows
+
+
+_DASHBOARD_LABELS = {
+    "first map (cold)": "first map, cold (new server: navigation to settled map)",
+    "first map (warm)": "first map, warm (a later page: navigation to settled map)",
+    "filter change": "filter change to settled map",
+    "layer toggle": "layer toggle (heat map) to settled map",
+    "play": "play frame rate",
+}
+
+
+def _dashboard_rows(
+    results: list[Result], plan: Plan
+) -> list[tuple[str, int, str, str, str, str, str]]:
+    """The app in chromium: one row per measurement and dataset (sample first)."""
+    from bench.dashboard import GOALS, NAMES
+
+    one = dataclasses.replace(plan, repeats=1)  # these rows say their own run counts
+    found = [r for r in results if r.group == "dashboard"]
+    datasets = sorted({(r.impl, r.n) for r in found}, key=lambda k: (k[0] != "sample", k[1]))
+    idx = {(r.name, r.impl, r.n): r for r in found}
+    rows = []
+    for impl, n in datasets:
+        data = "shipped sample" if impl == "sample" else "synthetic ACLED CSV"
+        for name in NAMES:
+            r = idx.get((name, impl, n))
+            if r is None:
+                continue
+            goal_value = GOALS.get((name, impl))
+            ok = r.status == "ok" and r.median_s is not None
+            if name == "play":
+                goal = f">= {goal_value:.0f} frames/s" if goal_value else "-"
+                fps = r.extra.get("fps") if ok else None
+                ours = (
+                    f"{fps:.2f} frames/s ({r.extra.get('frames')} frames in "
+                    f"{r.extra.get('window_s', 0):.0f} s, worst gap "
+                    f"{r.extra.get('worst_gap_s', 0):.2f} s; {r.extra.get('path')} path)"
+                    if fps is not None
+                    else _cell(r, one)
+                )
+                met = "-" if fps is None or not goal_value else (
+                    "yes" if fps >= goal_value else "NO (missed)")  # fmt: skip
+            else:
+                goal = f"<= {goal_value:.0f} s" if goal_value else "-"
+                ours = _cell(r, one)
+                if ok and len(r.runs_s) > 1:
+                    ours += f" (median of {len(r.runs_s)}, max {max(r.runs_s):.3f} s)"
+                if ok and r.extra.get("same_iframe") is False:
+                    ours += "; map iframe remounted"
+                met = "-" if not ok or not goal_value else (
+                    "yes" if r.median_s <= goal_value else "NO (missed)")  # fmt: skip
+            if r.status == "error" and goal != "-":
+                met = "NO (failed, see the note)"
+            rows.append((f"dashboard ({data}): {_DASHBOARD_LABELS[name]}", n, ours, "-", "-",
+                         goal, met))  # fmt: skip
+    return rows
+
+
+def merge_results(
+    previous: dict[str, Any], new: list[Result]
+) -> tuple[list[Result], list[dict[str, Any]]]:
+    """This run's results plus the previous file's results of the groups not run now.
+
+    Kept results carry ``extra["run"]`` (when and on which commit they were measured), so
+    the section can say which rows come from which run. Returns the results and one entry
+    per earlier run whose rows were kept.
+    """
+    ran = {r.group for r in new}
+    run = (
+        f"{previous.get('started', '?')}, git {previous.get('machine', {}).get('git_commit', '?')}"
+    )
+    kept: list[Result] = []
+    for d in previous.get("results", []):
+        if d["group"] in ran:
+            continue
+        r = _result_from_dict(d)
+        r.extra.setdefault("run", run)
+        kept.append(r)
+    runs: dict[str, dict[str, Any]] = {}
+    for r in kept:
+        entry = runs.setdefault(r.extra["run"], {"run": r.extra["run"], "groups": [], "loads": []})
+        if r.group not in entry["groups"]:
+            entry["groups"].append(r.group)
+        if r.extra.get("load_avg_1m") is not None:
+            entry["loads"].append(r.extra["load_avg_1m"])
+    merged = [
+        {"run": e["run"], "groups": e["groups"],
+         "load_avg_1m": [min(e["loads"]), max(e["loads"])] if e["loads"] else None}
+        for e in runs.values()
+    ]  # fmt: skip
+    return kept + list(new), merged
 
 
 def markdown_section(payload: dict[str, Any], plan: Plan) -> str:
@@ -340,6 +433,7 @@ def markdown_section(payload: dict[str, Any], plan: Plan) -> str:
         f"- Each figure is the median of {plan.repeats} runs unless marked; a single run over "
         f"{plan.budget_s:.0f} s is not repeated.",
         _load_line(payload),
+        *_merged_lines(payload),
         "",
         "| measurement | N | ours | reference | ratio | goal | met? |",
         "|---|---:|---|---|---|---|---|",
@@ -364,9 +458,23 @@ def markdown_section(payload: dict[str, Any], plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _merged_lines(payload: dict[str, Any]) -> list[str]:
+    """For a partial run (``--only``): which rows were kept from which earlier run."""
+    lines = []
+    for m in payload.get("merged", []):
+        load = m.get("load_avg_1m")
+        lines.append(
+            f"- Rows of {', '.join(m['groups'])} are kept from the run of {m['run']}"
+            + (f" (load average {load[0]:.1f} to {load[1]:.1f})" if load else "")
+            + "; the other rows, the date, machine and load above are this run's."
+        )
+    return lines
+
+
 def _load_line(payload: dict[str, Any]) -> str:
     """Say how busy the machine was: timings on a shared 2-core box are noisy."""
-    loads = [r["extra"]["load_avg_1m"] for r in payload["results"] if "load_avg_1m" in r["extra"]]
+    loads = [r["extra"]["load_avg_1m"] for r in payload["results"]
+             if "load_avg_1m" in r["extra"] and "run" not in r["extra"]]  # fmt: skip
     if not loads:
         return "- Load average: not recorded."
     cores = payload["machine"]["cores"] or 1

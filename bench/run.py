@@ -12,8 +12,10 @@ are read at run time from ``../shared/data`` when present and never copied; othe
 a synthetic Voronoi tessellation of similar size stands in and the table says so.
 
 This module holds the command line and runs the groups in order. The groups are in
-``join``, ``load``, ``engine`` (the join command's two engines), ``map``, ``browser``, ``export`` and ``memory`` on the shared runner
-in ``core`` (data from ``data``); ``report`` turns the results into the table.
+``join``, ``load``, ``engine`` (the join command's two engines), ``map``, ``browser``,
+``export``, ``memory`` and ``dashboard`` on the shared runner in ``core`` (data from
+``data``); ``report`` turns the results into the table. ``--only`` runs some groups and
+keeps the other groups' rows from the results file.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ first, not th
 
 from bench.browser import bench_browser  # noqa: E402
 from bench.core import PLANS, Recorder, machine  # noqa: E402
+from bench.dashboard import bench_dashboard  # noqa: E402
 from bench.data import DEFAULT_DATA_DIR, load_districts  # noqa: E402
 from bench.engine import bench_engines  # noqa: E402
 from bench.export import bench_export  # noqa: E402
@@ -41,7 +44,13 @@ from bench.join import DuckJoin, bench_aggregate, bench_join, make_duck  # noqa:
 from bench.load import bench_load  # noqa: E402
 from bench.map import bench_maps  # noqa: E402
 from bench.memory import bench_memory, child_main  # noqa: E402
-from bench.report import BENCHMARKS_MD, markdown_section, table_rows, write_markdown  # noqa: E402
+from bench.report import (  # noqa: E402
+    BENCHMARKS_MD,
+    markdown_section,
+    merge_results,
+    table_rows,
+    write_markdown,
+)
 
 RESULTS_DIR = ROOT / "bench" / "results"
 
@@ -62,14 +71,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--only",
         default="",
-        help="comma list of groups: join,aggregate,load,map,browser,export,memory",
+        help="comma list of groups: join,aggregate,load,map,browser,export,memory,dashboard; "
+        "the other groups' rows are kept from the existing results file of the same mode",
+    )
+    p.add_argument(
+        "--no-merge",
+        action="store_true",
+        help="with --only: write only this run's rows (default: merge into the results file)",
     )
     p.add_argument("--child", nargs=2, metavar=("KIND", "ARG"), help=argparse.SUPPRESS)
     p.set_defaults(mode="quick")
     return p.parse_args(argv)
 
 
-GROUPS = ("join", "aggregate", "load", "engine", "map", "browser", "export", "memory")
+GROUPS = ("join", "aggregate", "load", "engine", "map", "browser", "export", "memory",
+          "dashboard")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_export(rec, workdir)
         if "memory" in only:
             bench_memory(rec, workdir, csv_paths)
+        if "dashboard" in only:
+            bench_dashboard(rec, workdir)
     payload = {
         "mode": plan.mode,
         "command": command,
@@ -126,8 +144,19 @@ def main(argv: list[str] | None = None) -> int:
         "duckdb": {"extension": duck.extension if duck else "", "error": duck_error},
         "results": [r.to_dict() for r in rec.results],
     }
-    payload["table"] = table_rows(rec.results, plan)
     out = args.out or RESULTS_DIR / f"{plan.mode}.json"
+    results = rec.results
+    if args.only and not args.no_merge and out.is_file():
+        # a partial run: the other groups keep the rows (and their run's facts) on file
+        previous = json.loads(out.read_text(encoding="utf-8"))
+        if previous.get("mode") == plan.mode:
+            results, merged = merge_results(previous, rec.results)
+            if merged:
+                payload["merged"] = merged
+            payload["results"] = [r.to_dict() for r in results]
+            for m in merged:
+                print(f"kept the rows of {', '.join(m['groups'])} from the run of {m['run']}")
+    payload["table"] = table_rows(results, plan)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_suffix(".json.tmp")
     tmp_out.write_text(json.dumps(payload, indent=1, default=str) + "\n", encoding="utf-8")

@@ -1,7 +1,7 @@
 """Smoke test of the benchmark harness (bench/run.py and its group modules).
 
-Runs ``python -m bench --smoke`` (every measurement once at a small size) in a
-subprocess and checks the JSON it writes. It fails on errors and wrong results (a join
+Runs ``python -m bench --smoke`` (every measurement once at a small size; the dashboard
+group on the shipped sample only) in a subprocess and checks the JSON it writes. It fails on errors and wrong results (a join
 that differs from geopandas.sjoin), never on slowness: no timing is compared to a limit.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 bench_core = importlib.import_module("bench.core")
+bench_dashboard = importlib.import_module("bench.dashboard")
 bench_data = importlib.import_module("bench.data")
 bench_join = importlib.import_module("bench.join")
 bench_report = importlib.import_module("bench.report")
@@ -90,6 +92,17 @@ def _check_payload(payload: dict) -> None:
     load = by_key[("load", "read_csv")]
     assert load["extra"]["rows"] == 10_000 and load["extra"]["rss_peak_mb"] > 0
     assert by_key[("map", "naive")]["extra"]["html_bytes"] > 0
+
+    # the app in chromium (sample only in smoke mode): every measurement ran, in one map
+    dash = {r["name"]: r for r in results if r["group"] == "dashboard"}
+    if shutil.which("chromium"):
+        assert set(dash) == set(bench_dashboard.NAMES)
+        assert {r["impl"] for r in dash.values()} == {"sample"}
+        assert dash["filter change"]["extra"]["same_iframe"] is True
+        assert dash["layer toggle"]["extra"]["same_iframe"] is True
+        assert dash["play"]["extra"]["fps"] > 0 and dash["play"]["extra"]["steps_in_order"]
+        rows = [r for r in payload["table"] if r["measurement"].startswith("dashboard")]
+        assert len(rows) == len(bench_dashboard.NAMES)
 
     assert payload["table"], "empty table"
     for row in payload["table"]:
@@ -183,3 +196,22 @@ def test_write_markdown_replaces_only_its_section(tmp_path: Path) -> None:
     assert "Intro kept." in text and "full one" in text and "quick two" in text
     assert "quick one" not in text
     assert text.count("<!-- bench:quick:start -->") == 1
+
+
+def test_merge_keeps_the_other_groups_rows() -> None:
+    """``--only dashboard``: the file's other groups stay, marked with the run they came from."""
+    result = bench_core.Result
+    old = result("join", "spatial join", 10, "ours", runs_s=[1.0], extra={"load_avg_1m": 0.5})
+    stale = result("dashboard", "play", 10, "sample", runs_s=[9.0])
+    previous = {
+        "started": "2026-01-01 00:00 UTC",
+        "machine": {"git_commit": "abc1234"},
+        "results": [old.to_dict(), stale.to_dict()],
+    }
+    new = result("dashboard", "play", 10, "sample", runs_s=[0.4], extra={"fps": 2.5})
+    merged, runs = bench_report.merge_results(previous, [new])
+    assert [(r.group, r.runs_s) for r in merged] == [("join", [1.0]), ("dashboard", [0.4])]
+    assert merged[0].extra["run"] == "2026-01-01 00:00 UTC, git abc1234"
+    assert runs == [
+        {"run": "2026-01-01 00:00 UTC, git abc1234", "groups": ["join"], "load_avg_1m": [0.5, 0.5]}
+    ]

@@ -84,8 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-GROUPS = ("join", "aggregate", "load", "engine", "map", "browser", "export", "memory",
-          "dashboard")
+GROUPS = ("join", "aggregate", "load", "engine", "map", "browser", "export", "memory", "dashboard")
 
 
 def main(argv: list[str] | None = None) -> int:

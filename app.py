@@ -326,16 +326,14 @@ def _sync_in(names: tuple[str, ...] | None = None) -> None:
 
 def _close_sidebar_on_phone() -> None:
     """On a narrow screen the sidebar covers the page: after the reader changes a filter
-    there, fold it so the map shows the answer (a 0-px component clicks its button)."""
-    import streamlit.components.v1 as components
-
-    components.html(
-        "<script>(function(){var w=window.parent;if(w.innerWidth>=640)return;"
-        "var b=w.document.querySelector('[data-testid=stSidebar] "
+    there, fold it so the map shows the answer (our own script, no data in it)."""
+    st.html(
+        "<script>(function(){if(window.innerWidth>=640)return;"
+        "var b=document.querySelector('[data-testid=stSidebar] "
         "[data-testid=stSidebarCollapseButton] button');"
-        "if(b&&w.document.querySelector('[data-testid=stSidebar][data-collapsed=false]'))"
+        "if(b&&document.querySelector('[data-testid=stSidebar][data-collapsed=false]'))"
         "{b.click();}})();</script>",
-        height=0,
+        unsafe_allow_javascript=True,
     )
 
 

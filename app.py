@@ -809,7 +809,7 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
             go = st.form_submit_button(t("export_button", lang), type="primary")
         if go:
             try:
-                from layers.export import export
+                from layers.export import export, sources_text_path
 
                 out_spec = spec.with_size(size).replace(
                     title=title, dek=dek, notes=notes, source_line=source_line,
@@ -819,17 +819,22 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                     path = Path(tmp) / f"conflict_atlas.{fmt}"
                     with st.spinner("…"):
                         export(out_spec, view, path, summary=summary)
-                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt])
+                    sidecar = sources_text_path(path).read_text(encoding="utf-8")
+                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt], sidecar)
             except AtlasError as exc:
                 st.error(str(exc))
                 ss[K.EXPORT] = None
         if ss.get(K.EXPORT):
-            name, blob, mime = ss[K.EXPORT]
+            name, blob, mime, sidecar = ss[K.EXPORT]
             st.success(t("export_done", lang, name=name))
             if mime in ("image/png", "image/gif"):
                 st.image(blob)
-            st.download_button(t("export_download", lang, fmt=name.rsplit(".", 1)[-1].upper()),
+            c1, c2 = st.columns(2)
+            c1.download_button(t("export_download", lang, fmt=name.rsplit(".", 1)[-1].upper()),
                                blob, name, mime)  # fmt: skip
+            c2.download_button(t("export_sources", lang), sidecar,
+                               name.rsplit(".", 1)[0] + ".sources.txt", "text/plain",
+                               on_click="ignore")  # fmt: skip
 
 
 def _fetch_panel(lang: str) -> None:

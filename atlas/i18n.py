@@ -96,6 +96,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Choose two different columns for latitude and longitude.",
         "es": "Elija dos columnas distintas para la latitud y la longitud.",
     },
+    "export_sources": {
+        "en": "Sources and caveats (TXT)",
+        "es": "Fuentes y advertencias (TXT)",
+    },
     "about_title": {"en": "Data, sources and downloads", "es": "Datos, fuentes y descargas"},
     "approx_note": {
         "en": "Approximate boundary: {regions} drawn from simplified or approximate geometry; "

@@ -66,7 +66,7 @@ class K:
     REGION = "w_region"
     PENDING_LAYER = "atlas_pending_layer"  # region layer to select on the next run
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
-    EXPORT = "atlas_export"  # (file name, bytes, mime, preview png bytes or None)
+    EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text)
     MAP = "map"
 
 

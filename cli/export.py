@@ -114,7 +114,7 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
 
 def run(args: argparse.Namespace) -> int:
     """Load the data, print its LoadReports, export, print what was written."""
-    from layers.export import export
+    from layers.export import export, sources_text_path
 
     spec = spec_from_args(args)
     out = Path(args.out)
@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         + ")"
     )
     print(f"wrote {result.alt_text_path} (alt text)")
+    print(f"wrote {sources_text_path(result.path)} (sources, caveats and the view)")
     return 0
 
 

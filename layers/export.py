@@ -88,7 +88,34 @@ def export(
     text = alt_text(spec, data, summary)
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
+    sources_text_path(out).write_text(sources_text(spec, data, summary), encoding="utf-8")
     return ExportResult(out, alt_path, fmt[1:], width, height, frames, text)
+
+
+def sources_text_path(path: str | Path) -> Path:
+    """``maps/vraem.png`` -> ``maps/vraem.sources.txt``."""
+    p = Path(path)
+    return p.with_name(p.stem + ".sources.txt")
+
+
+def sources_text(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> str:
+    """The sources sidecar: every dataset with version, licence and address, the filters
+    and counts, each source's caveats, and the view itself (its MapSpec), so every number
+    on the image can be traced and the map made again."""
+    from layers import furniture
+
+    es = spec.lang == "es"
+    parts = [
+        (spec.title or ("Mapa de Conflict Atlas" if es else "Conflict Atlas map")),
+        "",
+        furniture.method_text(spec, data, summary, compact=False, with_filters=True),
+        "",
+        "Advertencias:" if es else "Caveats:",
+    ]
+    for src in getattr(data, "sources", []) or []:
+        parts += [f"- {src.name}: {caveat}" for caveat in src.caveats]
+    parts += ["", "Vista (MapSpec):" if es else "View (MapSpec):", spec.to_json()]
+    return "\n".join(parts) + "\n"
 
 
 def alt_text_path(path: str | Path) -> Path:
@@ -393,6 +420,8 @@ __all__ = [
     "ExportResult",
     "alt_text",
     "alt_text_path",
+    "sources_text",
+    "sources_text_path",
     "animation_ranges",
     "export",
 ]

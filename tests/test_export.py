@@ -290,3 +290,18 @@ def test_png_says_what_it_shows_in_its_metadata(tmp_path):
     west, south, east, north = (float(v) for v in info["conflict-atlas:extent"].split(","))
     assert west <= -74.6 and east >= -73.8 and south <= -12.6 and north >= -11.9
     assert abs((west + east) / 2 + 74.2) < 1e-6 and abs((south + north) / 2 + 12.25) < 1e-6
+
+
+def test_sources_sidecar_beside_every_export(tmp_path):
+    """NAME.sources.txt: datasets, caveats (the rivers not drawn among them) and the view."""
+    from atlas.data import load_shipped
+    from layers.export import export, sources_text_path
+
+    out = tmp_path / "vraem.png"
+    spec = MapSpec(title="Sidecar test", bbox=(-75.0, -13.5, -73.0, -11.0))
+    export(spec, load_shipped(), out)
+    text = sources_text_path(out).read_text(encoding="utf-8")
+    assert text.startswith("Sidecar test\n")
+    assert "Mantaro, Perené and Urubamba themselves are not drawn" in text
+    assert "SYNTHETIC" in text  # the sample's caveat
+    assert MapSpec.from_json(text.split("View (MapSpec):\n", 1)[1]) == spec

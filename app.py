@@ -33,7 +33,15 @@ from atlas.frame import MapView
 from atlas.i18n import fmt_date, fmt_int, t
 from atlas.safety import DEFAULT_LIMITS, to_safe_csv
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
-from atlas.spec import BASEMAPS, BUCKETS, LAYER_NAMES, SIZE_PRESETS, STEP_MODES, MapSpec
+from atlas.spec import (
+    BASEMAPS,
+    BUCKETS,
+    LAYER_NAMES,
+    SIZE_PRESETS,
+    STEP_MODES,
+    MapSpec,
+    format_bbox,
+)
 from atlas.ui_state import (
     STEP_ON_PARAM,
     STEP_PARAM,
@@ -615,7 +623,7 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
     moved = view_from_map(out)
     if moved is not None and moved != ss.get(K.VIEW):
         ss[K.VIEW] = moved
-        st.query_params["bbox"] = ",".join(f"{v:.5f}".rstrip("0").rstrip(".") for v in moved.bbox)
+        st.query_params["bbox"] = format_bbox(moved.bbox)
         for old in ("center", "zoom"):  # a version-1 link, now converted
             if old in st.query_params:
                 del st.query_params[old]

@@ -402,7 +402,7 @@ class MapSpec:
             if key in _NESTED_FIELDS:
                 nested[key] = value
             elif key == "bbox":
-                out[key] = ",".join(_short_float(v) for v in value)
+                out[key] = format_bbox(value)
             elif isinstance(value, list):
                 out[key] = ",".join(str(v) for v in value) if value else "-"
             elif isinstance(value, bool):
@@ -660,8 +660,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _short_float(value: float) -> str:
-    return f"{value:.5f}".rstrip("0").rstrip(".")
+def format_bbox(bbox: tuple[float, ...] | list[float]) -> str:
+    """``W,S,E,N`` as a link carries it: at most 5 decimals, no trailing zeros."""
+    return ",".join(f"{v:.5f}".rstrip("0").rstrip(".") for v in bbox)
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...], many: bool = False) -> None:
@@ -701,6 +702,7 @@ __all__ = [
     "check_bbox",
     "decode_nested",
     "encode_nested",
+    "format_bbox",
     "legacy_bbox",
     "parse_generalise",
 ]

@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -387,3 +388,22 @@ def machine() -> dict[str, Any]:
         "chromium": chromium_version,
         "git_commit": commit,
     }
+
+
+def wait_for_health(
+    url: str, timeout_s: float, *, proc: subprocess.Popen | None = None, pause_s: float = 0.3
+) -> None:
+    """Wait until a Streamlit server at ``url`` answers its health check; raise the last
+    connection error at the deadline, or RuntimeError if ``proc`` (the server) exits."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(pause_s)

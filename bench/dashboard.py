@@ -21,13 +21,12 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.core import CHROMIUM_ARGS, ROOT, Recorder, Result
+from bench.core import CHROMIUM_ARGS, ROOT, Recorder, Result, wait_for_health
 from bench.data import acled_frame
 
 GROUP = "dashboard"
@@ -139,18 +138,10 @@ def app_server(incidents: Path | None, log: Path) -> Iterator[str]:
                                 start_new_session=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {proc.returncode} (log {log})")
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        try:
+            wait_for_health(url, SERVER_START_S, proc=proc)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc} (log {log})") from None
         yield url
     finally:
         proc.terminate()

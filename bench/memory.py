@@ -12,14 +12,21 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.core import CHROMIUM_ARGS, ROOT, Recorder, Result, child_memory, resolve
+from bench.core import (
+    CHROMIUM_ARGS,
+    ROOT,
+    Recorder,
+    Result,
+    child_memory,
+    resolve,
+    wait_for_health,
+)
 from bench.data import SEED, acled_frame
 from bench.load import bench_limits, read_reference
 from bench.map import make_data
@@ -144,16 +151,7 @@ def bench_app_process(rec: Recorder, workdir: Path, n: int) -> None:
 
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        wait_for_health(url, 60, pause_s=0.5)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=shutil.which("chromium"),
                                          args=CHROMIUM_ARGS)  # fmt: skip

@@ -23,6 +23,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 from streamlit_folium import st_folium
 
 from atlas import query
@@ -91,9 +92,10 @@ _OFFLINE_HINTS = ("ConnectionError", "NameResolution", "Name or service", "timed
 
 
 # ---- cached loaders (hashable keys only) -------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _shipped(fingerprint: str) -> AtlasData:
-    """The shipped bundle; ``fingerprint`` (sizes + mtimes of geodata/) is the cache key."""
+    """The shipped bundle; ``fingerprint`` (sizes + mtimes of geodata/) is the cache key.
+    One copy shared by every session and run (cache_resource: never copied; read only)."""
     return load_shipped()
 
 
@@ -103,11 +105,11 @@ def _inside(_incidents: gpd.GeoDataFrame, _regions: gpd.GeoDataFrame, key: str, 
     return query.region_mask(_incidents, _regions, region)
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _bundle(paths: tuple[str, ...], districts: str | None, fingerprint: str) -> AtlasData:
     """The bundle on the operator's incident files (``CONFLICT_ATLAS_INCIDENTS``) and/or
     fetched exact district boundaries, keyed by their names, sizes and mtimes; read once
-    and shared by every session."""
+    and shared by every session (one copy: cache_resource never copies it; read only)."""
     return load_bundle(
         incidents=[Path(p) for p in paths],
         districts=Path(districts) if districts else None,
@@ -593,17 +595,21 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
     is rebuilt. A filter change reruns the page but keeps the component, hence the view.
     """
     from layers.compose import build_base, build_groups
+    from layers.hexbins import incident_view, view_key
 
     ss = st.session_state
     ss[K.MAP_RUNS] = ss.get(K.MAP_RUNS, 0) + 1
     base_key, layers_key = keys
+    # incidents as points, or as hexagons when the recorded view holds too many
+    shown = incident_view(spec, view, ss.get(K.VIEW))
+    layers_key = f"{layers_key}|{view_key(shown)}"
     cached = ss.get(K.MAP_CACHE) or {}
     try:
         if cached.get("base_key") != base_key:
             base = build_base(spec, view, assets="local", view=ss.get(K.VIEW))
             cached = {"base_key": base_key, "base": base}
         if cached.get("layers_key") != layers_key:
-            groups = build_groups(spec, view, assets="local", player=player)
+            groups = build_groups(spec, shown, assets="local", player=player)
             cached.update(layers_key=layers_key, groups=groups)
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
@@ -627,7 +633,17 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
         for old in ("center", "zoom"):  # a version-1 link, now converted
             if old in st.query_params:
                 del st.query_params[old]
+        if view_key(incident_view(spec, view, moved)) != view_key(shown):
+            _rerun_map()  # the new view needs other points or hexagons
     _share_panel(lang)
+
+
+def _rerun_map() -> None:
+    """Run the map fragment again (the whole page if this run is the page's)."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
 
 
 def _upload_panel(lang: str) -> None:

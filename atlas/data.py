@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from atlas import fetch as _fetch
+from atlas.aggregate import ViewChoice
 from atlas.catalog import CATALOG
 from atlas.crs import DISPLAY_CRS
 from atlas.definitions import GEODATA, load_definitions
@@ -127,6 +128,9 @@ class AtlasData:
     lakes: gpd.GeoDataFrame | None = None
     towns: gpd.GeoDataFrame | None = None
     districts_low: gpd.GeoDataFrame | None = None  # districts simplified for national views
+    #: What the interactive map's incident layers show for the recorded view: points or
+    #: hexagons (atlas.aggregate.ViewChoice); None: every incident as points.
+    shown: ViewChoice | None = None
 
     @property
     def is_sample(self) -> bool:

@@ -572,6 +572,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Large selection: compact markers; zoom in or filter for full details.",
         "es": "Selección grande: marcadores compactos; acerque o filtre para ver detalles.",
     },
+    "map_aggregate_banner": {
+        "en": "AGGREGATED: {n} incidents in and around this view are too many to draw one "
+        "by one (more than {limit}), so the map counts them in hexagons about {km} km "
+        "wide. Zoom in or filter to see each incident.",
+        "es": "AGREGADO: {n} incidentes en esta vista y alrededor son demasiados para "
+        "dibujarlos uno a uno (más de {limit}), así que el mapa los cuenta en hexágonos de "
+        "unos {km} km. Acerque o filtre para ver cada incidente.",
+    },
+    "map_hex_count": {
+        "en": "Incidents per hexagon (~{km} km)",
+        "es": "Incidentes por hexágono (~{km} km)",
+    },
+    "map_incident": {"en": "incident", "es": "incidente"},
+    "map_incidents": {"en": "incidents", "es": "incidentes"},
+    "map_deaths_known": {"en": "fatalities (known)", "es": "víctimas mortales (conocidas)"},
     "legend": {"en": "Legend", "es": "Leyenda"},
     "regions_plural": {"en": "regions", "es": "regiones"},
 }

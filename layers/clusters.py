@@ -12,7 +12,9 @@ import folium
 import numpy as np
 import pandas as pd
 
+from atlas.aggregate import shown_incidents
 from atlas.i18n import t
+from layers import hexbins
 from layers.base import Layer, LegendEntry
 from layers.incidents import _compact_callback, _CompactPoints, compact_payload
 from layers.style import STYLES
@@ -46,6 +48,8 @@ class ClustersLayer(Layer):
     style = STYLES["clusters"]
 
     def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        if hexbins.aggregated(data) is not None:  # the view shows hexagons
+            return [] if "points" in spec.layers else hexbins.legend_entries(data, spec)
         if data.incidents is None or data.incidents.empty:
             return []
         return [
@@ -59,7 +63,11 @@ class ClustersLayer(Layer):
         ]
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
-        inc = data.incidents
+        if hexbins.aggregated(data) is not None:  # the points layer draws them when on
+            if "points" not in spec.layers:
+                hexbins.draw_hexagons(fmap, data, spec)
+            return
+        inc = shown_incidents(data)
         if inc is None or inc.empty:
             return
         _CompactPoints(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import folium
@@ -10,8 +11,10 @@ import pandas as pd
 from folium.plugins import HeatMap
 from folium.template import Template
 
+from atlas.aggregate import hex_bins, shown_incidents
 from atlas.errors import InputError
 from atlas.i18n import t
+from layers import hexbins
 from layers.base import Layer, LegendEntry
 from layers.style import CHOROPLETH_RAMP, STYLES
 
@@ -73,7 +76,12 @@ class HeatLayer(Layer):
         return [LegendEntry(label=t("heat", spec.lang), kind="gradient", color=self.style.color)]
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
-        inc = data.incidents
+        bins = hexbins.heat_bins(data)  # a view with too many incidents: finer hexagons
+        if bins is not None:
+            if len(bins):
+                self._add(fmap, hexbins.heat_payload(bins), spec)
+            return
+        inc = shown_incidents(data)
         if inc is None or inc.empty:
             return
         w = heat_weights(inc)
@@ -86,8 +94,11 @@ class HeatLayer(Layer):
         )
         if not np.isfinite(rows).all():
             raise InputError("incidents: some coordinates are not finite; re-run the reader")
+        self._add(fmap, pd.DataFrame(rows).to_json(orient="values", double_precision=4), spec)
+
+    def _add(self, fmap: folium.Map, json_rows: str, spec: MapSpec) -> None:
         heat = _FastHeat(
-            pd.DataFrame(rows).to_json(orient="values", double_precision=4),
+            json_rows,
             name=self.title.get(spec.lang, self.title["en"]),
             radius=self.style.extra["radius"],
             blur=self.style.extra["blur"],
@@ -100,19 +111,23 @@ class HeatLayer(Layer):
         inc = data.incidents
         if inc is None or inc.empty:
             return
+        from matplotlib.collections import PolyCollection
+
+        # ~0.1 degree (about 11 km) hexagons, binned as the map's aggregate view bins
         x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
-        # ~0.1 degree (about 11 km) hexagons whatever the data's extent
-        span = max(float(np.ptp(x)), float(np.ptp(y)), PRINT_CELL_DEG)
-        gridsize = int(np.clip(np.ceil(span / PRINT_CELL_DEG), 5, 300))
-        ax.hexbin(
-            x,
-            y,
-            C=heat_weights(inc),
-            reduce_C_function=np.sum,
-            gridsize=gridsize,
-            cmap=self.style.extra["cmap"],
-            mincnt=1,
-            alpha=0.75,
-            linewidths=0,
-            zorder=2,
+        bins = hex_bins(x, y, PRINT_CELL_DEG / math.sqrt(3.0),
+                        fatalities=heat_weights(inc) - 1.0)  # fmt: skip
+        if not len(bins):
+            return
+        weight = bins.fatalities + bins.count  # sum of (fatalities + 1)
+        ax.add_collection(
+            PolyCollection(
+                bins.polygons(),
+                array=weight,
+                cmap=self.style.extra["cmap"],
+                alpha=0.75,
+                linewidths=0,
+                zorder=2,
+            ),
+            autolim=True,
         )

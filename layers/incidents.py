@@ -17,8 +17,10 @@ import pandas as pd
 from folium.plugins import FastMarkerCluster, MarkerCluster
 from folium.template import Template
 
+from atlas.aggregate import shown_incidents
 from atlas.i18n import t
 from atlas.schema import DATE_PRECISIONS, EVENT_TYPES, GEO_PRECISIONS
+from layers import hexbins
 from layers.base import Layer, LegendEntry
 from layers.style import (
     EVENT_COLORS,
@@ -292,6 +294,8 @@ class PointsLayer(Layer):
     style = STYLES["points"]
 
     def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        if hexbins.aggregated(data) is not None:  # the view shows hexagons
+            return hexbins.legend_entries(data, spec)
         inc = data.incidents
         types = present_types(inc)
         if not types:
@@ -320,7 +324,9 @@ class PointsLayer(Layer):
         return entries
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
-        inc = data.incidents
+        if hexbins.draw_hexagons(fmap, data, spec):  # too many in the view: aggregates
+            return
+        inc = shown_incidents(data)  # the recorded view's incidents (all of them, if few)
         if inc is None or inc.empty:
             return
         name = self.title.get(spec.lang, self.title["en"])

@@ -14,6 +14,7 @@ from jinja2 import Template
 
 from atlas.i18n import t
 from layers.base import LegendEntry
+from layers.hexbins import aggregate_banner
 from layers.reference import STAR_SVG
 from layers.style import CHOROPLETH_RAMP, esc
 
@@ -29,6 +30,9 @@ def legend_banners(spec: MapSpec, data: AtlasData) -> list[str]:
         out.append(t("map_sample_banner", spec.lang))
     if getattr(data, "approximate", False):
         out.append(t("approximate_banner", spec.lang))
+    notice = aggregate_banner(data, spec.lang)  # the view shows hexagons, not incidents
+    if notice and {"points", "clusters"} & set(spec.layers):
+        out.append(notice)
     return out
 
 

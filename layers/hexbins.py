@@ -35,9 +35,9 @@ from atlas.aggregate import (
     zoom_for,
 )
 from atlas.frame import MapView, frame_of
-from atlas.i18n import fmt_int, t
+from atlas.i18n import fmt_int, fmt_number, t
 from layers.base import LegendEntry
-from layers.style import STYLES, choropleth_bins, fmt_number, ramp_for
+from layers.style import STYLES, choropleth_bins, ramp_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData

@@ -36,6 +36,7 @@ from atlas.i18n import t
 from layers import assets as asset_store
 from layers.base import LegendEntry
 from layers.coca import COCA_PANE, COCA_PANE_Z
+from layers.hexbins import incident_view
 from layers.legend import Legend, LegendStyle, legend_banners, legend_html
 from layers.registry import layers_for
 from layers.timeplayer import PlayerStyle, add_time_player
@@ -189,7 +190,10 @@ def build_folium_map(
     player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> folium.Map:
     """The interactive map for ``spec`` in one piece (incidents already filtered by the
-    caller): :func:`build_map_parts` with the groups added and a layer control."""
+    caller): :func:`build_map_parts` with the groups added and a layer control. Above
+    :data:`atlas.aggregate.POINTS_MAX` incidents in the view, hexagons (layers/hexbins.py)."""
+    if getattr(data, "shown", None) is None:
+        data = incident_view(spec, data, view)
     parts = build_map_parts(spec, data, assets="cdn", view=view, preload_plugins=False,
                             player=player)  # fmt: skip
     fmap = parts.base

@@ -48,7 +48,7 @@ def present_types(incidents: gpd.GeoDataFrame) -> list[str]:
     """Canonical event types present, in EVENT_TYPES order."""
     if incidents is None or incidents.empty:
         return []
-    found = set(incidents["event_type"].dropna().astype(str))
+    found = {str(v) for v in incidents["event_type"].dropna().unique()}  # not per row
     return [et for et in EVENT_TYPES if et in found]
 
 

@@ -14,7 +14,7 @@ from test_layers import make_data
 from atlas.errors import AtlasError, InputError
 from atlas.spec import LAYER_NAMES, MapSpec
 from layers import assets
-from layers.compose import build_folium_map, inline_html, legend_entries
+from layers.compose import build_folium_map, build_groups, inline_html, legend_entries
 from layers.incidents import MAX_DOM_POINTS
 from layers.legend import Legend
 from layers.registry import layers_for
@@ -108,11 +108,20 @@ def test_above_threshold_points_switch_to_compact_payload_without_text() -> None
 
 def test_100k_incidents_payload_is_a_few_megabytes() -> None:
     data = make_data(100_000)
-    html = build_folium_map(MapSpec(), data).get_root().render()
+    # the compact array itself (layer groups without aggregation): 100k rows, a few MB
+    groups = build_groups(MapSpec(), data, assets="cdn")
+    fmap = folium.Map(tiles=None)
+    for g in groups:
+        g.add_to(fmap)
+    html = fmap.get_root().render()
     size = len(html.encode("utf-8"))
     assert size < 8_000_000, f"{size:,} bytes"
     payload = re.search(r"var data = (\[\[.*?\]\]);", html)
     assert payload and payload.group(1).count("],[") == 100_000 - 1
+    # the map of the view: more than atlas.aggregate.POINTS_MAX in view, so hexagons
+    html = build_folium_map(MapSpec(), data).get_root().render()
+    assert "AGGREGATED" in html and "L.polygon(pts" in html
+    assert len(html.encode("utf-8")) < 2_000_000
 
 
 def test_local_assets_leave_no_cdn_url_and_do_not_touch_folium_defaults() -> None:

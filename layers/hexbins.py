@@ -37,7 +37,7 @@ from atlas.aggregate import (
 from atlas.frame import MapView, frame_of
 from atlas.i18n import fmt_int, fmt_number, t
 from layers.base import LegendEntry
-from layers.style import STYLES, choropleth_bins, ramp_for
+from layers.style import STYLES, ramp_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData
@@ -103,9 +103,20 @@ def aggregate_banner(data: AtlasData, lang: str) -> str | None:
              km=_km_text(hex_km(bins), lang), limit=fmt_int(choice.threshold, lang))  # fmt: skip
 
 
-def hex_edges(bins: HexBins) -> list[float]:
-    """Class edges of the counts per hexagon (the choropleth's quantile classes)."""
-    return choropleth_bins(bins.count)
+def hex_edges(bins: HexBins, k: int = 5) -> list[float]:
+    """Up to ``k`` classes of counts per hexagon, with edges on the 1-2-5 scale (1, 2, 5,
+    10, 20, 50, ...) between the smallest and largest count: density classes that keep
+    their meaning from one view to the next."""
+    lo = float(bins.count.min()) if len(bins) else 1.0
+    hi = float(bins.count.max()) if len(bins) else 1.0
+    if hi <= lo:
+        return [lo, lo + 1.0]
+    steps = [m * 10**e for e in range(int(math.log10(hi)) + 2) for m in (1, 2, 5)]
+    inner = [float(v) for v in steps if lo < v < hi]
+    if len(inner) > k - 1:
+        keep = np.linspace(0, len(inner) - 1, k - 1).round().astype(int)
+        inner = [inner[i] for i in sorted(set(keep))]
+    return [lo, *inner, hi]
 
 
 def legend_entries(data: AtlasData, spec: MapSpec) -> list[LegendEntry]:

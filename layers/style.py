@@ -45,7 +45,7 @@ STYLES: dict[str, Style] = {
     "clusters": Style(color="#444444", fill="#7a7a7a", fill_opacity=0.6),
     "heat": Style(color="#bd0026", extra={"radius": 18, "blur": 15, "cmap": "YlOrRd"}),
     "choropleth": Style(color="#555555", fill_opacity=0.7, weight=0.8),
-    "hexbins": Style(color="#ffffff", opacity=0.8, fill_opacity=0.75, weight=0.6),
+    "hexbins": Style(color="#ffffff", opacity=0.8, fill_opacity=0.65, weight=0.6),
     "coca": Style(color="#2f6b1f", fill="#e8f3dc", opacity=1.0, weight=1.0),
     "reference": Style(color="#000000", fill="#FFD400", weight=1.2, extra={"size": 22}),
 }

@@ -80,6 +80,7 @@ class Plan:
     dashboard_sizes: tuple[int, ...]  # synthetic ACLED CSVs the app runs on, after the sample
     dashboard_play_s: float  # how long the time player plays per measurement
     engine_sizes: tuple[int, ...] = ()
+    server_n: int = 0  # the app's server time (AppTest) on this many rows; 0: not run
 
 
 PLANS: dict[str, Plan] = {
@@ -101,6 +102,7 @@ PLANS: dict[str, Plan] = {
         dashboard_sizes=(100_000,),
         dashboard_play_s=5.0,
         engine_sizes=(1_000_000,),
+        server_n=1_000_000,
     ),
     "full": Plan(
         mode="full",
@@ -120,6 +122,7 @@ PLANS: dict[str, Plan] = {
         dashboard_sizes=(100_000,),
         dashboard_play_s=5.0,
         engine_sizes=(1_000_000,),
+        server_n=1_000_000,
     ),
     # the smoke test's plan: every measurement once at a small size
     "smoke": Plan(
@@ -140,6 +143,7 @@ PLANS: dict[str, Plan] = {
         dashboard_sizes=(),
         dashboard_play_s=2.0,
         engine_sizes=(10_000,),
+        server_n=5_000,
     ),
 }
 

@@ -70,7 +70,8 @@ _PROBE = f"""() => {{
     if (!maps.length) return null;
     win.__benchMaps = maps;
   }}
-  const s = {{circles: 0, clustered: 0, heat: 0, mark: win.__benchMark || null}};
+  const s = {{circles: 0, clustered: 0, heat: 0, hexagons: 0, hexcount: 0,
+             mark: win.__benchMark || null}};
   for (const m of maps) {{
     m.eachLayer(l => {{
       // a clustered marker shown on its own is on the map too: count it once, clustered
@@ -79,6 +80,7 @@ _PROBE = f"""() => {{
         s.clustered += l.getLayers().length;
       }}
       if (L.HeatLayer && l instanceof L.HeatLayer) s.heat += 1;
+      if (l.atlasCount) {{ s.hexagons += 1; s.hexcount += l.atlasCount; }}
     }});
   }}
   s.settled = maps.every(m => !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress))
@@ -93,12 +95,15 @@ _PROBE = f"""() => {{
 _WAIT = f"""(want) => {{
   const s = ({_PROBE})();
   if (!s || !s.settled) return false;
-  if (s.circles + s.clustered !== want.markers) return false;
+  // markers null: the view decides points or hexagons (layers/hexbins.py); any drawn
+  if (want.markers !== null && s.circles + s.clustered !== want.markers) return false;
+  if (want.markers === null && s.circles + s.clustered + s.hexagons === 0) return false;
   if (want.counts !== null && !s.counts.includes(want.counts)) return false;
   if (want.heat !== null && (s.heat > 0) !== want.heat) return false;
   if (want.player && !s.player) return false;
   return {{t: performance.now(), same: want.mark === null || s.mark === want.mark,
-           circles: s.circles, clustered: s.clustered, heat: s.heat}};
+           circles: s.circles, clustered: s.clustered, heat: s.heat, hexagons: s.hexagons,
+           hexcount: s.hexcount}};
 }}"""
 
 #: In the map iframe: record each frame the time player draws (its ``data-step``).
@@ -157,8 +162,11 @@ def _local_only(url: str) -> bool:
 
 
 # ---- expected figures -----------------------------------------------------------------------
-def _expected(data: Any, min_fatalities: int) -> tuple[int, str]:
-    """(markers the map must draw, the counts phrase) for the default view + a minimum."""
+def _expected(data: Any, min_fatalities: int) -> tuple[int | None, str]:
+    """(markers the map must draw, the counts phrase) for the default view + a minimum.
+    Markers None above atlas.aggregate.POINTS_MAX incidents: the reader's view decides
+    between points of its area and hexagons, so the map must show some of either."""
+    from atlas.aggregate import POINTS_MAX
     from atlas.i18n import fmt_int
     from atlas.query import filter_incidents
     from atlas.spec import MapSpec
@@ -169,7 +177,7 @@ def _expected(data: Any, min_fatalities: int) -> tuple[int, str]:
         f"{fmt_int(s.incidents, 'en')} incidents, {fmt_int(s.deaths, 'en')} deaths "
         f"(best estimate), {fmt_int(s.inside_region, 'en')} inside the"
     )
-    return len(drawn), phrase
+    return (len(drawn) if len(drawn) <= POINTS_MAX else None), phrase
 
 
 class _Session:
@@ -197,7 +205,7 @@ class _Session:
         self.errors.append(str(exc))
         self.stacks.append((getattr(exc, "stack", "") or "")[:300])
 
-    def wait(self, markers: int, *, counts: str | None = None, heat: bool | None = None,
+    def wait(self, markers: int | None, *, counts: str | None = None, heat: bool | None = None,
              mark: str | None = None, player: bool = False, timeout_s: float = 120.0,
              errors_from: int = 0) -> dict[str, Any]:  # fmt: skip
         """Poll until the map shows ``markers`` (and the rest); the page's clock then.
@@ -225,10 +233,13 @@ class _Session:
             late = error_seen is not None and now - error_seen > ERROR_GRACE_S
             if now > deadline or late:
                 shown = self.page.evaluate(_PROBE) or {}
-                shown = {k: v for k, v in shown.items() if k in ("circles", "clustered", "heat")}
+                shown = {k: v for k, v in shown.items()
+                         if k in ("circles", "clustered", "heat", "hexagons")}  # fmt: skip
                 why = (f"the page raised {self.errors[errors_from]!r}" if late
                        else f"not within {timeout_s:.0f} s")  # fmt: skip
-                wanted = f"{markers:,} markers" + (f", counts {counts!r}" if counts else "")
+                wanted = (f"{markers:,} markers" if markers is not None
+                          else "incidents (points or hexagons)")  # fmt: skip
+                wanted += f", counts {counts!r}" if counts else ""
                 if heat is not None:
                     wanted += ", the heat layer " + ("on" if heat else "off")
                 raise RuntimeError(f"the map never showed {wanted} ({why}); it shows {shown}")
@@ -433,3 +444,89 @@ def bench_dashboard(rec: Recorder, workdir: Path) -> None:
                     rec.results[-1].extra["blocked_requests"] = len(blocked)
         finally:
             browser.close()
+
+
+# ---- server time (no browser): streamlit's AppTest runs the page in this process ---------
+SERVER_NAMES = ("server: start (load + first page)", "server: first page (new session)",
+                "server: filter change")  # fmt: skip
+SERVER_GOALS: dict[str, float] = {
+    "server: first page (new session)": 5.0,
+    "server: filter change": 1.5,
+}
+
+
+def _map_args(at: Any) -> str:
+    comps = list(at.get("component_instance"))
+    return comps[0].proto.json_args if comps else ""
+
+
+def bench_server(rec: Recorder, workdir: Path) -> None:
+    """Server time of the page on ``plan.server_n`` synthetic ACLED rows (bench/data.py):
+    the first run after start (the CSV read, the bundle cached for every session), a new
+    session's first page (the bundle shared: st.cache_resource), and a filter change
+    ('Minimum deaths' 1 <-> 0). AppTest runs the script as the server does, without the
+    websocket and the browser; the map's own payload size is recorded with each page."""
+    n = rec.plan.server_n
+    if not n:
+        for name in SERVER_NAMES:
+            rec.skip(GROUP, name, 0, "server", "skipped", "not in this plan")
+        return
+    from streamlit.testing.v1 import AppTest
+
+    from atlas.ui_state import K, widget_key
+
+    path = workdir / f"acled_dashboard_{n}.csv"
+    if not path.exists():
+        acled_frame(n).to_csv(path, index=False)
+    old = os.environ.get("CONFLICT_ATLAS_INCIDENTS")
+    os.environ["CONFLICT_ATLAS_INCIDENTS"] = str(path)
+    app = str(ROOT / "app.py")
+
+    def run(at: Any) -> float:
+        t0 = time.perf_counter()
+        at.run()
+        took = time.perf_counter() - t0
+        if at.exception:
+            raise RuntimeError(f"the page raised {at.exception[0].value}"[:300])
+        return took
+
+    def result(name: str) -> Result:
+        res = Result(GROUP, name, n, "server")
+        res.extra["load_avg_1m"] = round(os.getloadavg()[0], 2)
+        return res
+
+    try:
+        res = result(SERVER_NAMES[0])
+        at = AppTest.from_file(app, default_timeout=900)
+        res.runs_s.append(run(at))
+        res.extra["map_args_bytes"] = len(_map_args(at).encode())
+        res.note = "AppTest: the first run after start: read the CSV, cache it, draw the page"
+        rec.add(res)
+
+        res = result(SERVER_NAMES[1])
+        for _ in range(rec.plan.repeats):
+            at = AppTest.from_file(app, default_timeout=900)
+            res.runs_s.append(run(at))
+        args = _map_args(at)
+        res.extra.update(map_args_bytes=len(args.encode()), aggregated="AGGREGATED" in args)
+        res.note = "AppTest: a new session's first page, the bundle already loaded and shared"
+        rec.add(res)
+
+        res = result(SERVER_NAMES[2])
+        key = widget_key(K.MIN_FAT, "en")
+        for i in range(2 * rec.plan.repeats):
+            at.number_input(key=key).set_value(1 if i % 2 == 0 else 0)
+            res.runs_s.append(run(at))
+        res.extra["map_args_bytes"] = len(_map_args(at).encode())
+        res.note = "AppTest: 'Minimum deaths' 1 <-> 0, the page's rerun (filter, chart, map)"
+        rec.add(res)
+    except (RuntimeError, OSError, KeyError) as exc:
+        for name in SERVER_NAMES:
+            if rec.get(GROUP, name, n, "server") is None:
+                rec.skip(GROUP, name, n, "server", "error",
+                         f"not measured: {type(exc).__name__}: {exc}"[:400])  # fmt: skip
+    finally:
+        if old is None:
+            os.environ.pop("CONFLICT_ATLAS_INCIDENTS", None)
+        else:
+            os.environ["CONFLICT_ATLAS_INCIDENTS"] = old

@@ -120,6 +120,8 @@ def bench_maps(rec: Recorder, workdir: Path) -> dict[str, Path]:
             under_test=True,
             note="build_folium_map(MapSpec(), data, assets='local') + render",
         )
+        if html is not None and n == max(plan.map_sizes) and n > 1_000:
+            view_payloads(rec, data, n)
         if html is not None:
             res.extra["html_bytes"] = len(html.encode())
             if n in plan.browser_sizes:
@@ -132,3 +134,69 @@ def bench_maps(rec: Recorder, workdir: Path) -> dict[str, Path]:
                     path.write_text(inline, encoding="utf-8")
                     html_files[f"ours-{n}"] = path
     return html_files
+
+
+#: Views a reader may have (label, zoom, centre lon, lat); each is 1000 x 620 px. None:
+#: the first view, the spec's frame (the VRAEM), before the map reports where it is.
+VIEWS: tuple[tuple[str, int | None, float, float], ...] = (
+    ("first view (VRAEM frame)", None, 0.0, 0.0),
+    ("Peru, zoom 6", 6, -75.0, -9.0),
+    ("a department, zoom 8", 8, -74.0, -12.5),
+    ("a province, zoom 10", 10, -74.0, -12.5),
+    ("a district, zoom 12", 12, -74.0, -12.5),
+    ("a town, zoom 15", 15, -73.5, -12.1),
+)
+
+
+def _groups_html(groups: list[Any]) -> str:
+    import folium
+
+    fmap = folium.Map(tiles=None)
+    for group in groups:
+        group.add_to(fmap)
+    return fmap.get_root().render()
+
+
+def view_payloads(rec: Recorder, data: Any, n: int) -> None:
+    """Per view: bytes of the incident layers (points, heat: layer groups minus the same
+    groups with no incident layer) and of the base (basemap at the view), and the time to
+    choose + build + render the groups, as the app's map fragment does."""
+    from atlas.frame import MapView
+    from atlas.spec import MapSpec
+
+    status = resolve("layers.hexbins", "incident_view")
+    if status[0] is None:
+        rec.skip("map", "incident layers payload", n, "first view (VRAEM frame)", status[1],
+                 status[2])  # fmt: skip
+        return
+    from layers.compose import build_base, build_groups
+    from layers.hexbins import incident_view
+
+    spec = MapSpec(layers=("basemap", "regions", "points", "heat", "reference"))
+    bare = spec.replace(layers=("basemap", "regions", "reference"))
+    for label, zoom, lon, lat in VIEWS:
+        view = None
+        if zoom is not None:
+            half = 500 * 360 / (256 * 2**zoom)
+            view = MapView(bbox=(lon - half, lat - 0.62 * half, lon + half, lat + 0.62 * half),
+                           center=(lat, lon), zoom=zoom)  # fmt: skip
+
+        def build(view: Any = view) -> tuple[Any, str]:
+            shown = incident_view(spec, data, view)
+            return shown, _groups_html(build_groups(spec, shown, assets="local"))
+
+        res, out = rec.time("map", "incident layers payload", n, label, build, under_test=True,
+                            note="incident_view + build_groups + render (the map fragment)")  # fmt: skip
+        if out is None:
+            continue
+        shown, html = out
+        empty = _groups_html(build_groups(bare, shown, assets="local"))
+        base = build_base(spec, data, view=view).get_root().render()
+        choice = shown.shown
+        res.extra.update(
+            incident_bytes=len(html.encode()) - len(empty.encode()),
+            base_bytes=len(base.encode()),
+            mode=choice.mode if choice is not None else "points",
+            in_view=choice.in_view if choice is not None else len(data.incidents),
+            hexagons=len(choice.bins) if choice is not None and choice.bins is not None else 0,
+        )

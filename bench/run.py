@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ first, not th
 
 from bench.browser import bench_browser  # noqa: E402
 from bench.core import PLANS, Recorder, machine  # noqa: E402
-from bench.dashboard import bench_dashboard  # noqa: E402
+from bench.dashboard import bench_dashboard, bench_server  # noqa: E402
 from bench.data import DEFAULT_DATA_DIR, load_districts  # noqa: E402
 from bench.engine import bench_engines  # noqa: E402
 from bench.export import bench_export  # noqa: E402
@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if "memory" in only:
             bench_memory(rec, workdir, csv_paths)
         if "dashboard" in only:
+            bench_server(rec, workdir)
             bench_dashboard(rec, workdir)
     payload = {
         "mode": plan.mode,

@@ -171,6 +171,7 @@ class _Hexagons(MacroElement):
                 for (var j = 0; j < 6; j++) { pts.push([d[0] + dy[j], d[1] + dx[j]]); }
                 var poly = L.polygon(pts, {{ this.style|tojson }});
                 poly.setStyle({fillColor: C[d[4]]});
+                poly.atlasCount = d[2];  // what the hexagon counts (tests, benchmarks)
                 (function (d) {
                     poly.bindTooltip(function () {
                         var div = document.createElement('div');

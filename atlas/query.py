@@ -74,11 +74,12 @@ def filter_incidents(
     has an extra boolean column ``inside_region`` (all False when no region is known).
     """
     _check_incidents(incidents)
-    keep = match_mask(incidents, spec)
-    precise = incidents["geo_precision"].isin(spec.precisions)
-    matched = incidents[keep]
-    hidden = matched[~precise[keep]]
-    drawn = incidents[keep & precise].copy()
+    keep = np.asarray(match_mask(incidents, spec), dtype=bool)
+    precise = incidents["geo_precision"].isin(spec.precisions).to_numpy(dtype=bool)
+    # one take of the whole frame (the drawn rows); the summary reads single columns
+    matched = incidents[["date_start", "date_end", "fatalities"]][keep]
+    hidden_precision = incidents["geo_precision"][keep & ~precise]
+    drawn = incidents[keep & precise]
 
     if inside is None:
         inside = region_mask(incidents, regions, spec.region) if regions is not None else None
@@ -95,10 +96,8 @@ def filter_incidents(
         total=len(incidents),
         incidents=len(matched),
         drawn=len(drawn),
-        hidden_by_precision=len(hidden),
-        hidden_precisions={
-            str(k): int(v) for k, v in hidden["geo_precision"].value_counts().items()
-        },
+        hidden_by_precision=len(hidden_precision),
+        hidden_precisions={str(k): int(v) for k, v in hidden_precision.value_counts().items() if v},
         deaths=int(deaths.sum()),
         deaths_unknown=int(matched["fatalities"].isna().sum()),
         inside_region=int(drawn["inside_region"].sum()) if inside is not None else None,

@@ -83,9 +83,16 @@ def _fmt_dates(df: pd.DataFrame, lang: str) -> pd.Series:
     return span.where(prec == "", span + " (" + prec + ")")
 
 
+def plain_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with categorical columns (atlas.data.compact_incidents) as strings again, for
+    building text row by row (a categorical does not add to a string)."""
+    cats = {c: "string" for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)}
+    return df.astype(cats) if cats else df
+
+
 def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
     """Popup HTML per incident; every value escaped (vectorised string ops)."""
-    df = incidents
+    df = plain_text(incidents)
     label = df["event_type"].map(lambda v: esc(event_label(str(v), lang)))
     src_type = _col(df, "source_event_type")
     # the source's own term, when it says more than our label (ACLED's "Battles")
@@ -124,6 +131,7 @@ def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
 
 def tooltip_text(incidents: pd.DataFrame, lang: str) -> pd.Series:
     """Short escaped tooltip: date, type, fatalities."""
+    incidents = plain_text(incidents)
     date = pd.to_datetime(incidents["date_start"]).dt.strftime("%Y-%m-%d").fillna("?")
     label = incidents["event_type"].map(lambda v: event_label(str(v), lang))
     fat = _fmt_fatalities(incidents, lang)

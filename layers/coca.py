@@ -106,7 +106,9 @@ def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs)
 
 
-def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
+def _department_of_incidents(
+    incidents: gpd.GeoDataFrame, departments: gpd.GeoDataFrame
+) -> pd.Series:
     """2-digit department code of each incident (NA outside every department)."""
     from atlas.spatial import assign_region
 
@@ -115,7 +117,7 @@ def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> 
         geometry=departments.geometry,
         crs=departments.crs,
     )
-    return assign_region(data.incidents, regions)
+    return assign_region(incidents, regions)
 
 
 def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -124,8 +126,8 @@ def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.nda
     if inc is None or inc.empty or "date_start" not in inc:
         return np.zeros(len(frame), dtype=int)
     year = int(frame["year"].iloc[0])
-    in_year = pd.to_datetime(inc["date_start"]).dt.year == year
-    deps = _department_of_incidents(data, frame)[in_year.to_numpy()]
+    in_year = (pd.to_datetime(inc["date_start"]).dt.year == year).to_numpy(dtype=bool)
+    deps = _department_of_incidents(inc[[inc.geometry.name]][in_year], frame)  # the year
     counts = deps.value_counts()
     return np.asarray([int(counts.get(u, 0)) for u in frame["ubigeo"]])
 
@@ -146,11 +148,15 @@ def incidents_per_1000_ha(data: AtlasData) -> pd.DataFrame:
     if inc is None or inc.empty or "date_start" not in inc:
         table["incidents"] = 0
     else:
+        year = pd.to_datetime(inc["date_start"]).dt.year
+        some = year.isin(table["year"].unique()).to_numpy(dtype=bool)  # years with figures
         counts = (
             pd.DataFrame(
                 {
-                    "ubigeo": _department_of_incidents(data, departments).to_numpy(),
-                    "year": pd.to_datetime(inc["date_start"]).dt.year.to_numpy(),
+                    "ubigeo": _department_of_incidents(
+                        inc[[inc.geometry.name]][some], departments
+                    ).to_numpy(),
+                    "year": year[some].to_numpy(),
                 }
             )
             .dropna()

@@ -241,11 +241,17 @@ def _coca_years(data: AtlasData) -> list[int]:
     return sorted({int(y) for y in pd.to_numeric(rows["year"], errors="coerce").dropna()})
 
 
-def _coca_panel(view: AtlasData, lang: str) -> None:
-    """Incidents per 1,000 ha of coca by department and year, with its caveat."""
+@st.cache_data(show_spinner=False, max_entries=16)
+def _coca_table(_view: AtlasData, key: str) -> pd.DataFrame:
+    """The coca panel's table, once per filter state ``key`` (a 1M join otherwise)."""
     from layers.coca import incidents_per_1000_ha
 
-    table = incidents_per_1000_ha(view)
+    return incidents_per_1000_ha(_view)
+
+
+def _coca_panel(view: AtlasData, lang: str, key: str) -> None:
+    """Incidents per 1,000 ha of coca by department and year, with its caveat."""
+    table = _coca_table(view, key)
     if table.empty:
         return
     with st.expander(t("coca_panel_title", lang)):
@@ -969,7 +975,7 @@ def main() -> None:
     st.caption(t("page_caption", lang))
     if data.is_sample:
         st.warning(t("sample_banner", lang), icon="⚠️")
-    _coca_panel(view, lang)
+    _coca_panel(view, lang, map_keys[1])
     _upload_panel(lang)
     _sources_panel(data, lang)
     _downloads(drawn, data, spec, lang, map_keys[1])

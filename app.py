@@ -270,7 +270,7 @@ def _datasets(data: AtlasData) -> list[str]:
     inc = data.incidents
     if inc is None or inc.empty:
         return []
-    return sorted(inc["dataset"].dropna().astype(str).unique())
+    return sorted({str(v) for v in inc["dataset"].dropna().unique()})  # not per row
 
 
 def _on_quick() -> None:
@@ -1017,7 +1017,7 @@ def _page_style(lang: str) -> None:
 def _source_line(data: AtlasData, lang: str, last_day: dt.date) -> str:
     """Where the incidents come from and how current they are, in one line."""
     inc = data.incidents
-    names = [] if inc is None or inc.empty else sorted(inc["dataset"].dropna().astype(str).unique())
+    names = [] if inc is None or inc.empty else _datasets(data)
     if data.is_sample:
         names = [t("sample_dataset", lang)]
     return t("source_line", lang, sources=", ".join(names) or "—",

@@ -120,11 +120,27 @@ def _department_of_incidents(
     return assign_region(incidents, regions)
 
 
+#: The last count (the legend and the layer ask for the same one in a map build), as one
+#: (frame, key, counts) tuple replaced whole (sessions run in threads); the frame is held
+#: so ``is`` cannot match a new frame at a reused address.
+_LAST_COUNT: list[tuple[object, object, np.ndarray]] = []
+
+
 def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:
     """Incidents of the view dated in the coca year, per department of ``frame``."""
     inc = data.incidents
     if inc is None or inc.empty or "date_start" not in inc:
         return np.zeros(len(frame), dtype=int)
+    key = (int(frame["year"].iloc[0]), tuple(frame["ubigeo"]))
+    last = _LAST_COUNT[0] if _LAST_COUNT else None
+    if last is not None and last[0] is inc and last[1] == key:
+        return np.array(last[2])
+    counts = _count_by_department(inc, frame)
+    _LAST_COUNT[:] = [(inc, key, counts)]
+    return np.array(counts)
+
+
+def _count_by_department(inc: gpd.GeoDataFrame, frame: gpd.GeoDataFrame) -> np.ndarray:
     year = int(frame["year"].iloc[0])
     in_year = (pd.to_datetime(inc["date_start"]).dt.year == year).to_numpy(dtype=bool)
     deps = _department_of_incidents(inc[[inc.geometry.name]][in_year], frame)  # the year

@@ -141,3 +141,53 @@ def test_payload_of_1m_incidents_is_bounded_in_every_view() -> None:
     # and the whole-map helper (the HTML export path) on the 1M frame: bounded too
     html = build_folium_map(spec, incident_view(spec, data, None)).get_root().render()
     assert len(html.encode()) <= 4_000_000
+
+
+@pytest.mark.slow
+def test_app_shows_hexagons_and_the_notice_for_a_large_operator_file(tmp_path, monkeypatch):
+    """The app's map fragment: 60,000 incidents around the VRAEM (above POINTS_MAX in the
+    first view) reach the map as hexagons with the notice; the filter to few of them
+    (Minimum deaths 8) brings back exact points."""
+    from streamlit.testing.v1 import AppTest
+
+    from atlas.ui_state import K, widget_key
+    from bench.data import acled_frame
+    from tests.conftest import ROOT
+
+    n = 60_000
+    table = acled_frame(n)
+    rng = np.random.default_rng(3)
+    table["latitude"] = rng.uniform(-13.3, -11.5, n).round(4)
+    table["longitude"] = rng.uniform(-74.8, -73.3, n).round(4)
+    path = tmp_path / "acled_60k.csv"
+    table.to_csv(path, index=False)
+    monkeypatch.setenv("CONFLICT_ATLAS_INCIDENTS", str(path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    script = _component_text(at)
+    rows = _hexagons(script)
+    assert "AGGREGATED" in script and len(rows) > 10
+    assert sum(r[2] for r in rows) <= n
+    at.number_input(key=widget_key(K.MIN_FAT, "en")).set_value(3).run()  # ~2 % of them
+    assert not at.exception, [e.value for e in at.exception]
+    script = _component_text(at)
+    assert "AGGREGATED" not in script and not HEX_DATA.search(script)
+
+
+def _component_text(at) -> str:
+    """Every string in the map component's arguments, joined (the scripts, unescaped)."""
+    out: list[str] = []
+
+    def walk(v) -> None:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(json.loads(at.get("component_instance")[0].proto.json_args))
+    return "\n".join(out)

@@ -48,6 +48,9 @@ class Layer:
 
     name: ClassVar[str] = ""
     title: ClassVar[dict[str, str]] = {"en": "", "es": ""}
+    #: False when the layer draws nothing from ``data.incidents``: its map group is then
+    #: kept across filter changes (``layers.compose.plan_groups``).
+    reads_incidents: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         self.options = options

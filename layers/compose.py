@@ -52,11 +52,14 @@ _MAP_JS = ("leaflet", "jquery")
 _MAP_CSS = ("leaflet_css",)
 
 
-def legend_entries(spec: MapSpec, data: AtlasData) -> list[LegendEntry]:
-    """Legend lines of every enabled layer, in draw order (the print figure uses these too)."""
+def legend_entries(spec: MapSpec, data: AtlasData, *, live: bool = False) -> list[LegendEntry]:
+    """Legend lines of every enabled layer, in draw order: of the print figure, or with
+    ``live`` of the folium map (where a layer may draw differently, e.g. by zoom)."""
     out: list[LegendEntry] = []
     for layer in layers_for(spec.layers):
-        out.extend(layer.legend_entries(data, spec))
+        out.extend(
+            layer.live_legend_entries(data, spec) if live else layer.legend_entries(data, spec)
+        )
     return out
 
 
@@ -211,7 +214,7 @@ def build_group(
     incident of the period, the player hides the others.
     """
     if name == LEGEND_GROUP:
-        entries = legend_entries(spec, data)
+        entries = legend_entries(spec, data, live=True)
         banners = legend_banners(spec, data)
         if not (entries or banners):
             return None

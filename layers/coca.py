@@ -11,6 +11,8 @@ not where incidents happen, and the zone figures are not department sums.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import folium
@@ -106,24 +108,35 @@ def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs)
 
 
-def _department_of_incidents(
-    incidents: gpd.GeoDataFrame, departments: gpd.GeoDataFrame
-) -> pd.Series:
-    """2-digit department code of each incident (NA outside every department)."""
+def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
+    """2-digit department code of each incident (NA outside every department).
+
+    The map layer and the per-1,000-ha table ask this for the same view in one page run:
+    answers are kept for a few point sets (keyed by the points' coordinates and the
+    departments' codes and bounds)."""
     from atlas.spatial import assign_region
 
-    regions = gpd.GeoDataFrame(
-        {"region_id": departments["ubigeo"].astype(str)},
-        geometry=departments.geometry,
-        crs=departments.crs,
-    )
-    return assign_region(incidents, regions)
+    inc = data.incidents
+    xy = np.column_stack([inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()])
+    key = hashlib.sha1(xy.tobytes())
+    key.update(repr((tuple(departments["ubigeo"].astype(str)),
+                     tuple(departments.total_bounds))).encode())  # fmt: skip
+    digest = key.hexdigest()
+    hit = _DEPARTMENT_MEMO.get(digest)
+    if hit is None:
+        regions = gpd.GeoDataFrame(
+            {"region_id": departments["ubigeo"].astype(str)},
+            geometry=departments.geometry,
+            crs=departments.crs,
+        )
+        hit = assign_region(inc, regions).to_numpy()
+        _DEPARTMENT_MEMO[digest] = hit
+        while len(_DEPARTMENT_MEMO) > 4:
+            _DEPARTMENT_MEMO.popitem(last=False)
+    return pd.Series(hit, index=inc.index, name="region_id", dtype="string")
 
 
-#: The last count (the legend and the layer ask for the same one in a map build), as one
-#: (frame, key, counts) tuple replaced whole (sessions run in threads); the frame is held
-#: so ``is`` cannot match a new frame at a reused address.
-_LAST_COUNT: list[tuple[object, object, np.ndarray]] = []
+_DEPARTMENT_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
 def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -131,19 +144,9 @@ def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.nda
     inc = data.incidents
     if inc is None or inc.empty or "date_start" not in inc:
         return np.zeros(len(frame), dtype=int)
-    key = (int(frame["year"].iloc[0]), tuple(frame["ubigeo"]))
-    last = _LAST_COUNT[0] if _LAST_COUNT else None
-    if last is not None and last[0] is inc and last[1] == key:
-        return np.array(last[2])
-    counts = _count_by_department(inc, frame)
-    _LAST_COUNT[:] = [(inc, key, counts)]
-    return np.array(counts)
-
-
-def _count_by_department(inc: gpd.GeoDataFrame, frame: gpd.GeoDataFrame) -> np.ndarray:
     year = int(frame["year"].iloc[0])
-    in_year = (pd.to_datetime(inc["date_start"]).dt.year == year).to_numpy(dtype=bool)
-    deps = _department_of_incidents(inc[[inc.geometry.name]][in_year], frame)  # the year
+    in_year = pd.to_datetime(inc["date_start"]).dt.year == year
+    deps = _department_of_incidents(data, frame)[in_year.to_numpy()]
     counts = deps.value_counts()
     return np.asarray([int(counts.get(u, 0)) for u in frame["ubigeo"]])
 
@@ -164,15 +167,11 @@ def incidents_per_1000_ha(data: AtlasData) -> pd.DataFrame:
     if inc is None or inc.empty or "date_start" not in inc:
         table["incidents"] = 0
     else:
-        year = pd.to_datetime(inc["date_start"]).dt.year
-        some = year.isin(table["year"].unique()).to_numpy(dtype=bool)  # years with figures
         counts = (
             pd.DataFrame(
                 {
-                    "ubigeo": _department_of_incidents(
-                        inc[[inc.geometry.name]][some], departments
-                    ).to_numpy(),
-                    "year": year[some].to_numpy(),
+                    "ubigeo": _department_of_incidents(data, departments).to_numpy(),
+                    "year": pd.to_datetime(inc["date_start"]).dt.year.to_numpy(),
                 }
             )
             .dropna()

@@ -90,7 +90,10 @@ def test_zoomed_in_view_with_few_incidents_sends_exact_points_of_its_box() -> No
     assert choice.in_view == _in_box(data, choice.box) > 0
     html = _render(build_groups(spec, shown, assets="cdn"))
     assert "AGGREGATED" not in html and not HEX_DATA.search(html)
-    rows = json.loads(re.search(r"var rows = (\[\[.*?\]\]);", html, re.S).group(1))
+    groups = build_groups(spec, shown, assets="cdn")
+    dom = [el for g in groups for el in g._children.values() if type(el).__name__ == "_DomPoints"]
+    assert len(dom) == 1
+    rows = json.loads(dom[0].payload)["rows"]
     assert len(rows) == choice.in_view < len(data.incidents)  # the box's points, exact
 
 

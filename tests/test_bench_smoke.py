@@ -94,7 +94,12 @@ def _check_payload(payload: dict) -> None:
     assert by_key[("map", "naive")]["extra"]["html_bytes"] > 0
 
     # the app in chromium (sample only in smoke mode): every measurement ran, in one map
-    dash = {r["name"]: r for r in results if r["group"] == "dashboard"}
+    # the page's server time (AppTest, no browser) on the plan's synthetic file
+    server = {r["name"]: r for r in results if r["group"] == "dashboard" and r["impl"] == "server"}
+    assert set(server) == set(bench_dashboard.SERVER_NAMES)
+    assert all(r["status"] == "ok" and r["n"] == 5_000 for r in server.values())
+    assert server["server: filter change"]["extra"]["map_args_bytes"] > 0
+    dash = {r["name"]: r for r in results if r["group"] == "dashboard" and r["impl"] != "server"}
     if shutil.which("chromium"):
         assert set(dash) == set(bench_dashboard.NAMES)
         assert {r["impl"] for r in dash.values()} == {"sample"}
@@ -102,7 +107,7 @@ def _check_payload(payload: dict) -> None:
         assert dash["layer toggle"]["extra"]["same_iframe"] is True
         assert dash["play"]["extra"]["fps"] > 0 and dash["play"]["extra"]["steps_in_order"]
         rows = [r for r in payload["table"] if r["measurement"].startswith("dashboard")]
-        assert len(rows) == len(bench_dashboard.NAMES)
+        assert len(rows) == len(bench_dashboard.NAMES) + len(bench_dashboard.SERVER_NAMES)
 
     assert payload["table"], "empty table"
     for row in payload["table"]:

@@ -1,6 +1,7 @@
 """Choropleth: incidents (or incidents per 1,000 km²) per region of ``spec.region_layer``.
 
-Counts come from :func:`atlas.spatial.aggregate` (areas in an equal-area CRS there);
+Counts come from :func:`atlas.aggregate.region_counts` (= ``atlas.spatial.aggregate``,
+areas in an equal-area CRS there; the one module that bins incidents for maps);
 this layer only bins and colours them, with a sequential colour-blind-safe ramp.
 """
 
@@ -40,7 +41,7 @@ def metric_column(spec: MapSpec) -> str:
 
 def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, list[float]]:
     """Regions of ``spec.region_layer`` with the metric, its colour, and the class edges."""
-    from atlas.spatial import aggregate  # written alongside; imported when first drawn
+    from atlas.aggregate import region_counts
 
     regions = layer_regions(data, spec)
     if regions is None or regions.empty:
@@ -48,7 +49,7 @@ def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, 
     # simplified district polygons leave slivers: an incident there takes the nearest
     # district within 1 km (atlas.spatial.join_incidents, flagged with its distance)
     snap = SNAP_KM if str(spec.region_layer).startswith("district") else 0.0
-    summary = aggregate(data.incidents, regions, snap_km=snap)
+    summary = region_counts(data.incidents, regions, snap_km=snap)
     col = metric_column(spec)
     frame = regions[["region_id", "name", "approximate", "geometry"]].merge(
         summary[["region_id", col]], on="region_id", how="left"

@@ -30,6 +30,7 @@ from atlas.catalog import CATALOG
 from atlas.data import AtlasData, load_bundle, load_shipped
 from atlas.errors import AtlasError, FetchError
 from atlas.frame import MapView
+from atlas.generalise import note as generalise_note
 from atlas.i18n import fmt_date, fmt_int, t
 from atlas.safety import DEFAULT_LIMITS, to_safe_csv
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
@@ -68,8 +69,10 @@ from atlas.ui_state import (
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
 #: Spec keys with no widget in the page: a link's values are kept and shared on as they are.
-CARRIED_KEYS = ("callouts", "generalise", "periods", "small_multiples", "font", "title",
+CARRIED_KEYS = ("callouts", "periods", "small_multiples", "font", "title",
                 "dek", "notes", "source_line", "byline")  # fmt: skip
+#: Safe-location choices in the sidebar (a link's other grid size is offered too).
+GENERALISE_CHOICES = ("none", "district", "grid:1", "grid:5", "grid:10", "grid:25")
 #: Layers the reader can toggle (the basemap is always drawn; its style is a selectbox).
 TOGGLE_LAYERS = ("points", "clusters", "heat", "choropleth", "regions", "coca", "reference")
 assert set(TOGGLE_LAYERS) == set(LAYER_NAMES) - {"basemap"}, "a layer has no toggle"
@@ -195,6 +198,7 @@ def _init_state(data: AtlasData) -> None:
     ss[K.BASEMAP] = spec.basemap
     ss[K.COCA_YEAR] = spec.coca_year or 0  # 0: the latest year with figures
     ss[K.STEP_MODE] = spec.step_mode
+    ss[K.GENERALISE] = spec.generalise
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
     ss[K.STEP] = step if step is not None else 0
@@ -310,7 +314,7 @@ def _bound() -> tuple[str, ...]:
     return (K.QUICK, K.DATES, K.BUCKET, K.TYPES, K.ACTOR, K.MIN_FAT, K.DATASETS,
             K.PRECISIONS, *(f"{K.LAYERS}_{n}" for n in TOGGLE_LAYERS), K.METRIC,
             K.REGION_LAYER, K.REGION, K.BASEMAP, K.COCA_YEAR, K.STEP_ON,
-            K.STEP_MODE)  # fmt: skip
+            K.STEP_MODE, K.GENERALISE)  # fmt: skip
 
 
 def _w(name: str) -> str:
@@ -442,6 +446,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
         sb.selectbox(t("coca_year", lang), [0, *coca_years], key=_w(K.COCA_YEAR),
                      format_func=lambda y: t("coca_year_latest", lang, year=coca_years[-1])
                      if y == 0 else str(y))  # fmt: skip
+    _generalise_control(lang)
     sb.selectbox(t("basemap", lang), BASEMAPS, key=_w(K.BASEMAP),
                  format_func=lambda b: t(f"basemap_{b}", lang))  # fmt: skip
     if ss[K.BASEMAP] != "outlines":
@@ -466,6 +471,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
             step_mode=ss.get(K.STEP_MODE, "cumulative"),
             basemap=ss[K.BASEMAP],
             coca_year=ss.get(K.COCA_YEAR) or None,
+            generalise=ss.get(K.GENERALISE, "none"),
             bbox=_recorded_bbox(),
             focus=ss[K.FRAME][1],
             **ss.get(K.CARRIED, {}),
@@ -474,6 +480,22 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
         return spec, None
     except AtlasError as exc:
         return MapSpec(lang=lang), str(exc)
+
+
+def _generalise_control(lang: str) -> None:
+    """Safe locations: every map, download and export shows generalised places."""
+    ss = st.session_state
+    choices = list(GENERALISE_CHOICES)
+    if ss.get(K.GENERALISE, "none") not in choices:  # a link's own grid size
+        choices.append(ss[K.GENERALISE])
+
+    def label(value: str) -> str:
+        if value.startswith("grid:"):
+            return t("generalise_grid", lang, km=value[5:])
+        return t(f"generalise_{value}", lang)
+
+    st.sidebar.selectbox(t("generalise", lang), choices, key=_w(K.GENERALISE),
+                         format_func=label, help=t("generalise_help", lang))  # fmt: skip
 
 
 # ---- main panels ----------------------------------------------------------------------------
@@ -913,7 +935,8 @@ def main() -> None:
         inside = _inside(data.incidents, data.regions, data_key, spec.region)
     except AtlasError as exc:
         st.warning(str(exc))
-    drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside)
+    drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside,
+                                            districts=data.districts)  # fmt: skip
 
     # above the map: one line of counts, one of source, one SAMPLE notice (details below)
     st.markdown(f"#### {_counts_line(summary, lang, region_name)}")
@@ -940,6 +963,8 @@ def main() -> None:
         notes.append(t("hidden_precision", lang, n=fmt_int(summary.hidden_by_precision, lang)))
     if summary.deaths_unknown:
         notes.append(t("deaths_unknown", lang, n=fmt_int(summary.deaths_unknown, lang)))
+    if spec.generalise != "none":
+        notes.append(generalise_note(spec.generalise, lang))
     if data.approximate:
         approx = data.regions.loc[data.regions["approximate"].astype(bool), "name"]
         names = sorted({short_region_name(n) for n in approx.astype(str)})

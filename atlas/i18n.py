@@ -574,6 +574,36 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "legend": {"en": "Legend", "es": "Leyenda"},
     "regions_plural": {"en": "regions", "es": "regiones"},
+    # ---- safe locations (atlas.generalise) ------------------------------------------------
+    "generalise": {"en": "Locations", "es": "Ubicaciones"},
+    "generalise_none": {"en": "Exact (as in the data)", "es": "Exactas (como en los datos)"},
+    "generalise_district": {"en": "Generalised to district", "es": "Generalizadas al distrito"},
+    "generalise_grid": {
+        "en": "Generalised to a {km} km grid",
+        "es": "Generalizadas a cuadrícula de {km} km",
+    },
+    "generalise_help": {
+        "en": "Before publishing, move every event to its district or grid cell: the map, "
+        "the downloads and the exports then show no exact place, and names of places and "
+        "notes are replaced. Counts per region do not change.",
+        "es": "Antes de publicar, mueve cada evento a su distrito o celda: el mapa, las "
+        "descargas y las exportaciones no muestran ningún lugar exacto, y los nombres de "
+        "lugares y las notas se reemplazan. Los conteos por región no cambian.",
+    },
+    "gen_cell": {"en": "{km:g} km cell", "es": "celda de {km:g} km"},
+    "gen_fatalities": {"en": "{n} killed", "es": "{n} muertos"},
+    "gen_note_district": {
+        "en": "Locations generalised to districts: each event is drawn at a point inside "
+        "its district, not where it happened.",
+        "es": "Ubicaciones generalizadas al distrito: cada evento se dibuja en un punto "
+        "dentro de su distrito, no donde ocurrió.",
+    },
+    "gen_note_grid": {
+        "en": "Locations generalised to a {km} km grid ({crs}): each event is drawn at its "
+        "cell's centre, not where it happened.",
+        "es": "Ubicaciones generalizadas a una cuadrícula de {km} km ({crs}): cada evento se "
+        "dibuja en el centro de su celda, no donde ocurrió.",
+    },
 }
 
 

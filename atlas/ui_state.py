@@ -44,6 +44,7 @@ class K:
     STEP_ON = "w_step_on"
     STEP = "w_step"
     STEP_MODE = "w_step_mode"
+    GENERALISE = "w_generalise"  # safe locations: none | district | grid:<km>
     PLAYING = "w_playing"  # play: advance one step per rerun until the last
     FRAME = "atlas_frame"  # (bbox, focus) the link opened with
     LINK_DATASETS = "atlas_link_datasets"  # datasets the link filtered on (maybe not loaded)

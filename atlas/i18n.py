@@ -590,6 +590,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "descargas y las exportaciones no muestran ningún lugar exacto, y los nombres de "
         "lugares y las notas se reemplazan. Los conteos por región no cambian.",
     },
+    # ---- what changed (atlas.diff) ---------------------------------------------------------
+    "diff_all": {"en": "All places", "es": "Todos los lugares"},
+    "diff_line": {
+        "en": "{region}, {period}: +{added} events, −{removed}, fatalities {old} → {new}",
+        "es": "{region}, {period}: +{added} eventos, −{removed}, muertes {old} → {new}",
+    },
+    "diff_revised": {"en": "; {n} revised", "es": "; {n} revisados"},
     "gen_cell": {"en": "{km:g} km cell", "es": "celda de {km:g} km"},
     "gen_fatalities": {"en": "{n} killed", "es": "{n} muertos"},
     "gen_note_district": {

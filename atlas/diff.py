@@ -223,7 +223,16 @@ def diff_incidents(
     out["km_moved"] = _km(both).round(3)
     days = (both["date_start_new"] - both["date_start_old"]).dt.days
     out["days_moved"] = days.astype("Int64")
-    for col in ("date_start", "event_type", "location", "lon", "lat", "in_filter", "inside"):
+    for col in (
+        "date_start",
+        "event_type",
+        "actor1",
+        "location",
+        "lon",
+        "lat",
+        "in_filter",
+        "inside",
+    ):
         out[f"{col}_old"] = both[f"{col}_old"]
         out[f"{col}_new"] = both[f"{col}_new"]
     for col in ("date_start_old", "date_start_new"):

@@ -45,6 +45,8 @@ GRID_CRS = METRIC_CRS
 DISTRICT_FALLBACK_KM = 20.0
 #: Gaps between simplified district polygons narrower than this take the nearest district.
 SNAP_KM = 1.0
+#: An event in no district is kept this far (degrees, > SNAP_KM) from every district.
+_OUTSIDE_DEG = 0.012
 #: The columns replaced (their original text could name a village or a witness).
 REPLACED_COLUMNS: tuple[str, ...] = ("location", "admin3", "notes")
 
@@ -98,7 +100,7 @@ def generalise_incidents(
         rest = ok & ~has
         no_district = int(rest.sum())
         if no_district:
-            new[rest] = _grid_points(pts[rest], DISTRICT_FALLBACK_KM, None, None)
+            new[rest] = _grid_points(pts[rest], DISTRICT_FALLBACK_KM, where[rest].to_numpy(), geoms)
         location = where.map(names).fillna("").astype(str)
         out["location"] = location.where(has, t("gen_cell", lang, km=DISTRICT_FALLBACK_KM))
         out["admin3"] = location.where(has, "")
@@ -224,8 +226,9 @@ def _representative_points(geoms: gpd.GeoSeries, ids: tuple[str, ...]) -> dict[s
 def _grid_points(
     pts: np.ndarray, km: float, district_ids: np.ndarray | None, geoms: gpd.GeoSeries | None
 ) -> np.ndarray:
-    """Each point's cell centre in :data:`GRID_CRS`; with districts, a point of the cell's
-    part inside the event's district where the centre falls outside it."""
+    """Each point's cell centre in :data:`GRID_CRS`; with districts, where the centre
+    lies outside the event's district, a point of the cell's part inside that district;
+    for an event in no district, a point of the cell away from every district."""
     if not len(pts):
         return np.array([], dtype=object)
     size = km * 1000.0
@@ -236,29 +239,36 @@ def _grid_points(
     out = shapely.points(np.asarray(lon), np.asarray(lat))
     if district_ids is None or geoms is None:
         return out
-    ids = pd.Series(district_ids, dtype="string")
-    has = ids.notna().to_numpy()
-    if not has.any():
-        return out
-    cells = pd.DataFrame({"ix": ix[has], "iy": iy[has], "d": ids[has].to_numpy()})
+    ids = pd.Series(district_ids, dtype="string").fillna("")  # "" = in no district
+    cells = pd.DataFrame({"ix": ix, "iy": iy, "d": ids.to_numpy()})
     fixed: dict[tuple[float, float, str], object] = {}
     for (cix, ciy, did), _ in cells.groupby(["ix", "iy", "d"], sort=False):
         centre = shapely.points(*_TO_DISPLAY.transform((cix + 0.5) * size, (ciy + 0.5) * size))
-        poly = geoms.loc[did]
-        if isinstance(poly, gpd.GeoSeries):
-            poly = poly.iloc[0]
-        if shapely.intersects(poly, centre):
-            continue
         box = shapely.box(cix * size, ciy * size, (cix + 1) * size, (ciy + 1) * size)
         ring = shapely.segmentize(box, size / 16)
-        bx, by = _TO_DISPLAY.transform(*np.asarray(ring.exterior.coords).T)
-        part = shapely.intersection(poly, shapely.Polygon(np.column_stack([bx, by])))
+        cell = shapely.Polygon(
+            np.column_stack(_TO_DISPLAY.transform(*np.asarray(ring.exterior.coords).T))
+        )
+        if did:
+            poly = geoms.loc[did]
+            if isinstance(poly, gpd.GeoSeries):
+                poly = poly.iloc[0]
+            if shapely.intersects(poly, centre):
+                continue
+            part = shapely.intersection(poly, cell)
+        else:  # an event in no district stays in no district (counts unchanged)
+            near = geoms.iloc[geoms.sindex.query(cell, predicate="intersects")]
+            if not len(near):
+                continue
+            land = shapely.buffer(shapely.union_all(near.to_numpy()), _OUTSIDE_DEG)
+            if not shapely.intersects(land, centre):
+                continue
+            part = shapely.difference(cell, land)
         if not part.is_empty:
             fixed[(cix, ciy, did)] = shapely.point_on_surface(part)
     if fixed:
-        positions = np.flatnonzero(has)
         keys = zip(cells["ix"], cells["iy"], cells["d"], strict=True)
-        for pos, key in zip(positions, keys, strict=True):
+        for pos, key in enumerate(keys):
             if key in fixed:
                 out[pos] = fixed[key]
     return out

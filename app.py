@@ -705,6 +705,87 @@ def _upload_panel(lang: str) -> None:
             st.rerun()
 
 
+def _changes(data: AtlasData, spec: MapSpec, data_key: str):
+    """The diff against the second version the reader uploaded (None without one) and the
+    changes the map draws (filtered by the spec and generalised with it)."""
+    from atlas.diff import changes_points, check_ids, diff_incidents
+
+    ss = st.session_state
+    other = ss.get(K.CHANGES)
+    if other is None:
+        return None, None
+    memo_key = (other.sha256, data_key, spec.replace(bbox=None, title="", dek="").to_json())
+    memo = ss.get(K.CHANGES_MEMO)
+    if memo is not None and memo[0] == memo_key:
+        return memo[1], memo[2]
+    try:
+        kinds = {r.kind for r in data.reports if r.kind in ("acled", "ucdp", "table", "vector")}
+        if kinds and other.report.kind not in kinds:
+            raise AtlasError(t("changes_sources", spec.lang, old=", ".join(sorted(kinds)),
+                               new=other.report.kind))  # fmt: skip
+        check_ids(other.frame, other.report, other.name)
+        changes, totals = diff_incidents(data.incidents, other.frame, spec, data.regions)
+    except AtlasError as exc:
+        st.session_state[K.CHANGES] = None
+        st.error(str(exc))
+        return None, None
+    result = ((changes, totals), changes_points(changes, spec, data.districts))
+    ss[K.CHANGES_MEMO] = (memo_key, *result)
+    return result
+
+
+def _changes_panel(diff, data: AtlasData, lang: str) -> None:
+    """Upload a second version of the incident file; counts, lines and the table."""
+    from atlas.diff import DiffResult, VersionInfo
+
+    ss = st.session_state
+    with st.expander(t("changes_title", lang), expanded=diff is not None):
+        st.caption(t("changes_intro", lang))
+        file = st.file_uploader(t("changes_file", lang), type=UPLOAD_TYPES, key=K.CHANGES_FILE)
+        if file is not None and (ss.get(K.CHANGES) is None
+                                 or ss[K.CHANGES].sha256 != hashlib.sha256(file.getvalue()).hexdigest()):  # fmt: skip
+            try:
+                ss[K.CHANGES] = read_upload(file.name, file.getvalue(), "incidents",
+                                            DEFAULT_LIMITS.max_bytes)  # fmt: skip
+            except AtlasError as exc:
+                st.error(str(exc))
+                return
+            st.rerun()
+        if diff is None:
+            return
+        other = ss[K.CHANGES]
+        changes, totals = diff
+        blank = VersionInfo("", "", "", "", 0, 0, "", "")
+        result = DiffResult(blank, dataclasses.replace(blank, name=other.name,
+                            sha256=other.sha256), changes, totals)  # fmt: skip
+        counts = {k: fmt_int(v, lang) for k, v in result.counts().items()}
+        st.markdown(t("changes_counts", lang, **counts))
+        names = dict(zip(data.regions["region_id"].astype(str),
+                         data.regions["name"].astype(str).map(short_region_name), strict=True))  # fmt: skip
+        for line in result.lines(lang, names):
+            st.markdown(f"- {line}")
+        st.caption(t("changes_hashes", lang, old=_loaded_sha(data), new=other.sha256))
+        shown = changes[changes["status"] != "unchanged"]
+        st.dataframe(shown.drop(columns=["lon_old", "lon_new", "lat_old", "lat_new"]),
+                     hide_index=True, width="stretch")  # fmt: skip
+        c1, c2 = st.columns(2)
+        c1.download_button(t("changes_download", lang), to_safe_csv(shown), "changes.csv",
+                           "text/csv", on_click="ignore")  # fmt: skip
+        if c2.button(t("changes_clear", lang)):
+            ss[K.CHANGES] = None
+            st.rerun()
+
+
+def _loaded_sha(data: AtlasData) -> str:
+    """sha256 of the loaded incident file when known (an upload, the shipped sample)."""
+    active = st.session_state.get(K.UPLOAD_ACTIVE, {}).get("incidents")
+    if active:
+        return str(active).split(":")[1]
+    if data.is_sample:
+        return hashlib.sha256((GEODATA / "sample_incidents.csv").read_bytes()).hexdigest()
+    return "?"
+
+
 def _column_picker(digest: str, columns: list[str], lang: str) -> None:
     """When the file's coordinate columns were not recognised: let the reader say which
     columns hold latitude, longitude and date (the readers' ``mapping``)."""
@@ -951,8 +1032,11 @@ def main() -> None:
 
     map_slot = st.container()  # the map goes first; the step controls are drawn below it
     player = _step_controls(spec, lang, dmin, dmax)
-    view = dataclasses.replace(data, incidents=drawn)
+    diff, changes = _changes(data, spec, data_key)
+    view = dataclasses.replace(data, incidents=drawn, changes=changes)
     _sync_url(spec)
+    if diff is not None:
+        data_key = f"{data_key}|changes:{st.session_state[K.CHANGES].sha256}"
     map_keys = _map_keys(spec, data_key, player[1] if player else None)
     with map_slot:
         _map_fragment(spec, view, lang, map_keys, player)
@@ -978,6 +1062,7 @@ def main() -> None:
         st.warning(t("sample_banner", lang), icon="⚠️")
     _coca_panel(view, lang)
     _upload_panel(lang)
+    _changes_panel(diff, data, lang)
     _sources_panel(data, lang)
     _downloads(drawn, data, spec, lang, map_keys[1])
     _export_panel(spec, view, summary, lang)

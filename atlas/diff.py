@@ -36,6 +36,7 @@ from atlas.i18n import fmt_int, t
 from atlas.query import match_mask, region_mask
 from atlas.readers import read_incidents
 from atlas.safety import operator_limits, to_safe_csv
+from atlas.schema import LoadReport
 from atlas.spec import MapSpec
 
 #: Fields compared between versions ("coordinates" = moved more than MOVE_DEGREES).
@@ -131,24 +132,7 @@ def read_version(path: str | Path) -> tuple[gpd.GeoDataFrame, VersionInfo]:
     if not p.is_file():
         raise InputError(f"{p}: file not found; check the path")
     frame, report = read_incidents(p, limits=operator_limits())
-    dups = [r.detail.split("=", 1)[-1] for r in report.rejected if r.reason == "duplicate_event_id"]
-    if dups:
-        shown = ", ".join(sorted(set(dups))[:20])
-        raise InputError(
-            f"{p.name}: {len(dups):,} rows repeat an event id ({shown}"
-            f"{', …' if len(set(dups)) > 20 else ''}); a diff cannot tell which row is the "
-            "event: fix the file (ids must be unique)"
-        )
-    ids = frame["event_id"].astype("string").fillna("")
-    made = (
-        ids.str.fullmatch(re.escape(str(frame["dataset"].iloc[0])) + r":\d+") if len(frame) else ids
-    )
-    if len(frame) and (bool(made.all()) or bool((ids == "").any())):
-        raise InputError(
-            f"{p.name}: no event id column (looked for ACLED event_id_cnty, UCDP id, or a "
-            "table's event_id/id); a diff matches events by id and will not guess by place "
-            "or date"
-        )
+    check_ids(frame, report, p.name)
     dates = pd.to_datetime(frame["date_start"])
     info = VersionInfo(
         name=p.name,
@@ -161,6 +145,28 @@ def read_version(path: str | Path) -> tuple[gpd.GeoDataFrame, VersionInfo]:
         last_date=dates.max().date().isoformat() if len(frame) else "",
     )
     return frame, info
+
+
+def check_ids(frame: gpd.GeoDataFrame, report: LoadReport, name: str) -> None:
+    """Refuse a version whose rows repeat an id (listed) or that has no id column."""
+    dups = [r.detail.split("=", 1)[-1] for r in report.rejected if r.reason == "duplicate_event_id"]
+    if dups:
+        shown = ", ".join(sorted(set(dups))[:20])
+        raise InputError(
+            f"{name}: {len(dups):,} rows repeat an event id ({shown}"
+            f"{', …' if len(set(dups)) > 20 else ''}); a diff cannot tell which row is the "
+            "event: fix the file (ids must be unique)"
+        )
+    ids = frame["event_id"].astype("string").fillna("")
+    if not len(frame):
+        return
+    made = ids.str.fullmatch(re.escape(str(frame["dataset"].iloc[0])) + r":\d+")
+    if bool(made.all()) or bool((ids == "").any()):
+        raise InputError(
+            f"{name}: no event id column (looked for ACLED event_id_cnty, UCDP id, or a "
+            "table's event_id/id); a diff matches events by id and will not guess by place "
+            "or date"
+        )
 
 
 def diff_files(
@@ -243,6 +249,46 @@ def diff_incidents(
                           "status" else s, kind="stable").reset_index(drop=True)  # fmt: skip
     totals = _totals(both, out.set_index("event_id")["status"], spec, by)
     return out, totals
+
+
+def changes_points(
+    changes: pd.DataFrame,
+    spec: MapSpec | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """The changes a map draws: added, removed and changed events inside the spec's
+    filters in either version, at the new place (the old one for a removed event).
+
+    The points go through ``spec.generalise`` like every incident a renderer gets
+    (:func:`atlas.generalise.generalise_incidents`), so a changes layer leaks nothing a
+    generalised map hides; the location columns are dropped.
+    """
+    spec = spec or MapSpec()
+    keep = changes["status"].ne("unchanged") & (
+        changes["in_filter_old"].eq(True) | changes["in_filter_new"].eq(True)
+    )
+    rows = changes[keep]
+    lon = rows["lon_new"].where(rows["status"].ne("removed"), rows["lon_old"])
+    lat = rows["lat_new"].where(rows["status"].ne("removed"), rows["lat_old"])
+    ok = lon.notna() & lat.notna()
+    rows, lon, lat = rows[ok], lon[ok], lat[ok]
+    cols = ["event_id", "status", "fields_changed", "fatalities_old", "fatalities_new",
+            "fatalities_revision", "km_moved", "days_moved", "date_start_old",
+            "date_start_new"]  # fmt: skip
+    out = gpd.GeoDataFrame(
+        rows[cols].reset_index(drop=True),
+        geometry=gpd.points_from_xy(lon.to_numpy(), lat.to_numpy()),
+        crs="EPSG:4326",
+    )
+    out["event_type"] = rows["event_type_new"].fillna(rows["event_type_old"]).to_numpy()
+    out["sub_event_type"] = ""
+    out["fatalities"] = out["fatalities_new"].fillna(out["fatalities_old"])
+    if spec.generalise != "none":
+        from atlas.generalise import generalise_incidents
+
+        out = generalise_incidents(out, spec.generalise, districts, lang=spec.lang)
+        out = out.drop(columns=["location", "admin3", "notes"], errors="ignore")
+    return out
 
 
 # ---- private stages -----------------------------------------------------------------------
@@ -346,6 +392,8 @@ __all__ = [
     "STATUSES",
     "DiffResult",
     "VersionInfo",
+    "changes_points",
+    "check_ids",
     "diff_files",
     "diff_incidents",
     "read_version",

@@ -591,6 +591,53 @@ STRINGS: dict[str, dict[str, str]] = {
         "lugares y las notas se reemplazan. Los conteos por región no cambian.",
     },
     # ---- what changed (atlas.diff) ---------------------------------------------------------
+    "layer_changes": {"en": "Changes between versions", "es": "Cambios entre versiones"},
+    "changes_added": {
+        "en": "Added in the new version ({n})",
+        "es": "Añadidos en la versión nueva ({n})",
+    },
+    "changes_removed": {
+        "en": "Removed from the new version ({n})",
+        "es": "Eliminados en la versión nueva ({n})",
+    },
+    "changes_changed": {"en": "Revised ({n})", "es": "Revisados ({n})"},
+    "changes_status_added": {"en": "added", "es": "añadido"},
+    "changes_status_removed": {"en": "removed", "es": "eliminado"},
+    "changes_status_changed": {"en": "revised", "es": "revisado"},
+    "changes_status_unchanged": {"en": "unchanged", "es": "sin cambios"},
+    "changes_fields": {"en": "Changed", "es": "Cambió"},
+    "changes_fatalities": {"en": "Fatalities {old} → {new}", "es": "Muertes {old} → {new}"},
+    "changes_km": {"en": "Moved {km} km", "es": "Movido {km} km"},
+    "changes_days": {"en": "Date moved {days} days", "es": "Fecha movida {days} días"},
+    "changes_title": {
+        "en": "What changed: compare with a newer version",
+        "es": "Qué cambió: comparar con una versión más nueva",
+    },
+    "changes_intro": {
+        "en": "Upload a newer (or older) version of the loaded incident file. Events are "
+        "matched by id over every row, then counted inside the current filters; the map "
+        "shows added, removed and revised events.",
+        "es": "Sube una versión más nueva (o anterior) del archivo de incidentes cargado. Los "
+        "eventos se emparejan por id en todas las filas y luego se cuentan dentro de los "
+        "filtros actuales; el mapa muestra los eventos añadidos, eliminados y revisados.",
+    },
+    "changes_file": {"en": "The other version", "es": "La otra versión"},
+    "changes_counts": {
+        "en": "{added} added, {removed} removed, {changed} revised, {unchanged} unchanged (whole files).",
+        "es": "{added} añadidos, {removed} eliminados, {changed} revisados, {unchanged} sin cambios (archivos completos).",
+    },
+    "changes_hashes": {
+        "en": "Loaded file sha256 {old}; other version sha256 {new}.",
+        "es": "Archivo cargado sha256 {old}; otra versión sha256 {new}.",
+    },
+    "changes_download": {"en": "Changes (CSV)", "es": "Cambios (CSV)"},
+    "changes_sources": {
+        "en": "The other version was read as {new} and the loaded file as {old}: a diff "
+        "compares two versions of the same source's file.",
+        "es": "La otra versión se leyó como {new} y el archivo cargado como {old}: la "
+        "comparación es entre dos versiones del archivo de la misma fuente.",
+    },
+    "changes_clear": {"en": "Stop comparing", "es": "Dejar de comparar"},
     "diff_all": {"en": "All places", "es": "Todos los lugares"},
     "diff_line": {
         "en": "{region}, {period}: +{added} events, −{removed}, fatalities {old} → {new}",

@@ -45,6 +45,9 @@ class K:
     STEP = "w_step"
     STEP_MODE = "w_step_mode"
     GENERALISE = "w_generalise"  # safe locations: none | district | grid:<km>
+    CHANGES_FILE = "w_changes_file"  # the uploader of a second version of the incidents
+    CHANGES = "atlas_changes"  # Upload of the second version (atlas.diff compares them)
+    CHANGES_MEMO = "atlas_changes_memo"  # (key, diff, changes points): one diff per state
     PLAYING = "w_playing"  # play: advance one step per rerun until the last
     FRAME = "atlas_frame"  # (bbox, focus) the link opened with
     LINK_DATASETS = "atlas_link_datasets"  # datasets the link filtered on (maybe not loaded)

@@ -34,6 +34,7 @@ from atlas.errors import InputError
 from atlas.frame import MapView, frame_of
 from atlas.i18n import t
 from layers import assets as asset_store
+from layers import changes as changes_layer
 from layers.base import LegendEntry
 from layers.coca import COCA_PANE, COCA_PANE_Z
 from layers.legend import Legend, LegendStyle, legend_banners, legend_html
@@ -56,6 +57,7 @@ def legend_entries(spec: MapSpec, data: AtlasData) -> list[LegendEntry]:
     out: list[LegendEntry] = []
     for layer in layers_for(spec.layers):
         out.extend(layer.legend_entries(data, spec))
+    out.extend(changes_layer.legend_entries(getattr(data, "changes", None), spec.lang))
     return out
 
 
@@ -164,6 +166,11 @@ def build_groups(
         groups.append(group)
         if layer.name in ("points", "clusters") and marker_group is None:
             marker_group = group
+    changes = getattr(data, "changes", None)
+    if changes is not None:  # a second version of the file: not a spec layer
+        group = folium.FeatureGroup(name=t("layer_changes", spec.lang), control=True)
+        changes_layer.to_folium(group, changes, spec.lang)
+        groups.append(group)
     if player is not None and marker_group is not None and data.incidents is not None:
         steps, index = player
         add_time_player(marker_group, data.incidents, steps, mode=spec.step_mode,

@@ -72,3 +72,52 @@ def test_link_with_a_grid_size_opens_with_it() -> None:
     box = at.selectbox(key=widget_key(K.GENERALISE, "en"))
     assert box.value == "grid:2.5"
     assert any("2.5 km grid" in c.value for c in at.caption)
+
+
+# ---- what changed: a second version of the loaded file ----------------------------------
+def _second_version(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """The shipped sample with 3 events deleted, 2 fatality counts revised and 1 event
+    added, written as a CSV and read back by the real reader."""
+    import pandas as pd
+
+    src = Path(APP).parent / "geodata" / "sample_incidents.csv"
+    table = pd.read_csv(src, dtype=str, keep_default_na=False)
+    gone = table["event_id_cnty"].iloc[[10, 20, 30]].tolist()
+    table = table[~table["event_id_cnty"].isin(gone)].copy()
+    for i in (40, 50):
+        table.loc[table.index[i], "fatalities"] = str(int(table["fatalities"].iloc[i]) + 7)
+    extra = table.iloc[[60]].copy()
+    extra["event_id_cnty"] = "SAMPLE-PER-99999"
+    table = pd.concat([table, extra])
+    out = tmp_path / "sample_v2.csv"
+    table.to_csv(out, index=False)
+    return out, {"added": 1, "removed": 3, "changed": 2}
+
+
+def test_second_version_shows_changes_layer_and_table(tmp_path: Path) -> None:
+    from atlas.ui_state import read_upload
+
+    path, expected = _second_version(tmp_path)
+    upload = read_upload(path.name, path.read_bytes(), "incidents", 50 * 2**20)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state[K.CHANGES] = upload
+    _run(at)
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"{expected['added']} added, {expected['removed']} removed, " \
+           f"{expected['changed']} revised" in text  # fmt: skip
+    script = _script(at)
+    assert "atlas-change-removed" in script and "atlas-change-added" in script
+    assert "Removed from the new version (" in script  # the legend line
+    frames = [d.value for d in at.dataframe]
+    assert any("fields_changed" in f.columns and set(f["status"]) <= {"added", "removed", "changed"}
+               for f in frames)  # fmt: skip
+    # generalised: the removed events' exact places leave the map too
+    data = load_shipped()
+    gone = data.incidents[~data.incidents["event_id"].isin(upload.frame["event_id"])]
+    points = [(round(y, 4), round(x, 4)) for x, y in zip(gone.geometry.x, gone.geometry.y,
+                                                         strict=True)]  # fmt: skip
+    assert _found(_script(at), points)
+    at.selectbox(key=widget_key(K.GENERALISE, "en")).set_value("grid:10")
+    _run(at)
+    assert not _found(_script(at), points)
+    assert "atlas-change-removed" in _script(at)

@@ -69,7 +69,7 @@ from atlas.ui_state import (
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
 #: Spec keys with no widget in the page: a link's values are kept and shared on as they are.
-CARRIED_KEYS = ("callouts", "periods", "small_multiples", "font", "title",
+CARRIED_KEYS = ("callouts", "suppress_below", "periods", "small_multiples", "font", "title",
                 "dek", "notes", "source_line", "byline")  # fmt: skip
 #: Safe-location choices in the sidebar (a link's other grid size is offered too).
 GENERALISE_CHOICES = ("none", "district", "grid:1", "grid:5", "grid:10", "grid:25")

@@ -190,6 +190,21 @@ def suppress_counts(counts: pd.Series, k: int, lang: str = "en") -> pd.Series:
     return text
 
 
+def suppress_table(table: pd.DataFrame, k: int, lang: str = "en") -> pd.DataFrame:
+    """A per-region table with ``incidents`` from 1 to k - 1 shown as "< k" and the
+    figures that would give them away (fatalities, densities) blanked in those rows."""
+    out = table.copy()
+    shown = suppress_counts(out["incidents"], k, lang)
+    small = shown.str.startswith("<").to_numpy()
+    for col in out.columns:
+        if col.startswith(("fatalities", "incidents_per")):
+            out[col] = out[col].astype(object)
+            out.loc[small, col] = ""
+    out["incidents"] = out["incidents"].astype(object)
+    out.loc[small, "incidents"] = shown[small]
+    return out
+
+
 def type_summary(incidents: pd.DataFrame, lang: str) -> list[str]:
     """The notes' stand-in: the event type, the source's sub-type and the fatalities."""
     out = []
@@ -286,5 +301,6 @@ __all__ = [
     "shipped_districts",
     "snap_callouts",
     "suppress_counts",
+    "suppress_table",
     "type_summary",
 ]

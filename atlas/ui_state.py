@@ -326,8 +326,12 @@ def region_summary(
         parts.append(districts.loc[districts["layer"] == spec.region_layer, cols])
     chosen = pd.concat(parts, ignore_index=True).drop_duplicates("region_id")
     chosen = gpd.GeoDataFrame(chosen, geometry="geometry", crs=regions.crs)
-    table = aggregate(incidents, chosen)
-    return pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+    table = pd.DataFrame(aggregate(incidents, chosen).drop(columns="geometry", errors="ignore"))
+    if spec.suppress_below > 1:
+        from atlas.generalise import suppress_table
+
+        table = suppress_table(table, spec.suppress_below, spec.lang)
+    return table
 
 
 def share_url(base: str, params: dict[str, str]) -> str:

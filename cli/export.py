@@ -71,6 +71,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="SETTING",
         help="safe locations: none, district or grid:<km> (cells in EPSG:32718)",
     )
+    parser.add_argument(
+        "--suppress-below",
+        dest="suppress_below",
+        type=int,
+        metavar="K",
+        help='areas with 1 to K-1 events show "< K" (0 = off)',
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -96,6 +103,7 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         "scale",
         "dpi",
         "generalise",
+        "suppress_below",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -225,3 +225,36 @@ def test_small_count_suppression() -> None:
     shown = suppress_counts(pd.Series([0, 1, 4, 5, 1200]), 5)
     assert shown.tolist() == ["0", "< 5", "< 5", "5", "1,200"]
     assert suppress_counts(pd.Series([1, 2]), 1).tolist() == ["1", "2"]
+
+
+def test_suppress_below_in_the_spec_the_summary_and_the_choropleth(shipped) -> None:
+    import json
+
+    import folium
+
+    from atlas.errors import InputError
+    from atlas.ui_state import region_summary
+    from layers.choropleth import ChoroplethLayer
+
+    with pytest.raises(InputError, match="suppress_below"):
+        MapSpec(suppress_below=1)
+    spec = MapSpec(suppress_below=5, region_layer="district", generalise="district")
+    assert MapSpec.from_query(spec.to_query()) == spec
+    assert MapSpec.from_toml(spec.to_toml()) == spec
+    drawn, _ = filter_incidents(shipped.incidents, spec, districts=shipped.districts)
+    plain_table = region_summary(drawn, shipped.regions, shipped.districts, MapSpec(
+        region_layer="district"))  # fmt: skip
+    table = region_summary(drawn, shipped.regions, shipped.districts, spec)
+    small = plain_table["incidents"].between(1, 4)
+    assert small.any()
+    assert table.loc[small, "incidents"].eq("< 5").all()
+    assert table.loc[small, "fatalities"].eq("").all()
+    assert table.loc[~small, "incidents"].astype(int).equals(plain_table.loc[~small, "incidents"]
+                                                             .astype(int))  # fmt: skip
+    group = folium.FeatureGroup()
+    view = shipped.__class__(**{**shipped.__dict__, "incidents": drawn})
+    ChoroplethLayer().to_folium(group, view, spec)
+    geojson = next(c for c in group._children.values() if isinstance(c, folium.GeoJson))
+    values = [f["properties"]["value"] for f in json.loads(json.dumps(geojson.data))["features"]]
+    assert "< 5" in values
+    assert not any(v in ("1", "2", "3", "4") for v in values)

@@ -96,7 +96,7 @@ def generalise_incidents(
         has = ok & where.notna().to_numpy()
         ids = where[has].astype(str)
         rep = _representative_points(geoms, tuple(sorted(set(ids))))
-        new[has] = [rep[i] for i in ids]
+        new[has] = pd.Series(rep, dtype=object).reindex(ids.to_numpy()).to_numpy()
         rest = ok & ~has
         no_district = int(rest.sum())
         if no_district:
@@ -113,7 +113,8 @@ def generalise_incidents(
     out["admin3"] = out["admin3"].astype("string")
     out["notes"] = pd.array(type_summary(out, lang), dtype="string")
     out = out.set_geometry(gpd.GeoSeries(new, index=out.index, crs=incidents.crs))
-    places = len({(round(p.x, 6), round(p.y, 6)) for p in new[ok]})
+    xy = pd.DataFrame({"x": shapely.get_x(new[ok]), "y": shapely.get_y(new[ok])}).round(6)
+    places = len(xy.drop_duplicates())
     out.attrs = dict(incidents.attrs)
     out.attrs["generalise"] = GeneraliseReport(setting, len(out), places, no_district)
     return out
@@ -207,18 +208,21 @@ def suppress_table(table: pd.DataFrame, k: int, lang: str = "en") -> pd.DataFram
 
 def type_summary(incidents: pd.DataFrame, lang: str) -> list[str]:
     """The notes' stand-in: the event type, the source's sub-type and the fatalities."""
-    out = []
-    sub = incidents.get("sub_event_type", pd.Series("", index=incidents.index))
-    fat = incidents.get("fatalities", pd.Series(pd.NA, index=incidents.index))
-    for etype, s, f in zip(incidents["event_type"], sub, fat, strict=True):
-        label = EVENT_TYPE_LABELS.get(str(etype), {}).get(lang, str(etype))
-        parts = [label]
-        if isinstance(s, str) and s.strip():
-            parts.append(s.strip())
-        if f is not None and not pd.isna(f):
-            parts.append(t("gen_fatalities", lang, n=fmt_int(float(f), lang)))
-        out.append("; ".join(parts))
-    return out
+    labels = {k: v.get(lang, k) for k, v in EVENT_TYPE_LABELS.items()}
+    etype = incidents["event_type"].astype("string").fillna("")
+    text = etype.map(labels).fillna(etype).astype(str)
+    if "sub_event_type" in incidents:
+        sub = incidents["sub_event_type"].astype("string").fillna("").str.strip()
+        text = text.where(sub.eq("").to_numpy(), text + "; " + sub.astype(str))
+    if "fatalities" in incidents:
+        fat = pd.to_numeric(incidents["fatalities"], errors="coerce")
+        known = fat.notna().to_numpy()
+        if known.any():
+            words = {n: t("gen_fatalities", lang, n=fmt_int(n, lang)) for n in fat[known].unique()}
+            killed = fat[known].map(words)
+            text = text.astype(object)
+            text[known] = (text[known] + "; " + killed).to_numpy()
+    return [str(v) for v in text]
 
 
 @lru_cache(maxsize=1)
@@ -249,44 +253,53 @@ def _grid_points(
     size = km * 1000.0
     x, y = _TO_METRIC.transform(shapely.get_x(pts), shapely.get_y(pts))
     ix, iy = np.floor(np.asarray(x) / size), np.floor(np.asarray(y) / size)
-    cx, cy = (ix + 0.5) * size, (iy + 0.5) * size
-    lon, lat = _TO_DISPLAY.transform(cx, cy)
-    out = shapely.points(np.asarray(lon), np.asarray(lat))
     if district_ids is None or geoms is None:
-        return out
-    ids = pd.Series(district_ids, dtype="string").fillna("")  # "" = in no district
-    cells = pd.DataFrame({"ix": ix, "iy": iy, "d": ids.to_numpy()})
-    fixed: dict[tuple[float, float, str], object] = {}
-    for (cix, ciy, did), _ in cells.groupby(["ix", "iy", "d"], sort=False):
-        centre = shapely.points(*_TO_DISPLAY.transform((cix + 0.5) * size, (ciy + 0.5) * size))
-        box = shapely.box(cix * size, ciy * size, (cix + 1) * size, (ciy + 1) * size)
-        ring = shapely.segmentize(box, size / 16)
-        cell = shapely.Polygon(
-            np.column_stack(_TO_DISPLAY.transform(*np.asarray(ring.exterior.coords).T))
-        )
-        if did:
-            poly = geoms.loc[did]
-            if isinstance(poly, gpd.GeoSeries):
-                poly = poly.iloc[0]
-            if shapely.intersects(poly, centre):
-                continue
-            part = shapely.intersection(poly, cell)
-        else:  # an event in no district stays in no district (counts unchanged)
-            near = geoms.iloc[geoms.sindex.query(cell, predicate="intersects")]
-            if not len(near):
-                continue
-            land = shapely.buffer(shapely.union_all(near.to_numpy()), _OUTSIDE_DEG)
-            if not shapely.intersects(land, centre):
-                continue
+        return _centres(ix, iy, size)
+    cells = pd.DataFrame({"ix": ix, "iy": iy,
+                          "d": pd.Series(district_ids, dtype="string").fillna("").to_numpy()})  # fmt: skip
+    uniq = cells.drop_duplicates().reset_index(drop=True)
+    uix, uiy, ud = uniq["ix"].to_numpy(), uniq["iy"].to_numpy(), uniq["d"].to_numpy(dtype=str)
+    place = _centres(uix, uiy, size)
+    has = ud != ""
+    polys = geoms[~geoms.index.duplicated()].reindex(ud[has]).to_numpy()
+    inside = np.ones(len(uniq), dtype=bool)
+    inside[has] = shapely.intersects(polys, place[has])
+    need = has & ~inside
+    if need.any():  # the cell's part inside the event's district
+        part = shapely.intersection(polys[~inside[has]], _cells(uix[need], uiy[need], size))
+        good = ~shapely.is_empty(part)
+        fixed = place[need]
+        fixed[good] = shapely.point_on_surface(part[good])
+        place[need] = fixed
+    for k in np.flatnonzero(~has):  # in no district: stays in no district (rare)
+        cell = _cells(uix[k : k + 1], uiy[k : k + 1], size)[0]
+        near = geoms.iloc[geoms.sindex.query(cell, predicate="intersects")]
+        if not len(near):
+            continue
+        land = shapely.buffer(shapely.union_all(near.to_numpy()), _OUTSIDE_DEG)
+        if shapely.intersects(land, place[k]):
             part = shapely.difference(cell, land)
-        if not part.is_empty:
-            fixed[(cix, ciy, did)] = shapely.point_on_surface(part)
-    if fixed:
-        keys = zip(cells["ix"], cells["iy"], cells["d"], strict=True)
-        for pos, key in enumerate(keys):
-            if key in fixed:
-                out[pos] = fixed[key]
-    return out
+            if not part.is_empty:
+                place[k] = shapely.point_on_surface(part)
+    pos = cells.merge(uniq.reset_index(), on=["ix", "iy", "d"], how="left")["index"]
+    return place[pos.to_numpy()]
+
+
+def _centres(ix: np.ndarray, iy: np.ndarray, size: float) -> np.ndarray:
+    lon, lat = _TO_DISPLAY.transform((ix + 0.5) * size, (iy + 0.5) * size)
+    return shapely.points(np.asarray(lon), np.asarray(lat))
+
+
+def _cells(ix: np.ndarray, iy: np.ndarray, size: float) -> np.ndarray:
+    """The cells as polygons in degrees (edges densified so they follow the projection)."""
+    boxes = shapely.segmentize(shapely.box(ix * size, iy * size, (ix + 1) * size,
+                                           (iy + 1) * size), size / 16)  # fmt: skip
+
+    def to_display(coords: np.ndarray) -> np.ndarray:
+        lon, lat = _TO_DISPLAY.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(boxes, to_display)
 
 
 __all__ = [

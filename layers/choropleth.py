@@ -304,7 +304,7 @@ class ChoroplethLayer(Layer):
         frame = frame.copy()
         frame["name"] = frame["name"].map(esc)
         frame["value"] = frame[col].map(lambda v: fmt_number(v, spec.lang))
-        if spec.suppress_below > 1:  # small counts as "< k" (atlas.generalise)
+        if spec.suppress_below > 1 and "incidents" in frame:  # "< k" (atlas.generalise)
             shown = suppress_counts(frame["incidents"], spec.suppress_below, spec.lang)
             small = shown.str.startswith("<").to_numpy()
             frame.loc[small, "value"] = shown[small]

@@ -759,6 +759,14 @@ def _changes_panel(diff, data: AtlasData, lang: str) -> None:
         for line in result.lines(lang, names):
             st.markdown(f"- {line}")
         st.caption(t("changes_hashes", lang, old=_loaded_sha(data), new=other.sha256))
+        dmin, dmax = _date_bounds(data)
+        start = pd.to_datetime(other.frame["date_start"])
+        end = pd.to_datetime(other.frame["date_end"]).fillna(start)
+        if len(start) and (start.min().date() < dmin or end.max().date() > dmax):
+            # the date widget's range comes from the loaded file: say what it cannot reach
+            st.warning(t("changes_dates", lang, start=fmt_date(start.min().date(), lang),
+                         end=fmt_date(end.max().date(), lang), lo=fmt_date(dmin, lang),
+                         hi=fmt_date(dmax, lang)))  # fmt: skip
         shown = changes[changes["status"] != "unchanged"]
         st.dataframe(shown.drop(columns=["lon_old", "lon_new", "lat_old", "lat_new"]),
                      hide_index=True, width="stretch")  # fmt: skip

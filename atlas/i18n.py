@@ -651,6 +651,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "La otra versión se leyó como {new} y el archivo cargado como {old}: la "
         "comparación es entre dos versiones del archivo de la misma fuente.",
     },
+    "changes_dates": {
+        "en": "The other version has events from {start} to {end}; the date filter only "
+        "reaches {lo} to {hi} (the loaded file's range), so a range ending on {hi} leaves out "
+        "later additions. Choose All dates to count them.",
+        "es": "La otra versión tiene eventos del {start} al {end}; el filtro de fechas solo "
+        "llega del {lo} al {hi} (el rango del archivo cargado), así que un rango que termina "
+        "el {hi} deja fuera las adiciones posteriores. Elige Todas las fechas para contarlas.",
+    },
     "changes_clear": {"en": "Stop comparing", "es": "Dejar de comparar"},
     "diff_all": {"en": "All places", "es": "Todos los lugares"},
     "diff_line": {

@@ -601,6 +601,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{period}: {incidents} incidents, {deaths} deaths",
         "es": "{period}: {incidents} incidentes, {deaths} muertes",
     },
+    "quarter_label": {"en": "Q{q} {year}", "es": "T{q} {year}"},
     "multiples_latest": {
         "en": "Showing the latest {shown} of {total} periods (at most {shown} fit this size).",
         "es": "Se muestran los últimos {shown} de {total} periodos (caben como máximo {shown} "

@@ -57,10 +57,17 @@ def default_periods(dmin: dt.date, dmax: dt.date) -> tuple[tuple[dt.date, dt.dat
 
 def panel_ranges(spec: MapSpec, dmin: dt.date, dmax: dt.date) -> list[tuple[dt.date, dt.date]]:
     """The date ranges of the panels ``spec`` asks for, oldest first: one per year or
-    quarter of the view's dates (open ends taken from the data's ``dmin``..``dmax``) when
-    ``small_multiples`` is set, else the two ``periods``; [] when it asks for neither."""
+    quarter of the view's dates when ``small_multiples`` is set, else the two ``periods``;
+    [] when it asks for neither. Open ends come from the data: an open start is the first
+    day of the year or quarter of the first event (nothing is earlier), an open end is the
+    last event's day, so a latest, unfinished year or quarter shows the days it holds."""
     if spec.small_multiples != "none":
-        lo = spec.date_from or dmin
+        if spec.date_from is not None:
+            lo = spec.date_from
+        elif spec.small_multiples == "year":
+            lo = dmin.replace(month=1, day=1)
+        else:
+            lo = dmin.replace(month=(dmin.month - 1) // 3 * 3 + 1, day=1)
         hi = spec.date_to or dmax
         if hi < lo:
             raise InputError(f"small multiples: the view's dates {lo}..{hi} hold no day")

@@ -945,14 +945,13 @@ def _compare_page(spec: MapSpec, data: AtlasData, data_key: str, inside: pd.Seri
     ).hexdigest()
     _compare_fragment(spec, data, periods, lang, key)
     st.caption(t("compare_note", lang))
-    view = dataclasses.replace(data, incidents=drawn)
     st.header(t("about_title", lang), anchor="data-sources")
     st.caption(t("page_caption", lang))
     if data.is_sample:
         st.warning(t("sample_banner", lang), icon="⚠️")
     _upload_panel(lang)
     _sources_panel(data, lang)
-    _export_panel(spec, view, summary, lang)
+    _export_panel(spec, data, summary, lang)  # panels filter the whole bundle per period
     _fetch_panel(lang)
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):
         _close_sidebar_on_phone()

@@ -98,3 +98,34 @@ def test_switch_in_sidebar_puts_periods_in_the_link(app_page, app_server, shippe
     maps = _wait_both(map_frame(page))
     assert "2020-05-23" in maps[0]["heading"] and "2021-05-23" in maps[1]["heading"], maps
     assert not app_page.blocked, app_page.blocked
+
+
+def test_two_period_html_export_works_offline(offline_page, shipped, tmp_path):  # noqa: F811
+    """The exported page: both maps, Leaflet.Sync inlined, nothing fetched, synced."""
+    from layers.export import export
+
+    periods = ((dt.date(2020, 5, 23), dt.date(2021, 5, 22)),
+               (dt.date(2021, 5, 23), dt.date(2022, 5, 22)))  # fmt: skip
+    out = export(MapSpec(periods=periods), shipped, tmp_path / "two.html").path
+    page = offline_page.page
+    page.goto(out.as_uri())
+    # folium names the maps map_<id>: find both, left first
+    found = page.wait_for_function(
+        """() => { const ms = Object.keys(window).filter(k => { try {
+            return window[k] instanceof L.Map; } catch (e) { return false; } });
+          return ms.length === 2 ? ms : null; }"""
+    ).json_value()
+    names = sorted(found, key=lambda k: page.evaluate(
+        f"() => window[{k!r}].getContainer().getBoundingClientRect().left"))  # fmt: skip
+    expected = _expected(shipped, periods)
+    for name, period in zip(names, expected, strict=True):
+        heading = page.evaluate(
+            f"() => window[{name!r}].getContainer().querySelector('.atlas-period-heading')"
+            ".textContent"
+        )
+        assert f"{period.summary.incidents:,} incidents" in heading, heading
+    left, right = names
+    page.evaluate(f"() => {{ window[{left!r}].setView([-12.5, -74.0], 11, {{animate: false}}); }}")
+    page.wait_for_function(f"() => window[{right!r}].getZoom() === 11")
+    assert not offline_page.blocked, offline_page.blocked
+    assert not offline_page.errors, offline_page.errors

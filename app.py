@@ -8,6 +8,7 @@ back to the default view. User-driven actions catch AtlasError and show its mess
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -21,6 +22,7 @@ import altair as alt
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from atlas import query
 from atlas.catalog import CATALOG

@@ -55,7 +55,9 @@ def test_export_in_compare_mode_makes_the_two_panels(at: AppTest) -> None:
     name, blob, mime, sidecar = at.session_state[K.EXPORT]
     assert (name, mime) == ("conflict_atlas.png", "image/png")
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
-    assert MapSpec.from_json(sidecar.split("View (MapSpec):\n")[1]).periods == TWO
+    # the sidecar ends with the view's MapSpec as JSON (plain, or fenced in Markdown)
+    body = sidecar[sidecar.index('{\n  "schema_version"') : sidecar.rindex("}") + 1]
+    assert MapSpec.from_json(body).periods == TWO
 
 
 def test_switching_compare_off_drops_the_periods(at: AppTest) -> None:

@@ -610,8 +610,11 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
         for plan in plan_groups(spec, data_key, player)
     ]  # fmt: skip
     try:
+        first_view = ss.get(K.VIEW)
         renderer.set_base(base_key, lambda: build_base(spec, view, assets="local",
-                                                       view=ss.get(K.VIEW)))  # fmt: skip
+                                                       view=first_view),
+                          shared_key=repr((base_key, first_view, spec.bbox, spec.focus,
+                                           spec.lang, spec.region)))  # fmt: skip
         out = renderer.draw(plans, height=620)
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))

@@ -99,8 +99,12 @@ def filter_periods(
             inside = query.region_mask(incidents, data.regions, spec.region)
     out = []
     for lo, hi in ranges:
+        # the one choke point of spec.generalise: every panel gets generalised places
         drawn, summary = query.filter_incidents(
-            incidents, spec.replace(date_from=lo, date_to=hi), inside=inside
+            incidents,
+            spec.replace(date_from=lo, date_to=hi),
+            inside=inside,
+            districts=data.districts,
         )
         out.append(Period(lo, hi, dataclasses.replace(data, incidents=drawn), summary))
     return out

@@ -79,6 +79,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="two periods side by side, e.g. 2020-05-23..2021-05-22,2021-05-23..2022-05-22 "
         "(PNG/SVG/PDF panels, or two synced maps in .html)",
     )
+    parser.add_argument(
+        "--generalise",
+        metavar="SETTING",
+        help="safe locations: none, district or grid:<km> (cells in EPSG:32718)",
+    )
+    parser.add_argument(
+        "--suppress-below",
+        dest="suppress_below",
+        type=int,
+        metavar="K",
+        help='areas with 1 to K-1 events show "< K" (0 = off)',
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -103,6 +115,8 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         "basemap",
         "scale",
         "dpi",
+        "generalise",
+        "suppress_below",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -292,3 +292,19 @@ def test_dual_map_needs_two_periods(data):
     periods = filter_periods(MapSpec(), data, [(D(2021, 1, 1), D(2021, 12, 31))])
     with pytest.raises(InputError, match="two periods"):
         build_dual_map(MapSpec(), data, periods)
+
+
+def test_generalised_periods_leak_no_original_place(tmp_path, data):
+    """Both the two-period HTML and the panels go through the generalise choke point:
+    no original coordinate (3 decimals) is left in the page or the panels' points."""
+    two = ((D(2021, 1, 1), D(2021, 12, 31)), (D(2022, 1, 1), D(2022, 12, 31)))
+    spec = MapSpec(periods=two, generalise="grid:10")
+    html = export(spec, data, tmp_path / "two.html").path.read_text(encoding="utf-8")
+    originals = {(round(p.x, 3), round(p.y, 3)) for p in data.incidents.geometry}
+    for x, y in originals:
+        assert f"{y:.3f}" not in html or f"{x:.3f}" not in html, (x, y)
+    page = build_multiples(spec.replace(periods=two), data)
+    for ax in _panels(page.figure):
+        for coll in (c for c in ax.collections if c.get_zorder() == 6):
+            for x, y in coll.get_offsets():
+                assert (round(float(x), 3), round(float(y), 3)) not in originals

@@ -131,6 +131,9 @@ class AtlasData:
     #: What the interactive map's incident layers show for the recorded view: points or
     #: hexagons (atlas.aggregate.ViewChoice); None: every incident as points.
     shown: ViewChoice | None = None
+    #: Changes against another version of the incident file (atlas.diff.changes_points),
+    #: drawn by layers/changes.py when set.
+    changes: gpd.GeoDataFrame | None = None
 
     @property
     def is_sample(self) -> bool:

@@ -128,48 +128,98 @@ def write_animation(
     return len(frames.images)
 
 
-def gif_palette(frames: Frames) -> Image.Image:
-    """One palette for every frame: the base page's main colours exactly, then a median
-    cut over the base's rarer colours and the pixels where frames differ from the base."""
-    base = frames.base.reshape(-1, 3)
-    packed = (base[:, 0].astype(np.int64) << 16) | (base[:, 1].astype(np.int64) << 8) | base[:, 2]
+def gif_palette(frames: Frames) -> np.ndarray:
+    """One palette (256 x RGB) for every frame: the legend's colours and the base page's
+    main colours exactly, then a median cut over the base's rarer colours and the pixels
+    where frames differ from the base."""
+    packed = _pack(frames.base.reshape(-1, 3))
     values, counts = np.unique(packed, return_counts=True)
     order = np.argsort(-counts, kind="stable")
-    keep = order[counts[order] >= GIF_MIN_SHARE * len(packed)][:GIF_BASE_COLOURS]
-    frequent = [((v >> 16) & 255, (v >> 8) & 255, v & 255) for v in values[keep].tolist()]
-    reserved = list(dict.fromkeys([*frames.key_colours, *frequent]))[:GIF_BASE_COLOURS]
-    keep = np.isin(values, [(r << 16) | (g << 8) | b for r, g, b in reserved])
-    rare = frames.base.reshape(-1, 3)[~np.isin(packed, values[keep])]
+    frequent = values[order[counts[order] >= GIF_MIN_SHARE * len(packed)]].tolist()
+    keys = [(r << 16) | (g << 8) | b for r, g, b in frames.key_colours]
+    reserved = list(dict.fromkeys([*keys, *frequent]))[:GIF_BASE_COLOURS]
+    rare = frames.base.reshape(-1, 3)[~np.isin(packed, reserved)]
     x0, y0, x1, y1 = frames.map_box  # frames differ from the base only on the map
     inside = frames.base[y0:y1, x0:x1]
     changed = [img[y0:y1, x0:x1][np.any(img[y0:y1, x0:x1] != inside, axis=2)]
                for img in frames.images]  # fmt: skip
-    extra: list[tuple[int, int, int]] = []
     pixels = np.concatenate([rare, *changed])
     room = 256 - len(reserved)
+    extra: list[int] = []
     if len(pixels) and room > 0:
         step = max(1, len(pixels) // 200_000)  # a sample is enough for the median cut
-        strip = Image.fromarray(pixels[::step].reshape(1, -1, 3))
+        strip = Image.fromarray(np.ascontiguousarray(pixels[::step]).reshape(1, -1, 3))
         quant = strip.quantize(colors=room, method=Image.Quantize.MEDIANCUT)
-        pal = quant.getpalette()[: 3 * room]
-        used = sorted(set(quant.getdata()))
-        extra = [tuple(pal[3 * i : 3 * i + 3]) for i in used]
-    colours = reserved + [c for c in extra if c not in set(reserved)]
-    colours = colours[:256]
-    flat = [v for c in colours for v in c]
-    flat += list(colours[-1]) * (256 - len(colours))  # pad with a used colour
-    palette = Image.new("P", (1, 1))
-    palette.putpalette(flat)
-    return palette
+        pal = np.array(quant.getpalette()[: 3 * room], dtype=np.int64).reshape(-1, 3)
+        used = np.unique(np.asarray(quant))
+        extra = _pack(pal[used[used < len(pal)]]).tolist()
+    colours = list(dict.fromkeys([*reserved, *extra]))[:256]
+    colours += [colours[-1]] * (256 - len(colours))  # pad with a used colour
+    c = np.array(colours, dtype=np.int64)
+    return np.stack([(c >> 16) & 255, (c >> 8) & 255, c & 255], axis=1).astype(np.uint8)
+
+
+def gif_indices(frames: Frames, palette: np.ndarray) -> list[np.ndarray]:
+    """Each frame as palette indices: a colour in the palette gets its own entry exactly,
+    any other the nearest (Pillow's own palette lookup rounds colours, which moved the
+    basemap's shades). The base is looked up once; per frame only the changed pixels,
+    through a table of every colour already seen."""
+    lookup = _Lookup(palette)
+    base_idx = lookup(frames.base.reshape(-1, 3)).reshape(frames.base.shape[:2])
+    x0, y0, x1, y1 = frames.map_box
+    out = []
+    for img in frames.images:
+        idx = base_idx.copy()
+        box = img[y0:y1, x0:x1]
+        changed = np.any(box != frames.base[y0:y1, x0:x1], axis=2)
+        sub = idx[y0:y1, x0:x1]
+        sub[changed] = lookup(box[changed])
+        out.append(idx)
+    return out
+
+
+def _pack(rgb: np.ndarray) -> np.ndarray:
+    rgb = rgb.astype(np.int64)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+class _Lookup:
+    """Nearest palette index (squared RGB distance) of any colour, remembered in a
+    24-bit table so each distinct colour is searched once per animation."""
+
+    def __init__(self, palette: np.ndarray) -> None:
+        self.pal = palette.astype(np.float32)
+        self.pal_sq = (self.pal**2).sum(axis=1)
+        self.table = np.full(1 << 24, -1, dtype=np.int16)
+        # the palette's own colours map to themselves (first entry of a duplicate)
+        packed = _pack(palette)
+        for i in range(len(packed) - 1, -1, -1):
+            self.table[packed[i]] = i
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        packed = _pack(pixels)
+        found = self.table[packed]
+        missing = np.unique(packed[found < 0])
+        for start in range(0, len(missing), 8192):  # bounded memory
+            chunk = missing[start : start + 8192]
+            rgb = np.stack([(chunk >> 16) & 255, (chunk >> 8) & 255, chunk & 255], axis=1)
+            rgb = rgb.astype(np.float32)
+            dist = self.pal_sq[None, :] - 2.0 * rgb @ self.pal.T
+            self.table[chunk] = np.argmin(dist, axis=1)
+        if len(missing):
+            found = self.table[packed]
+        return found.astype(np.uint8)
 
 
 def write_gif(frames: Frames, out: Path) -> None:
     """The frames as a looping GIF with one fixed palette (no dithering, no flicker)."""
     palette = gif_palette(frames)
-    pil = [
-        Image.fromarray(a).quantize(palette=palette, dither=Image.Dither.NONE)
-        for a in frames.images
-    ]
+    flat = palette.reshape(-1).tolist()
+    pil = []
+    for idx in gif_indices(frames, palette):
+        im = Image.frombytes("P", (idx.shape[1], idx.shape[0]), idx.tobytes())
+        im.putpalette(flat)
+        pil.append(im)
     durations = [FRAME_MS] * len(pil)
     durations[-1] = FRAME_MS * HOLD_LAST
     pil[0].save(
@@ -441,6 +491,7 @@ __all__ = [
     "MAX_FRAMES",
     "Frames",
     "animation_ranges",
+    "gif_indices",
     "gif_palette",
     "render_frames",
     "write_animation",

@@ -35,6 +35,7 @@ from atlas.frame import MapView, frame_of
 from atlas.i18n import t
 from layers import assets as asset_store
 from layers.base import LegendEntry
+from layers.callouts import Callouts, CalloutStyle, place_callouts
 from layers.coca import COCA_PANE, COCA_PANE_Z
 from layers.legend import Legend, LegendStyle, legend_banners, legend_html
 from layers.registry import layers_for
@@ -128,6 +129,7 @@ def build_base(
         PluginAssets().add_to(fmap)
         PlayerStyle().add_to(fmap)
     LegendStyle().add_to(fmap)
+    CalloutStyle().add_to(fmap)
     # panes belong to the map: the ones layer groups draw into are made here
     folium.map.CustomPane(COCA_PANE, z_index=COCA_PANE_Z).add_to(fmap)
     for layer in layers_for(spec.layers):
@@ -147,7 +149,8 @@ def build_groups(
     asset_base_url: str = "/app/static/vendor",
     player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> list[folium.FeatureGroup]:
-    """One FeatureGroup per enabled data layer, in draw order; the legend in the last.
+    """One FeatureGroup per enabled data layer, in draw order, the legend in the last of
+    them; then the spec's callouts (:mod:`layers.callouts`) in a group of their own.
 
     With ``player=(steps, index)`` (steps from :func:`atlas.query.steps`) the group of the
     incident markers (points, else clusters) also holds the in-browser time player
@@ -174,6 +177,11 @@ def build_groups(
         if not groups:
             groups.append(folium.FeatureGroup(name=t("legend", spec.lang), control=False))
         Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(groups[-1])
+    placed, _missing = place_callouts(spec, data)
+    if placed:  # after the legend's group: switching callouts off keeps the legend
+        group = folium.FeatureGroup(name=t("layer_callouts", spec.lang), control=True)
+        Callouts(placed).add_to(group)
+        groups.append(group)
     for group in groups:
         apply_assets(group, assets, asset_base_url)
     return groups

@@ -227,11 +227,9 @@ def _rasterize_dense(fig: Figure) -> None:
 
 
 def _write_html(spec: MapSpec, data: AtlasData, out: Path) -> None:
-    from layers.compose import build_folium_map, inline_html
+    from layers.htmlpage import html_document
 
-    view, _ = printmap.filter_view(spec, data)
-    html = inline_html(build_folium_map(spec, view, assets="inline"))
-    out.write_text(html, encoding="utf-8")
+    out.write_text(html_document(spec, data), encoding="utf-8")
 
 
 def _region_name(spec: MapSpec, data: AtlasData) -> str:

@@ -317,7 +317,9 @@ class BasemapLayer(Layer):
             ).add_to(fmap)
         else:
             fmap.get_root().header.add_child(
-                Element(f"<style>.leaflet-container{{background:{SEA}}}</style>"),
+                Element(
+                    f"<style>div.leaflet-container{{background:{SEA}}}</style>"
+                ),  # over leaflet.css
                 name="atlas-sea",
             )
         fmap.get_root().header.add_child(Element(LABEL_CSS), name="atlas-label-css")

@@ -120,7 +120,7 @@ def test_land_and_sea_are_distinct_colours(tmp_path):
     """On screen the sea is a clear light blue beside the land's warm greys: CIE76 ΔE of
     at least 15 (10 was the old pair's, 'nearly the same' to the graphics desk)."""
     html, _ = _export(MapSpec(), tmp_path)
-    assert f".leaflet-container{{background:{basemap.SEA}}}" in html
+    assert f"div.leaflet-container{{background:{basemap.SEA}}}" in html
     for land in (basemap.LAND, basemap.LAND_OTHER):
         assert _delta_e(basemap.SEA, land) >= 15, land
     # the land fill is in the page's GeoJSON (tiny_data's countries are all neighbours)

@@ -146,7 +146,7 @@ def _delta_e(a: str, b: str) -> float:
 
 def test_legend_is_capped_and_collapsible(tmp_path):
     html, page = _export(MapSpec(), tmp_path)
-    css = re.search(r"\.atlas-legend \{max-width: (\d+)px; max-height: (\d+)px;\}", html)
+    css = re.search(r"div\.atlas-legend \{max-width: (\d+)px; max-height: (\d+)px;\}", html)
     assert css is not None
     w, h = int(css.group(1)), int(css.group(2))
     assert w * h <= 0.20 * 1200 * 675  # the cap itself is under a fifth of the web map

@@ -621,8 +621,8 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
         key=K.MAP,
         height=620,
         use_container_width=True,
-        returned_objects=["bounds", "center", "zoom"]
-        + (["last_clicked"] if ss.get(K.CALLOUT_MODE) else []),
+        # last_clicked places callouts; the map reads this list once, when first drawn
+        returned_objects=["bounds", "center", "zoom", "last_clicked"],
     )
     moved = view_from_map(out)
     if moved is not None and moved != ss.get(K.VIEW):
@@ -642,9 +642,11 @@ def _callout_panel(out: object, lang: str) -> None:
     carried = ss.get(K.CARRIED, {})
     with st.expander(t("callouts_title", lang), expanded=bool(ss.get(K.CALLOUT_MODE))):
         st.toggle(t("callout_mode", lang), key=K.CALLOUT_MODE)
-        click = clicked_point(out) if ss.get(K.CALLOUT_MODE) else None
-        if click is not None:
-            ss[K.CALLOUT_AT] = click
+        click = clicked_point(out)
+        if click != ss.get(K.CALLOUT_SEEN):  # a new click (the map repeats the last one)
+            ss[K.CALLOUT_SEEN] = click
+            if click is not None and ss.get(K.CALLOUT_MODE):
+                ss[K.CALLOUT_AT] = click
         at = ss.get(K.CALLOUT_AT)
         if ss.get(K.CALLOUT_MODE):
             if at is None:

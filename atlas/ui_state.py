@@ -69,6 +69,7 @@ class K:
     EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text)
     CALLOUT_MODE = "w_callout_mode"  # clicks on the map place a callout
     CALLOUT_AT = "atlas_callout_at"  # (lon, lat) of the last click, waiting for its text
+    CALLOUT_SEEN = "atlas_callout_seen"  # the map's last click already handled
     CALLOUT_TEXT = "w_callout_text"
     MAP = "map"
 

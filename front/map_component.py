@@ -160,6 +160,7 @@ def render_base(fmap: folium.Map, key: str) -> RenderedBase:
         "bounds": {"_southWest": {"lat": south, "lng": west},
                    "_northEast": {"lat": north, "lng": east}},
         "zoom": m.options.get("zoom"),
+        "last_clicked": None,
     }  # fmt: skip
     return RenderedBase(
         script=script,

@@ -53,8 +53,9 @@ MAX_FRAMES = 60
 FRAME_MS = 700
 #: The last frame is held this many frame times.
 HOLD_LAST = 4
-#: Layers whose marks change with the frame's dates; everything else is the base.
-FRAME_LAYERS: tuple[str, ...] = ("heat", "clusters", "points", "reference")
+#: Layers whose marks change with the frame's dates (they read the incidents, or show a
+#: dated reference event); everything else is the base.
+FRAME_LAYERS: tuple[str, ...] = ("choropleth", "heat", "clusters", "points", "reference")
 #: MP4 frame rate: each animation frame is repeated FRAME_MS / 100 times at 10 fps, a
 #: rate every player handles (x264 stores the repeats almost for free).
 MP4_FPS = 10

@@ -66,6 +66,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--scale", type=int, choices=(1, 2), help="1x or 2x pixels (PNG/GIF)")
     parser.add_argument("--lang", choices=LANGS, help="language of the furniture text")
     parser.add_argument("--basemap", choices=BASEMAPS, help="outlines, or web tiles osm/carto")
+    parser.add_argument(
+        "--generalise",
+        metavar="SETTING",
+        help="safe locations: none, district or grid:<km> (cells in EPSG:32718)",
+    )
+    parser.add_argument(
+        "--suppress-below",
+        dest="suppress_below",
+        type=int,
+        metavar="K",
+        help='areas with 1 to K-1 events show "< K" (0 = off)',
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -90,6 +102,8 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         "basemap",
         "scale",
         "dpi",
+        "generalise",
+        "suppress_below",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 from atlas.errors import InputError
+from atlas.generalise import generalise_spec
 from atlas.i18n import fmt_date
 from layers import printmap
 from layers.animation import MAX_FRAMES, animation_ranges, write_animation
@@ -57,6 +58,9 @@ def export(
         )
     if not out.parent.is_dir():
         raise InputError(f"{out}: folder {out.parent} does not exist; create it first")
+    # callouts placed by coordinates move with the events (the incidents themselves are
+    # generalised where every renderer gets them: atlas.query.filter_incidents)
+    spec = generalise_spec(spec, data.districts)
     if summary is None:
         summary = printmap.compute_summary(spec, data)
     width, height = spec.width, spec.height
@@ -118,9 +122,10 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
     from atlas.query import filter_incidents
 
     try:
-        drawn, computed = filter_incidents(data.incidents, spec, data.regions)
+        drawn, computed = filter_incidents(data.incidents, spec, data.regions,
+                                           districts=data.districts)  # fmt: skip
     except InputError:
-        drawn, computed = filter_incidents(data.incidents, spec)
+        drawn, computed = filter_incidents(data.incidents, spec, districts=data.districts)
     summary = summary or computed
     es = spec.lang == "es"
     area = _region_name(spec, data) or ("Perú" if es else "Peru")

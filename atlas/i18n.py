@@ -574,6 +574,76 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "legend": {"en": "Legend", "es": "Leyenda"},
     "regions_plural": {"en": "regions", "es": "regiones"},
+    # ---- print page (layers.printmap) ----------------------------------------------------
+    "print_source": {"en": "Source: {text}.", "es": "Fuente: {text}."},
+    "print_note": {"en": "Note: {text}", "es": "Nota: {text}"},
+    "print_byline": {"en": "Map: {text}", "es": "Mapa: {text}"},
+    "print_sample_credit": {
+        "en": "synthetic SAMPLE incidents, not real events",
+        "es": "incidentes sintéticos de MUESTRA, no son hechos reales",
+    },
+    "print_acled": {"en": "ACLED (accessed {date})", "es": "ACLED (consultado el {date})"},
+    "print_acled_undated": {
+        "en": "ACLED (access date not recorded)",
+        "es": "ACLED (fecha de consulta no registrada)",
+    },
+    "print_ucdp": {"en": "UCDP GED {version}", "es": "UCDP GED {version}"},
+    "print_devida_zone": {"en": "DEVIDA (VRAEM zone)", "es": "DEVIDA (zona VRAEM)"},
+    "print_coca_credit": {"en": "{source} (coca {year})", "es": "{source} (coca {year})"},
+    "print_press": {"en": "press reports", "es": "informes de prensa"},
+    "print_inei": {"en": "INEI {vintage}", "es": "INEI {vintage}"},
+    "print_left_out": {
+        "en": "{n} events outside the chosen dates, types or other filters are not shown.",
+        "es": "No se muestran {n} eventos fuera de las fechas, tipos u otros filtros elegidos.",
+    },
+    "print_left_out_place": {
+        "en": "{n} events located only to a department or the country are not shown.",
+        "es": "No se muestran {n} eventos ubicados solo en un departamento o en el país.",
+    },
+    "print_killed": {"en": "People killed per event", "es": "Muertos por evento"},
+    "print_coca_head": {
+        "en": "Coca {year}, ha per department",
+        "es": "Coca {year}, ha por departamento",
+    },
+    "print_coca_zone": {
+        "en": "VRAEM zone: {ha} ha ({year}, {source})",
+        "es": "Zona VRAEM: {ha} ha ({year}, {source})",
+    },
+    "print_no_data": {"en": "no data", "es": "sin datos"},
+    "print_reference_label": {
+        "en": "{place}, {date}: {n} killed",
+        "es": "{place}, {date}: {n} muertos",
+    },
+    "print_peru": {"en": "PERU", "es": "PERÚ"},
+    "print_dropped_dek": {
+        "en": "the dek (no room for it at the minimum type size)",
+        "es": "la bajada (no cabe con el tamaño mínimo de letra)",
+    },
+    "print_dropped_legend": {
+        "en": "the legend moved onto the map",
+        "es": "la leyenda pasó sobre el mapa",
+    },
+    "print_dropped_note": {
+        "en": "the note shortened to {n} sentence(s)",
+        "es": "la nota se acortó a {n} oración(es)",
+    },
+    "print_dropped_note_all": {"en": "the note left out", "es": "la nota se omitió"},
+    "print_dropped_inset": {"en": "the locator inset", "es": "el mapa de ubicación"},
+    "sources_md_title": {"en": "Sources and method", "es": "Fuentes y método"},
+    "sources_md_face": {"en": "On the image", "es": "En la imagen"},
+    "sources_md_datasets": {"en": "Datasets", "es": "Conjuntos de datos"},
+    "sources_md_method": {"en": "Filters and counts", "es": "Filtros y conteos"},
+    "sources_md_caveats": {"en": "Caveats", "es": "Advertencias"},
+    "sources_md_dropped": {
+        "en": "Left off the page for lack of room",
+        "es": "Omitido en la página por falta de espacio",
+    },
+    "sources_md_nothing_dropped": {"en": "nothing", "es": "nada"},
+    "sources_md_view": {"en": "The view (MapSpec)", "es": "La vista (MapSpec)"},
+    "sources_md_version": {"en": "version", "es": "versión"},
+    "sources_md_accessed": {"en": "accessed", "es": "consultado"},
+    "sources_md_licence": {"en": "licence", "es": "licencia"},
+    "sources_md_address": {"en": "address", "es": "dirección"},
 }
 
 

@@ -647,6 +647,33 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+#: Peru's departments whose official (INEI) Spanish names carry accents that incident
+#: files and the simplified boundaries often drop; the same spelling in en and es.
+ACCENTED_PLACES: dict[str, str] = {
+    "ancash": "Áncash",
+    "apurimac": "Apurímac",
+    "huanuco": "Huánuco",
+    "junin": "Junín",
+    "san martin": "San Martín",
+    "la convencion": "La Convención",
+    "rio ene": "Río Ene",
+    "vizcatan del ene": "Vizcatán del Ene",
+}
+
+
+def place_name(name: str) -> str:
+    """``name`` with its accents restored when it is one of :data:`ACCENTED_PLACES`
+    ("Junin" -> "Junín"); any other name unchanged."""
+    import unicodedata
+
+    folded = (
+        "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
+        .casefold()
+        .strip()
+    )
+    return ACCENTED_PLACES.get(folded, name)
+
+
 def t(key: str, lang: str, **fmt: Any) -> str:
     """The text ``key`` in ``lang`` ("en"/"es"), with ``{placeholders}`` filled."""
     if lang not in LANGS:

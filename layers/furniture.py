@@ -295,8 +295,16 @@ def inset_peru(
             ax.add_collection(_polygons(hit.geometry, "#1b3a5c", "#1b3a5c", 0.3), autolim=False)
     bx0, by0, bx1, by1 = extent
     ax.add_patch(
-        Rectangle((bx0, by0), bx1 - bx0, by1 - by0, facecolor="none", edgecolor="#b2182b",
-                  linewidth=0.9, zorder=5, gid="inset-box")  # fmt: skip
+        Rectangle(
+            (bx0, by0),
+            bx1 - bx0,
+            by1 - by0,
+            facecolor="none",
+            edgecolor="#b2182b",
+            linewidth=0.9,
+            zorder=5,
+            gid="inset-box",
+        )  # fmt: skip
     )
     ax.scatter([LIMA[0]], [LIMA[1]], s=9, c=INK, zorder=6, gid="inset-lima")
     label = ax.text(LIMA[0] - 0.5, LIMA[1], "Lima", ha="right", va="center", fontsize=fontsize,
@@ -321,7 +329,7 @@ def inset_peru(
 
 
 def reference_label(row: Any, lang: str) -> str:
-    """"San Miguel del Ene, 23 May 2021: 16 killed" from a reference event's own fields
+    """ "San Miguel del Ene, 23 May 2021: 16 killed" from a reference event's own fields
     (its name without "massacre", its date, its deaths figure)."""
     import re
 
@@ -400,8 +408,13 @@ def _annotate(ax: Axes, x: float, y: float, text: str, fontsize: float, gid: str
         gid=gid,
         parse_math=False,
         annotation_clip=True,
-        arrowprops={"arrowstyle": "-", "color": INK, "linewidth": 0.6, "shrinkA": 1,
-                    "shrinkB": 2},  # fmt: skip
+        arrowprops={
+            "arrowstyle": "-",
+            "color": INK,
+            "linewidth": 0.6,
+            "shrinkA": 1,
+            "shrinkB": 2,
+        },  # fmt: skip
     )
     _halo(ann)
     return ann

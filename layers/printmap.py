@@ -216,7 +216,7 @@ def source_credits(spec: MapSpec, data: AtlasData) -> list[str]:
 
 
 def _merge_credits(items: list[str]) -> list[str]:
-    """"DEVIDA (VRAEM zone)", "DEVIDA (coca 2022)" -> "DEVIDA (VRAEM zone, coca 2022)"."""
+    """ "DEVIDA (VRAEM zone)", "DEVIDA (coca 2022)" -> "DEVIDA (VRAEM zone, coca 2022)"."""
     out: list[str] = []
     heads: dict[str, int] = {}
     for credit in items:
@@ -434,7 +434,9 @@ def _renderer() -> RendererAgg:
     return RendererAgg(10, 10, _MEASURE_DPI)
 
 
-def text_width(text: str, size: float, weight: str = "normal", family: str = "DejaVu Sans") -> float:
+def text_width(
+    text: str, size: float, weight: str = "normal", family: str = "DejaVu Sans"
+) -> float:
     """Width of one line of ``text`` in points."""
     if not text:
         return 0.0
@@ -470,6 +472,8 @@ def line_spacing(leading: float, size: float, family: str = "DejaVu Sans") -> fl
     props = FontProperties(family=family, size=size)
     _, h, _ = _renderer().get_text_width_height_descent("lp", props, ismath=False)
     return leading * size / max(float(h) * 72.0 / _MEASURE_DPI, 1e-6)
+
+
 GLYPH_PT = 11.0  # legend symbol column width at 1x
 
 

@@ -587,11 +587,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "ACLED (access date not recorded)",
         "es": "ACLED (fecha de consulta no registrada)",
     },
-    "print_ucdp": {"en": "UCDP GED {version}", "es": "UCDP GED {version}"},
     "print_devida_zone": {"en": "DEVIDA (VRAEM zone)", "es": "DEVIDA (zona VRAEM)"},
-    "print_coca_credit": {"en": "{source} (coca {year})", "es": "{source} (coca {year})"},
     "print_press": {"en": "press reports", "es": "informes de prensa"},
-    "print_inei": {"en": "INEI {vintage}", "es": "INEI {vintage}"},
     "print_left_out": {
         "en": "{n} events outside the chosen dates, types or other filters are not shown.",
         "es": "No se muestran {n} eventos fuera de las fechas, tipos u otros filtros elegidos.",

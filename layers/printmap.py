@@ -149,10 +149,13 @@ def page_texts(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> PageTe
         n = i18n.fmt_int(summary.hidden_by_precision, lang)
         notes.append(i18n.t("print_left_out_place", lang, n=n))
     credit_list = source_credits(spec, data)
-    own = spec.source_line.strip().rstrip(".")
+    # The reader's own source text goes first; a leading "Source:" of theirs is not doubled.
+    own = re.sub(r"^(sources?|fuentes?)\s*:\s*", "", spec.source_line.strip(), flags=re.I)
+    own = own.rstrip(".")
     text = "; ".join([own, *credit_list] if own else credit_list)
     source = i18n.t("print_source", lang, text=text) if text else ""
-    byline = i18n.t("print_byline", lang, text=spec.byline.strip()) if spec.byline.strip() else ""
+    by = re.sub(r"^(map|mapa)\s*:\s*", "", spec.byline.strip(), flags=re.I)
+    byline = i18n.t("print_byline", lang, text=by) if by else ""
     sample = furniture.SAMPLE_MARK.get(lang, furniture.SAMPLE_MARK["en"])
     return PageTexts(
         title=spec.title.strip(),
@@ -187,7 +190,7 @@ def source_credits(spec: MapSpec, data: AtlasData) -> list[str]:
                     else i18n.t("print_acled_undated", lang)
                 )
             elif "ucdp" in src.version.lower() or "ucdp" in src.name.lower():
-                out.append(i18n.t("print_ucdp", lang, version="").strip())
+                out.append("UCDP GED")  # a name: the same in both languages
             else:
                 out.append(src.name)
     if "regions" in spec.layers and any("VRAEM zone" in s.name for s in sources):
@@ -198,7 +201,7 @@ def source_credits(spec: MapSpec, data: AtlasData) -> list[str]:
         frame = coca_frame(data, spec)
         if frame is not None:
             pub = _short_publisher(source_text(frame)) or "DEVIDA"
-            out.append(i18n.t("print_coca_credit", lang, source=pub, year=coca_year(spec, data)))
+            out.append(f"{pub} (coca {coca_year(spec, data)})")
     ref = data.reference_events
     if "reference" in spec.layers and ref is not None and len(ref):
         out.append(i18n.t("print_press", lang))
@@ -206,7 +209,7 @@ def source_credits(spec: MapSpec, data: AtlasData) -> list[str]:
         for src in sources:
             m = re.search(r"INEI (\d{4})", src.name)
             if m:
-                out.append(i18n.t("print_inei", lang, vintage=m.group(1)))
+                out.append(f"INEI {m.group(1)}")  # the boundaries' own vintage
         if any("Natural Earth" in s.name for s in sources):
             out.append("Natural Earth")
     attribution = tile_attribution(spec.basemap)

@@ -413,6 +413,7 @@ class PageLayout:
     inset_size: tuple[float, float]
     rows: list[LegendRow]
     dropped: list[str] = field(default_factory=list)
+    notes_kept: int = 0
 
     @property
     def symbol_scale(self) -> float:
@@ -528,7 +529,7 @@ def layout_page(
         dropped.append(i18n.t("print_dropped_dek", lang))
     if layout.legend is None and rows:
         dropped.append(i18n.t("print_dropped_legend", lang))
-    kept = sum(1 for k in layout.texts if k.startswith("note"))
+    kept = layout.notes_kept
     if kept < n_notes:
         dropped.append(
             i18n.t("print_dropped_note", lang, n=kept)
@@ -606,8 +607,6 @@ def _layout_once(
         lines = wrap(note, inner_w, sz.small, family=family)
         h = len(lines) * sz.small * LEADING
         blocks["note"] = TextBlock("note", tuple(lines), sz.small, Box(m, yb, inner_w, h))
-        if keep_notes < len(texts.notes):
-            blocks["note"] = dataclasses.replace(blocks["note"], key="note")
         yb += h
     footer_top = yb + sz.small * 0.6
     region = Box(m, footer_top, inner_w, max(header_bottom - footer_top, 10.0))
@@ -678,6 +677,7 @@ def _layout_once(
         inset=inset_box,
         inset_size=inset_size,
         rows=rows,
+        notes_kept=min(keep_notes, len(texts.notes)) if "note" in blocks else 0,
     )
 
 

@@ -614,3 +614,120 @@ def test_vraem_page_shows_the_named_zone_rivers_and_towns() -> None:
     assert len({p for p in placed if p.startswith("town:")}) >= 8
     gids = {c.get_gid() for c in _ax.collections}
     assert {"department-lines", "province-lines", "rivers"} <= gids
+
+
+def test_reference_event_is_labelled_from_its_own_data_with_a_leader_line():
+    from atlas.data import load_shipped
+    from layers.printmap import build_page
+
+    data = load_shipped()
+    for lang, want in (
+        ("en", "San Miguel del Ene, 23 May 2021: 16 killed"),
+        ("es", "San Miguel del Ene, 23 de mayo de 2021: 16 muertos"),
+    ):
+        fig = build_page(MapSpec(lang=lang), data)
+        ax = next(a for a in fig.axes if a.get_gid() == "map")
+        (label,) = [t for t in ax.texts if t.get_gid() == "reference-label"]
+        assert label.get_text().replace("\n", " ") == want
+        assert label.arrow_patch is not None  # the leader line
+        ref = data.reference_events.iloc[0]
+        assert label.xy == (ref.geometry.x, ref.geometry.y)
+        # It stays off the legend and the inset.
+        renderer = fig.canvas.get_renderer()
+        bb = label.get_window_extent(renderer)
+        for gid in ("legend", "inset"):
+            other = next(a for a in fig.axes if a.get_gid() == gid).get_window_extent(renderer)
+            assert not bb.overlaps(other), gid
+        inset = next(a for a in fig.axes if a.get_gid() == "inset")
+        assert [t.get_text() for t in inset.texts if t.get_gid() == "inset-lima-label"] == ["Lima"]
+        assert inset.get_xlim()[0] > -82 and inset.get_ylim()[0] > -19  # Peru, not the continent
+
+
+# ---- colour vision ---------------------------------------------------------------------------
+#: Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of
+#: color vision deficiency", severity 1.0 matrices, applied to linear RGB.
+CVD = {
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413),
+                     (-0.011820, 0.042940, 0.968881)),
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216),
+                   (-0.003882, -0.048116, 1.051998)),
+    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602),
+                   (0.004733, 0.691367, 0.303900)),
+}  # fmt: skip
+#: Minimum CIELAB distance (CIE76) between two legend colours under every simulation.
+#: About 6.5x the classic just-noticeable difference of 2.3: Stone, Szafir & Setlur (2014,
+#: "An engineering model for color difference as a function of size") found marks a few
+#: points across need several times the difference of large patches to be told apart.
+MIN_DELTA_E = 15.0
+
+
+def _linear(hex_color: str):
+    import numpy as np
+
+    c = np.array([int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(linear):
+    import numpy as np
+
+    xyz = np.array(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+    ) @ np.clip(linear, 0, 1)
+    f = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(f > 0.008856, np.cbrt(f), 7.787 * f + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _seen(hex_color: str, vision: str):
+    import numpy as np
+
+    lin = _linear(hex_color)
+    if vision == "normal":
+        return _lab(lin)
+    if vision == "greyscale":
+        y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        return _lab(np.array([y, y, y]))
+    return _lab(np.array(CVD[vision]) @ lin)
+
+
+def test_simulation_is_not_vacuous():
+    """Red and green collapse under deuteranopia, in this simulation too."""
+    import numpy as np
+
+    red, green = "#d62728", "#2ca02c"
+    assert np.linalg.norm(_seen(red, "normal") - _seen(green, "normal")) > 60
+    assert np.linalg.norm(_seen(red, "deuteranopia") - _seen(green, "deuteranopia")) < 15
+
+
+@pytest.mark.parametrize(
+    "vision", ["normal", "deuteranopia", "protanopia", "tritanopia", "greyscale"]
+)
+def test_event_colours_stay_apart_under_colour_vision_deficiency(vision):
+    """At most five colours; every two legend entries differ by colour (ΔE ≥ 15 under the
+    simulation) or, in greyscale where only lightness is left, by shape or lightness."""
+    import itertools
+
+    import numpy as np
+
+    from layers.style import EVENT_COLORS, EVENT_MARKERS
+
+    assert len(set(EVENT_COLORS.values())) <= 5
+    entries = sorted({(EVENT_COLORS[t], EVENT_MARKERS[t]) for t in EVENT_COLORS})
+    for (ca, ma), (cb, mb) in itertools.combinations(entries, 2):
+        if ca == cb:
+            assert ma != mb, f"{ca}: same colour needs another shape"
+            continue
+        d = float(np.linalg.norm(_seen(ca, vision) - _seen(cb, vision)))
+        if vision == "greyscale" and ma != mb:
+            continue  # the shape tells them apart
+        assert d >= MIN_DELTA_E, f"{vision}: {ca} {ma} vs {cb} {mb}: ΔE {d:.1f}"
+
+
+def test_fatality_classes_differ_between_0_and_1_and_step_visibly():
+    from layers.style import FATALITY_CLASSES, fatality_diameter_pt
+
+    d = fatality_diameter_pt([0, 1, 4, 5, 19, 20, 200])
+    assert list(d) == [3.0, 5.0, 5.0, 7.5, 7.5, 11.0, 11.0]
+    diam = [c[2] for c in FATALITY_CLASSES]
+    assert all((b / a) ** 2 >= 2.0 for a, b in zip(diam, diam[1:], strict=False))

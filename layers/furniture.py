@@ -136,7 +136,7 @@ def scale_bar(
     bar.artists.append(rect)
     # One label, right of the bar: two labels ("0", "50 km") collided on small pages.
     label = ax.text(
-        lon1 + (x_max - x_min) * 0.01,
+        lon1 + (x_max - x_min) * 0.015,
         lat + height / 2,
         km_label(length_km, lang),
         ha="left",
@@ -365,9 +365,18 @@ def _leader_label(ax: Axes, x: float, y: float, text: str, fontsize: float, gid:
     width_pt = ax_box.width / dpi_k * 0.42
     chars = max(int(width_pt / (fontsize * 0.6)), 14)
     if len(text) > chars:
-        text = textwrap.fill(text, chars)
+        head, sep, tail = text.partition(", ")  # "San Miguel del Ene," / "23 May 2021: …"
+        if sep and len(head) < chars and len(tail) <= chars + 4:
+            text = f"{head},\n{tail}"
+        else:
+            text = textwrap.fill(text, chars)
     best = None
-    others = [t.get_window_extent(renderer) for t in ax.texts if t.get_visible()]
+    # Labels the page drew itself (towns and rivers are placed later, around these).
+    others = [
+        t.get_window_extent(renderer)
+        for t in ax.texts
+        if t.get_visible() and t.get_gid() in ("reference-label", "callout", "scale-bar-label")
+    ]
     for r, u in tries:
         ann = _annotate(ax, x, y, text, fontsize, gid, bold, r, u)
         bb = ann.get_window_extent(renderer)

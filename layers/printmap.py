@@ -800,6 +800,7 @@ def build_base(
             furniture.label_reference_events(ax, data.reference_events, spec.lang, sz.small,
                                              avoid=avoid)  # fmt: skip
         furniture.draw_callouts(ax, spec, data, sz.small, avoid=avoid)
+        _labels_yield(fig, ax)
     return PageParts(fig, ax, layout, view, extent, texts)
 
 
@@ -908,6 +909,23 @@ def _lift_fonts(ax: Axes, minimum: float) -> None:
         text.set_clip_on(True)
 
 
+def _labels_yield(fig: Figure, ax: Axes) -> None:
+    """Reference-map labels (towns, rivers, countries) give way to what the page put on
+    the map: the legend and inset when on it, reference labels, callouts, the scale bar."""
+    from layers.labels import LabelLayout
+
+    layout = next((a for a in ax.get_children() if isinstance(a, LabelLayout)), None)
+    if layout is None:
+        return
+    keep = ("reference-label", "callout", "scale-bar-label", "tile-attribution")
+    layout.obstacles += [t for t in ax.texts if t.get_gid() in keep]
+    layout.obstacles += [p for p in ax.patches if p.get_gid() == "scale-bar"]
+    mb = ax.get_position()
+    for other in fig.axes:
+        if other.get_gid() in ("legend", "inset") and other.get_position().overlaps(mb):
+            layout.obstacles.append(other)
+
+
 def _hide_filling_country(ax: Axes, data: AtlasData, extent: tuple[float, ...]) -> None:
     """No "P E R U" across the middle of a map that is nearly all Peru: the inset names
     the country; the label sat on the data (at San Miguel del Ene in the VRAEM frame)."""
@@ -924,6 +942,10 @@ def _hide_filling_country(ax: Axes, data: AtlasData, extent: tuple[float, ...]) 
         rows = basemap[basemap["iso_n3"].astype(str) == gid.split(":", 1)[1]]
         if len(rows) and shapely.intersection(rows.geometry.iloc[0], view).area > 0.5 * view.area:
             text.set_visible(False)
+            from layers.labels import LabelLayout
+
+            for layout in (a for a in ax.get_children() if isinstance(a, LabelLayout)):
+                layout.candidates = [c for c in layout.candidates if c.text is not text]
 
 
 def filter_view(spec: MapSpec, data: AtlasData) -> tuple[AtlasData, FilterSummary]:

@@ -307,7 +307,7 @@ def inset_peru(
         )  # fmt: skip
     )
     ax.scatter([LIMA[0]], [LIMA[1]], s=9, c=INK, zorder=6, gid="inset-lima")
-    label = ax.text(LIMA[0] - 0.5, LIMA[1], "Lima", ha="right", va="center", fontsize=fontsize,
+    label = ax.text(LIMA[0] + 0.2, LIMA[1] - 0.6, "Lima", ha="center", va="top", fontsize=fontsize,
                     color=INK, zorder=7, gid="inset-lima-label")  # fmt: skip
     _halo(label)
     name = ax.text(0.5, 0.97, i18n.t("print_peru", getattr(spec, "lang", "en")),

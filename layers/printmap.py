@@ -544,7 +544,7 @@ def _legend_fits(layout: PageLayout) -> bool:
     if layout.legend is not None:
         return layout.legend_size[1] <= layout.legend.h + 0.5
     lw, lh = layout.legend_size
-    return lh <= layout.map.h * 0.95 and lw <= layout.map.w * 0.5
+    return lh + 3 * layout.sizes.small * 0.5 <= layout.map.h and lw <= layout.map.w * 0.5
 
 
 def _layout_once(
@@ -632,9 +632,9 @@ def _layout_once(
                                  6):  # fmt: skip
             _, lh = _legend_measure(rows, sz.small, col_w, family)
             tries.append((float(col_w), lh))
-            if lh + 2 * pad <= region.h:
+            if lh + 3 * pad <= region.h:
                 break
-        legend_size = min(tries, key=lambda t: (t[1] + 2 * pad > region.h, t[1] if t[1] + 2 * pad
+        legend_size = min(tries, key=lambda t: (t[1] + 3 * pad > region.h, t[1] if t[1] + 3 * pad
                                                 > region.h else t[0]))  # fmt: skip
     if rows and not legend_on_map:
         if landscape:
@@ -656,7 +656,7 @@ def _layout_once(
                 _, lh = _legend_measure_cols(rows, sz.small, col_w, cols, family)
                 if lh <= region.h * 0.3:
                     break
-            inset_w = min(inset_w, max(lh * 0.8, region.w * 0.14))
+            inset_w = min(inset_w, max(lh * 0.8, region.w * 0.11))
             strip_h = max(lh, inset_w / 0.8)
             legend_size = (avail, lh)
             map_box = Box(region.x, region.y + strip_h + gap, region.w, region.h - strip_h - gap)

@@ -174,11 +174,37 @@ def test_html_export_is_self_contained(tmp_path):
 
 
 # ---- baselines ----------------------------------------------------------------------------
-BASELINES = {
-    "web_sample": (MapSpec(title="Baseline: web", source_line="Source: fixture"), True),
-    "column1_real": (MapSpec(title="Baseline: column").with_size("column1"), False),
-    "portrait_sample": (MapSpec(title="Baseline: portrait", dek="Dek").with_size("portrait"), True),
+_BASE_TEXTS = {
+    "title": "Violence in the VRAEM, 2018–2024",
+    "dek": "Clashes, attacks on civilians and explosions around the Apurímac, Ene and Mantaro",
+    "notes": "Points are placed at the nearest village.",
+    "byline": "Baseline desk",
 }
+#: name -> (spec, sample): True draws the shipped bundle (its synthetic incidents, SAMPLE);
+#: False draws the shipped bundle with tiny_data's 8 made-up, non-synthetic test points.
+BASELINES = {
+    "web_sample": (MapSpec(**_BASE_TEXTS), True),
+    "column1_real": (
+        MapSpec(**{**_BASE_TEXTS, "title": "Test fixture points"}).with_size("column1"),
+        False,
+    ),  # fmt: skip
+    "portrait_sample": (MapSpec(**_BASE_TEXTS, lang="es").with_size("portrait"), True),
+}
+
+
+def _baseline_data(sample: bool):
+    """The shipped bundle (real basemap, VRAEM, coca, reference event); with
+    ``sample=False`` its incidents are swapped for tiny_data's non-synthetic test points."""
+    import dataclasses
+
+    from atlas.data import load_shipped
+
+    data = load_shipped()
+    if sample:
+        return data
+    fixture = tiny_data(sample=False, approximate=False)
+    return dataclasses.replace(data, incidents=fixture.incidents, sources=fixture.sources + [
+        s for s in data.sources if not s.sample])  # fmt: skip
 
 
 def _rms(a: np.ndarray, b: np.ndarray) -> float:
@@ -188,8 +214,7 @@ def _rms(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_baseline_images(name, tmp_path):
     spec, sample = BASELINES[name]
-    data = tiny_data(sample=sample, approximate=sample)
-    out = export(spec, data, tmp_path / f"{name}.png").path
+    out = export(spec, _baseline_data(sample), tmp_path / f"{name}.png").path
     target = BASELINE / f"{name}.png"
     if REGEN:
         BASELINE.mkdir(exist_ok=True)

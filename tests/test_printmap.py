@@ -731,3 +731,41 @@ def test_fatality_classes_differ_between_0_and_1_and_step_visibly():
     assert list(d) == [3.0, 5.0, 5.0, 7.5, 7.5, 11.0, 11.0]
     diam = [c[2] for c in FATALITY_CLASSES]
     assert all((b / a) ** 2 >= 2.0 for a, b in zip(diam, diam[1:], strict=False))
+
+
+def test_callouts_are_drawn_on_the_print_page_with_leaders():
+    from atlas.spec import Callout
+    from layers.printmap import build_page
+
+    spec = MapSpec(
+        callouts=(
+            Callout(text="Checkpoint <b>{{x}}</b>", lon=-73.9, lat=-12.2),
+            Callout(text="The test zone", region_id="vraem-devida", leader=False),
+        )
+    )
+    fig = build_page(spec, tiny_data())
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    callouts = [t for t in ax.texts if t.get_gid() == "callout"]
+    assert [t.get_text().replace("\n", " ") for t in callouts] == [
+        "Checkpoint <b>{{x}}</b>",
+        "The test zone",
+    ]
+    assert callouts[0].xy == (-73.9, -12.2) and callouts[0].arrow_patch is not None
+    # leader=False: the text sits on the region's representative point, no line.
+    point = tiny_data().regions.geometry.iloc[0].representative_point()
+    assert callouts[1].get_position() == pytest.approx((point.x, point.y))
+    assert all(t.get_fontsize() >= 12 * 72 / 100 - 1e-6 for t in callouts)
+
+
+def test_the_base_is_drawn_once_and_the_incidents_into_it():
+    from layers.printmap import INCIDENT_LAYERS, build_base, draw_incidents
+
+    assert "choropleth" in INCIDENT_LAYERS and "points" in INCIDENT_LAYERS
+    spec = MapSpec(layers=("basemap", "regions", "points"))
+    parts = build_base(spec, tiny_data())
+    before = len(parts.ax.collections)
+    draw_incidents(parts.ax, spec, parts.view)
+    # the base has no incident dots; the incident step adds one collection per shape
+    assert len(parts.ax.collections) > before
+    gids = {c.get_gid() for c in parts.ax.collections[before:]}
+    assert gids == {"incidents-o", "incidents-^"}  # circles; protests are triangles

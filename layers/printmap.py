@@ -779,6 +779,9 @@ def build_base(
         fig = Figure(figsize=(spec.width / spec.dpi, spec.height / spec.dpi), dpi=spec.dpi,
                      facecolor="white")  # fmt: skip
         FigureCanvasAgg(fig)
+        # GeoSeries.plot asks the canvas to redraw after every layer: on this page that
+        # drew the whole figure eight times before it was finished. Drawing is explicit.
+        fig.canvas.draw_idle = lambda *args, **kwargs: None  # type: ignore[method-assign]
         fig.atlas_layout = layout  # type: ignore[attr-defined]
         for block in layout.texts.values():
             _draw_text(fig, layout, block)

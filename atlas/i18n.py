@@ -579,8 +579,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "print_note": {"en": "Note: {text}", "es": "Nota: {text}"},
     "print_byline": {"en": "Map: {text}", "es": "Mapa: {text}"},
     "print_sample_credit": {
-        "en": "synthetic SAMPLE incidents, not real events",
-        "es": "incidentes sintéticos de MUESTRA, no son hechos reales",
+        "en": "synthetic SAMPLE incidents",
+        "es": "incidentes sintéticos de MUESTRA",
     },
     "print_acled": {"en": "ACLED (accessed {date})", "es": "ACLED (consultado el {date})"},
     "print_acled_undated": {

@@ -417,8 +417,8 @@ class PageLayout:
 
     @property
     def symbol_scale(self) -> float:
-        """Incident dots and their legend glyphs shrink with small pages (to 0.6)."""
-        return min(max(self.sizes.scale, 0.6), 1.0)
+        """Incident dots and their legend glyphs shrink with small pages (to 0.45)."""
+        return min(max(self.sizes.scale, 0.45), 1.0)
 
     @property
     def map_share(self) -> float:

@@ -324,7 +324,7 @@ def test_page_has_editorial_text_legend_and_furniture():
     assert texts["dek"] == ["Test dek"]
     # One source line: the reader's text first, then the credits of what is drawn.
     assert texts["source-line"] == [
-        "Source: test desk; synthetic SAMPLE incidents, not real events."
+        "Source: test desk; synthetic SAMPLE incidents."
     ]
     assert texts["byline"] == ["Map: Test desk"]
     # At most two sentences of note: the reader's own come first.

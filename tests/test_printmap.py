@@ -323,9 +323,7 @@ def test_page_has_editorial_text_legend_and_furniture():
     assert texts["title"] == ["Test title"]
     assert texts["dek"] == ["Test dek"]
     # One source line: the reader's text first, then the credits of what is drawn.
-    assert texts["source-line"] == [
-        "Source: test desk; synthetic SAMPLE incidents."
-    ]
+    assert texts["source-line"] == ["Source: test desk; synthetic SAMPLE incidents."]
     assert texts["byline"] == ["Map: Test desk"]
     # At most two sentences of note: the reader's own come first.
     assert texts["note"] == ["Note: First note. Second note."]

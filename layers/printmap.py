@@ -837,9 +837,12 @@ def draw_incidents(ax: Axes, spec: MapSpec, view: AtlasData) -> None:
     from layers.registry import layers_for
 
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
-    before = set(ax.collections)
+    before = set(ax.get_children())
     for layer in layers_for(tuple(n for n in spec.layers if n in INCIDENT_LAYERS)):
         layer.to_matplotlib(ax, view, spec)
+    for artist in ax.get_children():
+        if artist not in before:
+            artist._atlas_incident = True  # type: ignore[attr-defined]
     layout = getattr(ax.figure, "atlas_layout", None)
     k = layout.symbol_scale if layout is not None else 1.0
     if k != 1.0:
@@ -848,6 +851,14 @@ def draw_incidents(ax: Axes, spec: MapSpec, view: AtlasData) -> None:
                 coll.set_sizes(coll.get_sizes() * k * k)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
+
+
+def clear_incidents(ax: Axes) -> None:
+    """Remove what :func:`draw_incidents` drew, so the next animation frame draws its own
+    incidents on the same base."""
+    for artist in list(ax.get_children()):
+        if getattr(artist, "_atlas_incident", False):
+            artist.remove()
 
 
 def view_extent(
@@ -1227,6 +1238,7 @@ __all__ = [
     "PageTexts",
     "build_base",
     "build_page",
+    "clear_incidents",
     "compute_summary",
     "draw_incidents",
     "filter_view",

@@ -767,3 +767,10 @@ def test_the_base_is_drawn_once_and_the_incidents_into_it():
     assert len(parts.ax.collections) > before
     gids = {c.get_gid() for c in parts.ax.collections[before:]}
     assert gids == {"incidents-o", "incidents-^"}  # circles; protests are triangles
+    # An animation clears one frame's incidents and draws the next on the same base.
+    from layers.printmap import clear_incidents
+
+    clear_incidents(parts.ax)
+    assert len(parts.ax.collections) == before
+    draw_incidents(parts.ax, spec.replace(event_types=("protest",)), parts.view)
+    assert len(parts.ax.collections) == before + 2  # the view still has every type

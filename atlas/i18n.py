@@ -621,8 +621,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "la leyenda pasó sobre el mapa",
     },
     "print_dropped_note": {
-        "en": "the note shortened to {n} sentence(s)",
-        "es": "la nota se acortó a {n} oración(es)",
+        "en": "the note shortened to its first sentence",
+        "es": "la nota se acortó a su primera oración",
     },
     "print_dropped_note_all": {"en": "the note left out", "es": "la nota se omitió"},
     "print_dropped_inset": {"en": "the locator inset", "es": "el mapa de ubicación"},

@@ -532,7 +532,7 @@ def layout_page(
     kept = layout.notes_kept
     if kept < n_notes:
         dropped.append(
-            i18n.t("print_dropped_note", lang, n=kept)
+            i18n.t("print_dropped_note", lang)
             if kept
             else i18n.t("print_dropped_note_all", lang)
         )

@@ -532,9 +532,7 @@ def layout_page(
     kept = layout.notes_kept
     if kept < n_notes:
         dropped.append(
-            i18n.t("print_dropped_note", lang)
-            if kept
-            else i18n.t("print_dropped_note_all", lang)
+            i18n.t("print_dropped_note", lang) if kept else i18n.t("print_dropped_note_all", lang)
         )
     layout.dropped = dropped
     return layout
@@ -1061,14 +1059,6 @@ def _add_tiles(ax: Axes, basemap: str) -> str:
             f"({type(exc).__name__}); check the network or use basemap 'outlines'"
         ) from None
     return str(provider.get("attribution", provider.name))
-
-
-def _corner_order(ax: Axes, view: AtlasData, extent: tuple[float, float, float, float],
-                  size_frac: tuple[float, float]) -> list[str]:  # fmt: skip
-    """Map corners (ll, lr, ul, ur) from the emptiest (fewest incidents under a box of
-    ``size_frac`` of the map) to the fullest."""
-    counts = _corner_counts(view, extent, size_frac)
-    return sorted(counts, key=lambda k: counts[k])
 
 
 def _corner_counts(view: AtlasData, extent: tuple[float, float, float, float],

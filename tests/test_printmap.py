@@ -111,21 +111,21 @@ def test_approximate_mark():
     assert _marks(ax)["approximate-mark"] == "límite aproximado"
 
 
-def test_inset_draws_the_view_box():
-    basemap = gpd.GeoDataFrame(
-        {"name": ["Peru", "Brazil"]},
-        geometry=[box(-81, -18, -69, 0), box(-70, -30, -35, 5)],
-        crs="EPSG:4326",
-    )
-    fig = Figure(figsize=(4, 4), dpi=100)
-    ax = furniture.inset_locator(fig, (0.1, 0.1, 0.8, 0.8), basemap, (-75.5, -13.5, -73, -11))
-    boxes = [p for p in ax.patches if p.get_gid() == "inset-box"]
-    assert len(boxes) == 1
-    x, y = boxes[0].get_xy()
-    # The view box (2.5 x 2.5 deg) is centred on the view.
-    assert x + boxes[0].get_width() / 2 == pytest.approx(-74.25)
-    assert y + boxes[0].get_height() / 2 == pytest.approx(-12.25)
-    assert len(ax.collections) == 2  # Peru shaded, the others plain
+def test_inset_is_peru_with_the_frame_the_focus_region_and_lima():
+    data = tiny_data()
+    fig = Figure(figsize=(3, 4), dpi=100)
+    extent = (-75.5, -13.5, -73, -11)
+    ax = furniture.inset_peru(fig, (0.1, 0.1, 0.8, 0.8), data, extent, MapSpec(), 7.0)
+    (frame,) = [p for p in ax.patches if p.get_gid() == "inset-box"]
+    assert frame.get_xy() == (-75.5, -13.5)
+    assert (frame.get_width(), frame.get_height()) == (2.5, 2.5)
+    # Peru's box, not South America's
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert -82 < x0 < -81 and -69 < x1 < -68 and -19 < y0 < -18 and 0 <= y1 < 1
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "inset-lima-label"] == ["Lima"]
+    assert any(c.get_gid() == "inset-lima" for c in ax.collections)
+    # neighbours, Peru, and the focus region shaded
+    assert len([c for c in ax.collections if c.get_gid() is None]) == 3
 
 
 def _summary(**kw):

@@ -80,6 +80,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--north-arrow", action="store_true", default=None, help="draw a north arrow"
     )
+    parser.add_argument(
+        "--generalise",
+        metavar="SETTING",
+        help="safe locations: none, district or grid:<km> (cells in EPSG:32718)",
+    )
+    parser.add_argument(
+        "--suppress-below",
+        dest="suppress_below",
+        type=int,
+        metavar="K",
+        help='areas with 1 to K-1 events show "< K" (0 = off)',
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -104,6 +116,8 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         "basemap",
         "scale",
         "dpi",
+        "generalise",
+        "suppress_below",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -25,6 +25,7 @@ from PIL import Image
 
 from atlas.errors import InputError
 from atlas.frame import frame_of
+from atlas.generalise import generalise_spec
 from atlas.i18n import fmt_date, place_name
 from layers import printmap
 
@@ -74,6 +75,9 @@ def export(
         )
     if not out.parent.is_dir():
         raise InputError(f"{out}: folder {out.parent} does not exist; create it first")
+    # callouts placed by coordinates move with the events (the incidents themselves are
+    # generalised where every renderer gets them: atlas.query.filter_incidents)
+    spec = generalise_spec(spec, data.districts)
     if summary is None:
         summary = printmap.compute_summary(spec, data)
     width, height = spec.width, spec.height
@@ -189,9 +193,10 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
     from atlas.query import filter_incidents
 
     try:
-        drawn, computed = filter_incidents(data.incidents, spec, data.regions)
+        drawn, computed = filter_incidents(data.incidents, spec, data.regions,
+                                           districts=data.districts)  # fmt: skip
     except InputError:
-        drawn, computed = filter_incidents(data.incidents, spec)
+        drawn, computed = filter_incidents(data.incidents, spec, districts=data.districts)
     summary = summary or computed
     es = spec.lang == "es"
     area = _region_name(spec, data) or ("Perú" if es else "Peru")

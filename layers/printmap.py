@@ -142,6 +142,11 @@ def page_texts(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> PageTe
     """Title, dek, note sentences, the one source line and the byline for ``spec``."""
     lang = spec.lang
     notes = sentences(spec.notes)
+    if getattr(spec, "generalise", "none") != "none":
+        # Where the dots are not where events happened, the face must say so.
+        from atlas.generalise import note as generalise_note
+
+        notes.append(generalise_note(spec.generalise, lang))
     left_out = summary.total - summary.incidents
     if left_out > 0:
         notes.append(i18n.t("print_left_out", lang, n=i18n.fmt_int(left_out, lang)))
@@ -968,9 +973,10 @@ def filter_view(spec: MapSpec, data: AtlasData) -> tuple[AtlasData, FilterSummar
     from atlas.query import filter_incidents
 
     try:
-        drawn, summary = filter_incidents(data.incidents, spec, data.regions)
+        drawn, summary = filter_incidents(data.incidents, spec, data.regions,
+                                          districts=data.districts)  # fmt: skip
     except InputError:  # region not among the loaded regions: count without it
-        drawn, summary = filter_incidents(data.incidents, spec)
+        drawn, summary = filter_incidents(data.incidents, spec, districts=data.districts)
     return dataclasses.replace(data, incidents=drawn), summary
 
 

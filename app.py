@@ -8,6 +8,7 @@ back to the default view. User-driven actions catch AtlasError and show its mess
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -21,6 +22,7 @@ import altair as alt
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from atlas import query
 from atlas.catalog import CATALOG
@@ -29,6 +31,7 @@ from atlas.errors import AtlasError, FetchError
 from atlas.frame import MapView
 from atlas.generalise import note as generalise_note
 from atlas.i18n import fmt_date, fmt_int, t
+from atlas.periods import default_periods, filter_periods
 from atlas.safety import DEFAULT_LIMITS, to_safe_csv
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
 from atlas.spec import (
@@ -207,6 +210,7 @@ def _init_state(data: AtlasData) -> None:
     ss[K.CARRIED] = {name: getattr(spec, name) for name in CARRIED_KEYS}
     ss[K.LINK_DATASETS] = list(spec.datasets)  # a link never carries the data itself
     ss[K.VIEW] = None  # MapView once the reader has panned or zoomed
+    _init_compare(spec, dmin, dmax)
     ss[K.INIT] = True
 
 
@@ -312,7 +316,7 @@ def _bound() -> tuple[str, ...]:
     return (K.QUICK, K.DATES, K.BUCKET, K.TYPES, K.ACTOR, K.MIN_FAT, K.DATASETS,
             K.PRECISIONS, *(f"{K.LAYERS}_{n}" for n in TOGGLE_LAYERS), K.METRIC,
             K.REGION_LAYER, K.REGION, K.BASEMAP, K.COCA_YEAR, K.STEP_ON,
-            K.STEP_MODE, K.GENERALISE)  # fmt: skip
+            K.STEP_MODE, K.GENERALISE, K.COMPARE, K.PERIOD_A, K.PERIOD_B)  # fmt: skip
 
 
 def _w(name: str) -> str:
@@ -409,6 +413,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
     date_from, date_to = dates
     if (date_from, date_to) == (dmin, dmax):
         date_from = date_to = None  # "all": the URL stays valid for other data
+    _compare_controls(lang, dmin, dmax)
 
     sb.selectbox(t("bucket", lang), BUCKETS, key=_w(K.BUCKET),
                  format_func=lambda b: t(f"bucket_{b}", lang))  # fmt: skip
@@ -981,6 +986,113 @@ def _fetch_panel(lang: str) -> None:
                 st.error(str(exc))
 
 
+# ---- periods side by side (issue 16) ---------------------------------------------------------
+def _init_compare(spec: MapSpec, dmin: dt.date, dmax: dt.date) -> None:
+    """First run: compare mode is on when the link carries two periods; the two ranges
+    default to the year before and after the reference day (or the data's two halves)."""
+    ss = st.session_state
+    ranges = spec.periods or default_periods(dmin, dmax)
+    ss[K.COMPARE] = bool(spec.periods)
+    ss[K.PERIOD_A], ss[K.PERIOD_B] = (tuple(r) for r in ranges)
+
+
+def _compare_controls(lang: str, dmin: dt.date, dmax: dt.date) -> None:
+    """The switch and the two ranges; they set the spec's ``periods`` (carried into the
+    MapSpec and so into the URL), () when the switch is off."""
+    ss = st.session_state
+    sb = st.sidebar
+    sb.toggle(t("compare_on", lang), key=_w(K.COMPARE), help=t("compare_help", lang))
+    carried = ss.setdefault(K.CARRIED, {})
+    if not ss[K.COMPARE]:
+        carried["periods"] = ()
+        return
+    picked = []
+    for name, label in ((K.PERIOD_A, "compare_first"), (K.PERIOD_B, "compare_second")):
+        lo, hi = _clamped_range(ss.get(name), dmin, dmax)
+        if (lo, hi) != tuple(ss.get(name) or ()):
+            _set(name, (lo, hi))
+        sb.date_input(t(label, lang), key=_w(name), min_value=dmin, max_value=dmax,
+                      format="DD/MM/YYYY" if lang == "es" else "YYYY-MM-DD")  # fmt: skip
+        value = ss[_w(name)]
+        if isinstance(value, tuple | list) and len(value) == 2:
+            picked.append((value[0], value[1]))
+        else:  # mid-selection: one day picked
+            picked.append((lo, hi))
+    carried["periods"] = tuple(picked)
+
+
+def _clamped_range(value: object, dmin: dt.date, dmax: dt.date) -> tuple[dt.date, dt.date]:
+    """A (start, end) inside dmin..dmax (an upload can change the range)."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        value = default_periods(dmin, dmax)[0]
+    lo = min(max(value[0], dmin), dmax)
+    return lo, min(max(value[1], lo), dmax)
+
+
+def _compare_page(spec: MapSpec, data: AtlasData, data_key: str, inside: pd.Series | None,
+                  drawn: gpd.GeoDataFrame, summary: query.FilterSummary,
+                  lang: str) -> None:  # fmt: skip
+    """The page in compare mode: each period's counts, the two synced maps, the note, then
+    the same panels as the single map (about, upload, sources, export)."""
+    from layers.dualmap import period_heading
+
+    periods = filter_periods(spec, data, [tuple(p) for p in spec.periods], inside=inside)
+    first, second = (period_heading(p, lang) for p in periods)
+    st.markdown(f"#### {t('compare_first', lang)}: {first}")
+    st.markdown(f"#### {t('compare_second', lang)}: {second}")
+    dmin, dmax = _date_bounds(data)
+    st.caption(_source_line(data, lang, dmax))
+    if data.is_sample:
+        st.warning(t("sample_notice", lang), icon="⚠️")
+    _sync_url(spec)
+    key = hashlib.sha256(
+        f"{spec.replace(bbox=None, title='', dek='', notes='').to_json()}|{data_key}".encode()
+    ).hexdigest()
+    _compare_fragment(spec, data, periods, lang, key)
+    notes = [t("compare_note", lang)]
+    if spec.generalise != "none":
+        notes.append(generalise_note(spec.generalise, lang))
+    st.caption(" ".join(notes))
+    st.header(t("about_title", lang), anchor="data-sources")
+    st.caption(t("page_caption", lang))
+    if data.is_sample:
+        st.warning(t("sample_banner", lang), icon="⚠️")
+    _upload_panel(lang)
+    _sources_panel(data, lang)
+    _export_panel(spec, data, summary, lang)  # panels filter the whole bundle per period
+    _fetch_panel(lang)
+    if st.session_state.pop(K.SIDEBAR_CHANGED, False):
+        _close_sidebar_on_phone()
+    _count_page_run()
+
+
+@st.fragment
+def _compare_fragment(spec: MapSpec, data: AtlasData, periods: list, lang: str,
+                      key: str) -> None:  # fmt: skip
+    """The two synced maps (layers/dualmap.py), built once per content key and opening on
+    the reader's last view; a pan or zoom records the view (session and URL bbox) and
+    reruns only this fragment."""
+    from layers.dualmap import build_dual_map
+
+    ss = st.session_state
+    cached = ss.get(K.COMPARE_CACHE)
+    if cached is None or cached[0] != key:
+        try:
+            dual = build_dual_map(spec, data, periods, assets="local", view=ss.get(K.VIEW))
+        except AtlasError as exc:
+            st.error(t("map_failed", lang, error=exc))
+            return
+        cached = ss[K.COMPARE_CACHE] = (key, dual)
+    out = st_folium(copy.deepcopy(cached[1]), key=K.COMPARE_MAP, height=560,
+                    use_container_width=True,
+                    returned_objects=["bounds", "center", "zoom"])  # fmt: skip
+    moved = view_from_map(out)
+    if moved is not None and moved != ss.get(K.VIEW):
+        ss[K.VIEW] = moved
+        st.query_params["bbox"] = format_bbox(moved.bbox)
+    _share_panel(lang)
+
+
 # ---- page ---------------------------------------------------------------------------------
 def main() -> None:
     st.set_page_config(page_title="Conflict Atlas: VRAEM", layout="wide", page_icon="🗺️")
@@ -1018,6 +1130,9 @@ def main() -> None:
         st.warning(str(exc))
     drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside,
                                             districts=data.districts)  # fmt: skip
+    if spec.periods:  # periods side by side: a branch of the page of its own
+        _compare_page(spec, data, data_key, inside, drawn, summary, lang)
+        return
 
     # above the map: one line of counts, one of source, one SAMPLE notice (details below)
     st.markdown(f"#### {_counts_line(summary, lang, region_name)}")

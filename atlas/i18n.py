@@ -587,6 +587,44 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Selección grande: marcadores compactos; acerque o filtre para ver detalles.",
     },
     "legend": {"en": "Legend", "es": "Leyenda"},
+    # ---- periods side by side (issue 16) -------------------------------------------------
+    "compare_heading": {
+        "en": "{start} – {end}: {incidents} incidents, {deaths} deaths",
+        "es": "{start} – {end}: {incidents} incidentes, {deaths} muertes",
+    },
+    "compare_on": {"en": "Compare two periods", "es": "Comparar dos periodos"},
+    "compare_help": {
+        "en": "Two synced maps side by side, one per period; the other filters apply to both.",
+        "es": "Dos mapas sincronizados lado a lado, uno por periodo; los demás filtros se "
+        "aplican a ambos.",
+    },
+    "compare_first": {"en": "First period", "es": "Primer periodo"},
+    "compare_second": {"en": "Second period", "es": "Segundo periodo"},
+    "compare_note": {
+        "en": "Left: first period; right: second. Panning or zooming one map moves the other. "
+        "The symbols mean the same on both maps (one legend, on the right).",
+        "es": "Izquierda: primer periodo; derecha: segundo. Al mover o acercar un mapa se "
+        "mueve el otro. Los símbolos significan lo mismo en ambos mapas (una leyenda, a la "
+        "derecha).",
+    },
+    "compare_counts": {
+        "en": "{first}: {n1} incidents, {d1} deaths · {second}: {n2} incidents, {d2} deaths",
+        "es": "{first}: {n1} incidentes, {d1} muertes · {second}: {n2} incidentes, {d2} muertes",
+    },
+    "multiples_panel": {
+        "en": "{period}: {incidents} incidents, {deaths} deaths",
+        "es": "{period}: {incidents} incidentes, {deaths} muertes",
+    },
+    "quarter_label": {"en": "Q{q} {year}", "es": "T{q} {year}"},
+    "multiples_latest": {
+        "en": "Showing the latest {shown} of {total} periods (at most {shown} fit this size).",
+        "es": "Se muestran los últimos {shown} de {total} periodos (caben como máximo {shown} "
+        "en este tamaño).",
+    },
+    "multiples_shared_scale": {
+        "en": "One symbol scale for all panels.",
+        "es": "Una sola escala de símbolos para todos los paneles.",
+    },
     "regions_plural": {"en": "regions", "es": "regiones"},
     # ---- print page (layers.printmap) ----------------------------------------------------
     "print_source": {"en": "Source: {text}.", "es": "Fuente: {text}."},

@@ -71,6 +71,11 @@ class K:
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
     EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text)
     MAP = "map"
+    COMPARE = "w_compare"  # periods side by side (the spec's ``periods``) on or off
+    PERIOD_A = "w_period_a"  # (start, end) of the first period
+    PERIOD_B = "w_period_b"  # (start, end) of the second period
+    COMPARE_CACHE = "atlas_compare_cache"  # (key, DualMap): the same maps for the same key
+    COMPARE_MAP = "compare_map"
 
 
 #: Extra URL parameter (not part of MapSpec): the step index when stepping through time.

@@ -81,6 +81,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--north-arrow", action="store_true", default=None, help="draw a north arrow"
     )
     parser.add_argument(
+        "--small-multiples",
+        dest="small_multiples",
+        choices=("year", "quarter"),
+        help="one panel per year or quarter of the dates (PNG/SVG/PDF; at most 4 panels on "
+        "web, 6 on a4: the latest ones are drawn and the page says how many were left out)",
+    )
+    parser.add_argument(
+        "--periods",
+        metavar="A..B,C..D",
+        help="two periods side by side, e.g. 2020-05-23..2021-05-22,2021-05-23..2022-05-22 "
+        "(PNG/SVG/PDF panels, or two synced maps in .html)",
+    )
+    parser.add_argument(
         "--generalise",
         metavar="SETTING",
         help="safe locations: none, district or grid:<km> (cells in EPSG:32718)",
@@ -139,6 +152,14 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         settings["north_arrow"] = True
     if args.types is not None:
         settings["event_types"] = [v.strip() for v in args.types.split(",") if v.strip()]
+    if args.small_multiples is not None:
+        settings["small_multiples"] = args.small_multiples
+        settings["periods"] = []
+    if args.periods is not None:
+        if args.small_multiples is not None:
+            raise InputError("--periods and --small-multiples: give one of them, not both")
+        settings["periods"] = _periods(args.periods)
+        settings["small_multiples"] = "none"
     if args.width is not None or args.height is not None:
         settings["size"] = "custom"
         settings["width"] = args.width if args.width is not None else settings.get("width", 1200)
@@ -243,6 +264,17 @@ def _bbox(value: str) -> list[str]:
             "(e.g. -75.2,-13.9,-73.0,-11.0)"
         )
     return parts
+
+
+def _periods(value: str) -> list[list[str]]:
+    """``A..B,C..D`` -> [[A, B], [C, D]] (ISO dates, checked)."""
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 2 or not all(p.count("..") == 1 for p in parts):
+        raise InputError(
+            f"--periods {value!r}: give two ranges as FROM..TO,FROM..TO, e.g. "
+            "2020-05-23..2021-05-22,2021-05-23..2022-05-22"
+        )
+    return [[_date(d.strip(), "--periods") for d in p.split("..")] for p in parts]
 
 
 def _date(value: str, flag: str) -> str:

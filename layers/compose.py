@@ -125,6 +125,24 @@ def build_base(
         control_scale=True,
         prefer_canvas=True,
     )
+    dress_base(fmap, spec, data, fit=None if view is not None else (west, south, east, north),
+               preload_plugins=preload_plugins)  # fmt: skip
+    apply_assets(fmap, assets, asset_base_url)
+    return fmap
+
+
+def dress_base(
+    fmap: folium.Map,
+    spec: MapSpec,
+    data: AtlasData,
+    *,
+    fit: tuple[float, float, float, float] | None,
+    preload_plugins: bool = True,
+) -> None:
+    """Give a bare ``folium.Map`` (made with ``tiles=None``) what every atlas map has: a
+    maxZoom, its own asset lists, the plugin and legend styles, the panes, the base layers,
+    and, when ``fit`` (west, south, east, north) is given, the first view fitted to it.
+    :func:`build_base` and the two maps of :mod:`layers.dualmap` both use it."""
     # with tiles=None folium puts no maxZoom on the map and MarkerCluster stays blank
     fmap.options["maxZoom"] = MAX_ZOOM
     # per-instance lists: folium.Map.default_js itself is never touched
@@ -139,10 +157,9 @@ def build_base(
     for layer in layers_for(spec.layers):
         if layer.name in BASE_LAYERS:
             layer.to_folium(fmap, data, spec)
-    if view is None:
+    if fit is not None:
+        west, south, east, north = fit
         FitFrame([[south, west], [north, east]]).add_to(fmap)
-    apply_assets(fmap, assets, asset_base_url)
-    return fmap
 
 
 #: The spec fields a layer that does not read the incidents (``Layer.reads_incidents``

@@ -25,6 +25,7 @@ from pyproj import Geod
 from atlas.i18n import fmt_date
 
 if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -184,6 +185,76 @@ def north_arrow(
     )
     _halo(label)
     return [arrow, label]
+
+
+#: The continent's box for the small-multiples page's locator (layers.multiples).
+SOUTH_AMERICA_BOX = (-82.0, -56.5, -34.0, 13.5)
+
+
+def inset_locator(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    basemap: gpd.GeoDataFrame,
+    extent: tuple[float, float, float, float],
+    *,
+    focus: str = "Peru",
+    fontsize: float = 6,
+) -> Axes:
+    """Small map of South America with ``focus`` shaded and the view's box in red.
+
+    ``basemap`` is Natural Earth-like country outlines in EPSG:4326 with a ``name``
+    column; ``extent`` is (lon_min, lat_min, lon_max, lat_max) of the main map.
+    """
+    ax = fig.add_axes(rect, gid="inset")
+    x0, y0, x1, y1 = SOUTH_AMERICA_BOX
+    if basemap is not None and len(basemap):
+        near = basemap.cx[x0:x1, y0:y1]
+        names = near["name"].astype("string") if "name" in near else None
+        is_focus = (
+            (names == focus).fillna(False).to_numpy(dtype=bool)
+            if names is not None
+            else np.zeros(len(near), dtype=bool)
+        )
+        ax.add_collection(
+            _polygons(near.geometry[~is_focus], "#eeeeee", "#9a9a9a", 0.3), autolim=False
+        )
+        if is_focus.any():
+            ax.add_collection(
+                _polygons(near.geometry[is_focus], "#c8c8c8", "#555555", 0.4), autolim=False
+            )
+    bx0, by0, bx1, by1 = extent
+    # Keep the view box visible even when the view is tiny at continental scale.
+    min_side = 1.2
+    cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+    w = max(bx1 - bx0, min_side)
+    h = max(by1 - by0, min_side)
+    ax.add_patch(
+        Rectangle(
+            (cx - w / 2, cy - h / 2),
+            w,
+            h,
+            facecolor="none",
+            edgecolor="#d62728",
+            linewidth=1.0,
+            zorder=5,
+            gid="inset-box",
+        )
+    )
+    # Grow the continent box when the view pokes out of it (e.g. Peru's Pacific coast).
+    x0, y0 = min(x0, cx - w / 2 - 1.0), min(y0, cy - h / 2 - 1.0)
+    x1, y1 = max(x1, cx + w / 2 + 1.0), max(y1, cy + h / 2 + 1.0)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect(aspect_for((y0 + y1) / 2), adjustable="box", anchor="C")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for spine in ax.spines.values():
+        spine.set_edgecolor("#9a9a9a")
+        spine.set_linewidth(0.5)
+    ax.set_facecolor("#f7fbff")
+    return ax
 
 
 #: Peru's box for the inset (W, S, E, N), a little padded.
@@ -748,6 +819,7 @@ __all__ = [
     "aspect_for",
     "fit_text_block",
     "draw_callouts",
+    "inset_locator",
     "inset_peru",
     "label_reference_events",
     "reference_label",

@@ -32,11 +32,14 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from atlas import i18n
 from atlas.errors import FetchError, InputError
 from atlas.frame import frame_of
 from layers import furniture
+from layers.base import LegendEntry
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -1222,6 +1225,75 @@ def _legend_row(lax: Axes, row: LegendRow, lines: list[str], x: float, y: float,
     return y - line * 1.5
 
 
+# ---- for the small-multiples page (layers.multiples), which keeps its own layout ----------
+_NUMBERED = re.compile(r"^([\d.,]+)\s+(.+)$")
+
+
+def legend_handles(
+    entries: list[LegendEntry], *, scale: float = 1.0
+) -> tuple[list[Any], list[str]]:
+    """matplotlib legend handles and labels for the layers' LegendEntry list.
+
+    ``scale`` shrinks marker sizes and line widths like :func:`print_scale` does the map.
+    """
+    handles: list[Any] = []
+    labels: list[str] = []
+    for e in entries:
+        edge = e.edgecolor or e.color
+        if e.kind in ("point", "star"):
+            h = Line2D(
+                [],
+                [],
+                marker="*" if e.kind == "star" else "o",
+                linestyle="",
+                markerfacecolor=e.color,
+                markeredgecolor=edge,
+                markersize=max(math.sqrt(e.size) * 2.2 * scale, 2.0),
+                markeredgewidth=max(scale, 0.4),
+            )
+        elif e.kind == "line":
+            h = Line2D(
+                [], [], color=e.color, linewidth=1.8 * scale, linestyle="--" if e.dashed else "-"
+            )
+        else:
+            h = Patch(
+                facecolor=e.color,
+                edgecolor=edge,
+                linestyle="--" if e.dashed else "-",
+                linewidth=0.8,
+            )
+        handles.append(h)
+        labels.append(e.label)
+    return handles, labels
+
+
+_NUMBERED = re.compile(r"^([\d.,]+)\s+(.+)$")
+
+
+def merge_size_entries(handles: list[Any], labels: list[str]) -> tuple[list[Any], list[str]]:
+    """Fold a run of 3+ size-legend rows ("0 fatalities", "1 fatality", "10 fatalities")
+    into one row of markers labelled "0 · 1 · 10 fatalities", to save height on small
+    pages. Other rows are kept as they are."""
+    out_h: list[Any] = []
+    out_l: list[str] = []
+    i = 0
+    while i < len(labels):
+        j = i
+        while j < len(labels) and _NUMBERED.match(labels[j]) and isinstance(handles[j], Line2D):
+            j += 1
+        if j - i >= 3:
+            numbers = [_NUMBERED.match(text).group(1) for text in labels[i:j]]
+            unit = _NUMBERED.match(labels[j - 1]).group(2)
+            out_h.append(tuple(handles[i:j]))
+            out_l.append(" · ".join(numbers) + " " + unit)
+            i = j
+        else:
+            out_h.append(handles[i])
+            out_l.append(labels[i])
+            i += 1
+    return out_h, out_l
+
+
 __all__ = [
     "INCIDENT_LAYERS",
     "MIN_MAP_SHARE",
@@ -1240,7 +1312,9 @@ __all__ = [
     "filter_view",
     "font_family",
     "layout_page",
+    "legend_handles",
     "legend_rows",
+    "merge_size_entries",
     "page_scale",
     "page_texts",
     "print_scale",

@@ -527,6 +527,35 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Colour: event type. Size: deaths (best estimate).",
         "es": "Color: tipo de evento. Tamaño: muertes (mejor estimación).",
     },
+    # ---- the HTML export's page (layers/htmlpage.py) ------------------------------------
+    "layer_callouts": {"en": "Callouts", "es": "Anotaciones"},
+    "callouts_title": {"en": "Callouts on the map", "es": "Anotaciones en el mapa"},
+    "callout_mode": {
+        "en": "Click the map to place a callout",
+        "es": "Hacer clic en el mapa para colocar una anotación",
+    },
+    "callout_click": {
+        "en": "Click the place on the map the callout points to.",
+        "es": "Haga clic en el lugar del mapa al que apunta la anotación.",
+    },
+    "callout_at": {
+        "en": "Callout at latitude {lat}, longitude {lon}.",
+        "es": "Anotación en latitud {lat}, longitud {lon}.",
+    },
+    "callout_text": {"en": "Callout text", "es": "Texto de la anotación"},
+    "callout_add": {"en": "Add callout", "es": "Añadir anotación"},
+    "callout_remove": {"en": "Remove", "es": "Quitar"},
+    "html_default_title": {"en": "Conflict Atlas map", "es": "Mapa de Conflict Atlas"},
+    "html_source": {"en": "Source", "es": "Fuente"},
+    "html_note": {"en": "Note", "es": "Nota"},
+    "html_map_by": {"en": "Map", "es": "Mapa"},
+    "html_credits_title": {"en": "Credits and data", "es": "Créditos y datos"},
+    "html_credits": {
+        "en": "Made with Conflict Atlas; the map is drawn by Leaflet (BSD-2-Clause) through "
+        "folium (MIT). The datasets, with their versions and licences:",
+        "es": "Hecho con Conflict Atlas; el mapa lo dibuja Leaflet (BSD-2-Clause) mediante "
+        "folium (MIT). Los conjuntos de datos, con sus versiones y licencias:",
+    },
     # ---- map and print labels (layers/) ------------------------------------------------
     "map_sample_banner": {
         "en": "SAMPLE DATA — synthetic incidents",

@@ -22,11 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register the ``export`` subcommand."""
     parser = subparsers.add_parser(
         "export",
-        help="write a map image (png/svg/pdf), a self-contained HTML map or a GIF",
+        help="write a map image (png/svg/pdf), a self-contained HTML map, a GIF or an MP4",
         description=(
             "Export the map described by --spec (TOML/JSON) and the flags (flags win). "
-            "The format comes from --out's extension: .png .svg .pdf .html .gif "
-            "(.mp4 when ffmpeg is installed). Alt text is written beside it as NAME.alt.txt."
+            "The format comes from --out's extension: .png .svg .pdf .html .gif .mp4. "
+            "Alt text is written beside it as NAME.alt.txt."
         ),
     )
     parser.add_argument("--spec", metavar="SPEC", help="settings file (.toml or .json)")

@@ -119,13 +119,6 @@ def test_animation_without_matching_incidents_says_what_to_do():
         animation_ranges(MapSpec(date_from=dt.date(2030, 1, 1)), summary)
 
 
-def test_mp4_without_ffmpeg_is_a_clear_error(tmp_path):
-    if shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg is installed here")
-    with pytest.raises(InputError, match="ffmpeg.*gif"):
-        export(MapSpec(), tiny_data(), tmp_path / "anim.mp4")
-
-
 def test_unknown_extension_and_missing_folder(tmp_path):
     with pytest.raises(InputError, match="map.tiff.*png"):
         export(MapSpec(), tiny_data(), tmp_path / "map.tiff")

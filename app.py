@@ -1014,7 +1014,7 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
             c1.download_button(t("export_download", lang, fmt=name.rsplit(".", 1)[-1].upper()),
                                blob, name, mime)  # fmt: skip
             c2.download_button(t("export_sources", lang), sidecar,
-                               name.rsplit(".", 1)[0] + ".sources.txt", "text/plain",
+                               name.rsplit(".", 1)[0] + ".sources.md", "text/markdown",
                                on_click="ignore")  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from struct import error as struct_error
 
 FONTS_ENV = "CONFLICT_ATLAS_FONTS"
 HOUSE_FONT = "DejaVu Sans"
@@ -47,6 +48,37 @@ def font_path(name: str) -> Path | None:
     return configured_fonts()[name or HOUSE_FONT]
 
 
+def font_family_name(path: str | Path) -> str:
+    """The family name inside a TrueType/OpenType file; InputError naming the file when
+    it is missing or not a font (why: an operator's typo must not become DejaVu)."""
+    from atlas.errors import InputError
+
+    p = Path(path)
+    problem = _font_problem(p)
+    if problem:
+        raise InputError(f"font file {p}: {problem}; give a .ttf, .otf or .ttc font file")
+    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+    try:
+        font = TTCollection(str(p)).fonts[0] if p.suffix.lower() == ".ttc" else TTFont(str(p))
+        name = font["name"].getBestFamilyName()
+    except (TTLibError, KeyError, OSError, AssertionError, struct_error) as exc:
+        raise InputError(f"font file {p}: not a readable font ({type(exc).__name__})") from None
+    if not name or not _NAME.match(name):
+        raise InputError(f"font file {p}: its family name {str(name)[:64]!r} cannot be used")
+    return str(name)
+
+
+def register_font_file(path: str | Path) -> str:
+    """Offer the font at ``path`` in this process (as if listed in ``CONFLICT_ATLAS_FONTS``)
+    and return its family name, for a spec's ``font``. The CLI's ``--font-file``."""
+    name = font_family_name(path)
+    entry = f"{name}={Path(path).resolve()}"
+    current = os.environ.get(FONTS_ENV, "")
+    os.environ[FONTS_ENV] = f"{current};{entry}" if current else entry
+    return name
+
+
 def _font_problem(path: Path) -> str | None:
     if path.suffix.lower() not in _FONT_SUFFIXES:
         return f"{path.name} is not a .ttf, .otf or .ttc file"
@@ -58,4 +90,11 @@ def _font_problem(path: Path) -> str | None:
     return None
 
 
-__all__ = ["FONTS_ENV", "HOUSE_FONT", "configured_fonts", "font_path"]
+__all__ = [
+    "FONTS_ENV",
+    "HOUSE_FONT",
+    "configured_fonts",
+    "font_family_name",
+    "font_path",
+    "register_font_file",
+]

@@ -670,6 +670,73 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Una sola escala de símbolos para todos los paneles.",
     },
     "regions_plural": {"en": "regions", "es": "regiones"},
+    # ---- print page (layers.printmap) ----------------------------------------------------
+    "print_source": {"en": "Source: {text}.", "es": "Fuente: {text}."},
+    "print_note": {"en": "Note: {text}", "es": "Nota: {text}"},
+    "print_byline": {"en": "Map: {text}", "es": "Mapa: {text}"},
+    "print_sample_credit": {
+        "en": "synthetic SAMPLE incidents",
+        "es": "incidentes sintéticos de MUESTRA",
+    },
+    "print_acled": {"en": "ACLED (accessed {date})", "es": "ACLED (consultado el {date})"},
+    "print_acled_undated": {
+        "en": "ACLED (access date not recorded)",
+        "es": "ACLED (fecha de consulta no registrada)",
+    },
+    "print_devida_zone": {"en": "DEVIDA (VRAEM zone)", "es": "DEVIDA (zona VRAEM)"},
+    "print_press": {"en": "press reports", "es": "informes de prensa"},
+    "print_left_out": {
+        "en": "{n} events outside the chosen dates, types or other filters are not shown.",
+        "es": "No se muestran {n} eventos fuera de las fechas, tipos u otros filtros elegidos.",
+    },
+    "print_left_out_place": {
+        "en": "{n} events located only to a department or the country are not shown.",
+        "es": "No se muestran {n} eventos ubicados solo en un departamento o en el país.",
+    },
+    "print_killed": {"en": "People killed per event", "es": "Muertos por evento"},
+    "print_coca_head": {
+        "en": "Coca {year}, ha per department",
+        "es": "Coca {year}, ha por departamento",
+    },
+    "print_coca_zone": {
+        "en": "VRAEM zone: {ha} ha ({year}, {source})",
+        "es": "Zona VRAEM: {ha} ha ({year}, {source})",
+    },
+    "print_no_data": {"en": "no data", "es": "sin datos"},
+    "print_reference_label": {
+        "en": "{place}, {date}: {n} killed",
+        "es": "{place}, {date}: {n} muertos",
+    },
+    "print_peru": {"en": "PERU", "es": "PERÚ"},
+    "print_dropped_dek": {
+        "en": "the dek (no room for it at the minimum type size)",
+        "es": "la bajada (no cabe con el tamaño mínimo de letra)",
+    },
+    "print_dropped_legend": {
+        "en": "the legend moved onto the map",
+        "es": "la leyenda pasó sobre el mapa",
+    },
+    "print_dropped_note": {
+        "en": "the note shortened to its first sentence",
+        "es": "la nota se acortó a su primera oración",
+    },
+    "print_dropped_note_all": {"en": "the note left out", "es": "la nota se omitió"},
+    "print_dropped_inset": {"en": "the locator inset", "es": "el mapa de ubicación"},
+    "sources_md_title": {"en": "Sources and method", "es": "Fuentes y método"},
+    "sources_md_face": {"en": "On the image", "es": "En la imagen"},
+    "sources_md_datasets": {"en": "Datasets", "es": "Conjuntos de datos"},
+    "sources_md_method": {"en": "Filters and counts", "es": "Filtros y conteos"},
+    "sources_md_caveats": {"en": "Caveats", "es": "Advertencias"},
+    "sources_md_dropped": {
+        "en": "Left off the page for lack of room",
+        "es": "Omitido en la página por falta de espacio",
+    },
+    "sources_md_nothing_dropped": {"en": "nothing", "es": "nada"},
+    "sources_md_view": {"en": "The view (MapSpec)", "es": "La vista (MapSpec)"},
+    "sources_md_version": {"en": "version", "es": "versión"},
+    "sources_md_accessed": {"en": "accessed", "es": "consultado"},
+    "sources_md_licence": {"en": "licence", "es": "licencia"},
+    "sources_md_address": {"en": "address", "es": "dirección"},
     # ---- safe locations (atlas.generalise) ------------------------------------------------
     "generalise": {"en": "Locations", "es": "Ubicaciones"},
     "generalise_none": {"en": "Exact (as in the data)", "es": "Exactas (como en los datos)"},
@@ -763,6 +830,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "dibuja en el centro de su celda, no donde ocurrió.",
     },
 }
+
+
+#: Peru's departments whose official (INEI) Spanish names carry accents that incident
+#: files and the simplified boundaries often drop; the same spelling in en and es.
+ACCENTED_PLACES: dict[str, str] = {
+    "ancash": "Áncash",
+    "apurimac": "Apurímac",
+    "huanuco": "Huánuco",
+    "junin": "Junín",
+    "san martin": "San Martín",
+    "la convencion": "La Convención",
+    "rio ene": "Río Ene",
+    "vizcatan del ene": "Vizcatán del Ene",
+}
+
+
+def place_name(name: str) -> str:
+    """``name`` with its accents restored when it is one of :data:`ACCENTED_PLACES`
+    ("Junin" -> "Junín"); any other name unchanged."""
+    import unicodedata
+
+    folded = (
+        "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
+        .casefold()
+        .strip()
+    )
+    return ACCENTED_PLACES.get(folded, name)
 
 
 def t(key: str, lang: str, **fmt: Any) -> str:

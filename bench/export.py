@@ -20,6 +20,8 @@ def bench_export(rec: Recorder, workdir: Path) -> None:
     export, status, note = resolve("layers.export", "export")
     cases = [("PNG 1200x675", "web", "png", "none"), ("PDF A4 300 dpi", "a4", "pdf", "none"),
              *MULTIPLES_CASES]  # fmt: skip
+    if export is not None:
+        _bench_sample(rec, workdir, export, cases[:2])
     for n in plan.export_sizes:
         if export is None:
             for name, *_ in cases:
@@ -100,3 +102,35 @@ def bench_animation(rec: Recorder, workdir: Path) -> None:
                 res.extra["bytes"] = path.stat().st_size
                 res.extra["frames"] = getattr(out, "frames", 0)
             rec.add(res)
+
+
+#: Suffix of the rows measured on the shipped SAMPLE bundle (2,000 synthetic incidents).
+SAMPLE_SUFFIX = " (shipped sample)"
+
+
+def _bench_sample(rec: Recorder, workdir: Path, export, cases) -> None:
+    """The same files from the shipped bundle as the app loads it (its SAMPLE incidents)."""
+    from atlas.data import load_shipped
+    from atlas.spec import MapSpec
+
+    try:
+        data = load_shipped()
+    except UNDER_TEST_ERRORS as exc:
+        for name, _, _ in cases:
+            rec.skip("export", name + SAMPLE_SUFFIX, 0, "ours", "error",
+                     f"atlas.data.load_shipped: {type(exc).__name__}: {exc}"[:400])  # fmt: skip
+        return
+    n = len(data.incidents)
+    for name, preset, ext, *_ in cases:
+        spec = MapSpec().with_size(preset)
+        path = workdir / f"export_sample.{ext}"
+        res, _ = rec.time(
+            "export",
+            name + SAMPLE_SUFFIX,
+            n,
+            "ours",
+            lambda spec=spec, path=path: export(spec, data, path),
+            under_test=True,
+        )
+        if res.status == "ok" and path.is_file():
+            res.extra["bytes"] = path.stat().st_size

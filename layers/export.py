@@ -2,7 +2,10 @@
 
 Static formats come from :func:`layers.printmap.build_page`; HTML is the interactive
 folium map with every asset inlined (opens offline); GIF steps through the spec's time
-buckets. Every file gets an ``<name>.alt.txt`` beside it: one paragraph of alt text.
+buckets. Every file gets an ``<name>.alt.txt`` beside it (one paragraph of alt text) and
+an ``<name>.sources.md`` (datasets, filters and counts, caveats, what the page left off for
+lack of room, and the view's MapSpec); PNG text chunks, PDF info and SVG ``<metadata>``
+carry the title, the source line, the byline, the alt text and the spec.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 from atlas.errors import InputError
 from atlas.generalise import generalise_spec
-from atlas.i18n import fmt_date
+from atlas.i18n import fmt_date, place_name
 from layers import multiples, printmap
 from layers.animation import MAX_FRAMES, animation_ranges, write_animation
 
@@ -43,6 +46,9 @@ class ExportResult:
     height_px: int
     frames: int = 1
     alt_text: str = ""
+    #: What the page gave way on for lack of room (in the spec's language), e.g. the dek.
+    dropped: tuple[str, ...] = ()
+    sources_path: Path | None = None
 
 
 def export(
@@ -67,24 +73,27 @@ def export(
         summary = printmap.compute_summary(spec, data)
     width, height = spec.width, spec.height
     frames = 1
-    if fmt == ".png":
+    dropped: tuple[str, ...] = ()
+    text = alt_text(spec, data, summary)
+    if fmt in (".png", ".svg", ".pdf"):
         fig = printmap.build_page(spec, data, summary=summary)
-        _save(fig, out, "png", spec.dpi * spec.scale, spec)
-        width, height = spec.pixel_size
-    elif fmt in (".svg", ".pdf"):
-        fig = printmap.build_page(spec, data, summary=summary)
-        _rasterize_dense(fig)
-        _save(fig, out, fmt[1:], spec.dpi, spec)
+        dropped = tuple(fig.atlas_layout.dropped)
+        if fmt == ".png":
+            _save(fig, out, "png", spec.dpi * spec.scale, spec, text)
+            width, height = spec.pixel_size
+        else:
+            _rasterize_dense(fig)
+            _save(fig, out, fmt[1:], spec.dpi, spec, text)
     elif fmt == ".html":
         _write_html(spec, data, out)
     else:
         frames = write_animation(spec, data, out, summary, fmt)
         width, height = spec.pixel_size
-    text = alt_text(spec, data, summary)
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
-    sources_text_path(out).write_text(sources_text(spec, data, summary), encoding="utf-8")
-    return ExportResult(out, alt_path, fmt[1:], width, height, frames, text)
+    side = sources_text_path(out)
+    side.write_text(sources_text(spec, data, summary, dropped=dropped), encoding="utf-8")
+    return ExportResult(out, alt_path, fmt[1:], width, height, frames, text, dropped, side)
 
 
 def _export_panels(spec: MapSpec, data: AtlasData, out: Path, fmt: str) -> ExportResult:
@@ -145,29 +154,80 @@ def _sidecars(spec: MapSpec, data: AtlasData, out: Path, fmt: str, width: int, h
 
 
 def sources_text_path(path: str | Path) -> Path:
-    """``maps/vraem.png`` -> ``maps/vraem.sources.txt``."""
+    """``maps/vraem.png`` -> ``maps/vraem.sources.md``."""
     p = Path(path)
-    return p.with_name(p.stem + ".sources.txt")
+    return p.with_name(p.stem + ".sources.md")
 
 
-def sources_text(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> str:
-    """The sources sidecar: every dataset with version, licence and address, the filters
-    and counts, each source's caveats, and the view itself (its MapSpec), so every number
-    on the image can be traced and the map made again."""
+def _md(text: str) -> str:
+    """Reader text made inert in Markdown: no HTML, no links or emphasis from it."""
+    from atlas.safety import escape_text
+
+    out = escape_text(str(text))
+    for ch in "\\`*_[]#|":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")
+
+
+def sources_text(
+    spec: MapSpec, data: AtlasData, summary: FilterSummary, *, dropped: tuple[str, ...] = ()
+) -> str:
+    """The sources sidecar (Markdown): the words on the face, what the page left off for
+    lack of room, every dataset with version, access date, licence and address, the
+    filters and counts, each source's caveats, and the view itself (its MapSpec), so every
+    number on the image can be traced and the map made again."""
+    from atlas.i18n import t
     from layers import furniture
 
-    es = spec.lang == "es"
+    lang = spec.lang
+    texts = printmap.page_texts(spec, data, summary)
+    title = spec.title or ("Mapa de Conflict Atlas" if lang == "es" else "Conflict Atlas map")
     parts = [
-        (spec.title or ("Mapa de Conflict Atlas" if es else "Conflict Atlas map")),
+        f"# {_md(title)}: {t('sources_md_title', lang)}",
         "",
-        furniture.method_text(spec, data, summary, compact=False, with_filters=True),
+        f"## {t('sources_md_face', lang)}",
         "",
-        "Advertencias:" if es else "Caveats:",
     ]
+    for line in (texts.dek, texts.sample, " ".join(texts.notes), texts.source, texts.byline):
+        if line:
+            parts.append(f"- {_md(line)}")
+    parts += ["", f"## {t('sources_md_dropped', lang)}", ""]
+    parts += [f"- {_md(d)}" for d in dropped] or [f"- {t('sources_md_nothing_dropped', lang)}"]
+    parts += ["", f"## {t('sources_md_datasets', lang)}", ""]
     for src in getattr(data, "sources", []) or []:
-        parts += [f"- {src.name}: {caveat}" for caveat in src.caveats]
-    parts += ["", "Vista (MapSpec):" if es else "View (MapSpec):", spec.to_json()]
+        bits = [f"**{_md(src.name)}**"]
+        if src.version:
+            bits.append(f"{t('sources_md_version', lang)} {_md(src.version)}")
+        if src.access_date:
+            bits.append(f"{t('sources_md_accessed', lang)} {_md(src.access_date)}")
+        if src.licence:
+            bits.append(f"{t('sources_md_licence', lang)}: {_md(src.licence)}")
+        if src.url:
+            bits.append(f"{t('sources_md_address', lang)}: <{src.url}>")
+        parts.append("- " + "; ".join(bits))
+    parts += ["", f"## {t('sources_md_method', lang)}", ""]
+    method = furniture.method_text(spec, data, summary, compact=False, with_filters=True)
+    data_word = furniture.words(lang)["data"] + ":"
+    parts += [
+        f"- {_md(line)}"
+        for line in method.split("\n")
+        if line.strip() and not line.startswith(data_word)  # datasets are listed above
+    ]
+    parts += ["", f"## {t('sources_md_caveats', lang)}", ""]
+    for src in getattr(data, "sources", []) or []:
+        parts += [f"- {_md(src.name)}: {_md(caveat)}" for caveat in src.caveats]
+    body = spec.to_json()
+    fence = "`" * max(3, _longest_run(body, "`") + 1)
+    parts += ["", f"## {t('sources_md_view', lang)}", "", f"{fence}json", body, fence]
     return "\n".join(parts) + "\n"
+
+
+def _longest_run(text: str, ch: str) -> int:
+    best = run = 0
+    for c in text:
+        run = run + 1 if c == ch else 0
+        best = max(best, run)
+    return best
 
 
 def alt_text_path(path: str | Path) -> Path:
@@ -208,14 +268,22 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
         if spec.event_types
         else ("todos los tipos" if es else "all types")
     )
+    # Protests, riots and strategic developments are events, not violent incidents.
+    violent = {"armed_clash", "violence_against_civilians", "explosion_remote"}
+    drawn_types = (
+        set(drawn["event_type"].astype(str)) if drawn is not None and len(drawn) else set()
+    )
+    only_violent = bool(drawn_types) and drawn_types <= violent
     if es:
+        what = "incidentes violentos" if only_violent else "eventos"
         parts = [
-            f"Mapa de {area} con {summary.drawn:,} incidentes violentos ({types}) "
+            f"Mapa de {area} con {summary.drawn:,} {what} ({types}) "
             f"{period}, que suman {summary.deaths:,} muertes (mejor estimación)."
         ]
     else:
+        what = "violent incidents" if only_violent else "events"
         parts = [
-            f"Map of {area} showing {summary.drawn:,} violent incidents ({types}) "
+            f"Map of {area} showing {summary.drawn:,} {what} ({types}) "
             f"{period}, with {summary.deaths:,} deaths (best estimates)."
         ]
     if summary.inside_region is not None and summary.drawn:
@@ -224,7 +292,7 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
             if es
             else f"{summary.inside_region:,} of them lie inside {area}."
         )
-    where = _concentration(drawn, spec.lang)
+    where = _concentration(drawn, spec.lang, _official_names(data))
     if where:
         parts.append(where)
     if summary.hidden_by_precision:
@@ -256,29 +324,46 @@ def map_extent(fig: Figure) -> tuple[float, float, float, float]:
     return (x0, y0, x1, y1)
 
 
-def file_metadata(fig: Figure, fmt: str, spec: MapSpec) -> dict[str, str]:
-    """What the file itself says it shows: the spec that made it and the map's extent.
+def file_metadata(fig: Figure, fmt: str, spec: MapSpec, alt: str = "") -> dict[str, Any]:
+    """What the file itself says it shows: title, alt text, the source line, the byline,
+    what gave way, the map's extent and (PNG) the spec that made it.
 
-    PNG takes any text keys; SVG and PDF only their standard ones.
+    PNG takes any text keys (text chunks); PDF its info keys; SVG the Dublin Core keys
+    matplotlib writes into ``<metadata>``.
     """
     extent = ",".join(f"{v:.5f}" for v in map_extent(fig))
-    about = f"Conflict Atlas map; extent (W,S,E,N) {extent}"
+    layout = getattr(fig, "atlas_layout", None)
+    texts = {k: " ".join(b.lines) for k, b in (layout.texts.items() if layout else [])}
+    title = spec.title or texts.get("title", "")
+    source = texts.get("source", "")
+    byline = spec.byline
+    about = " ".join(bit for bit in (alt, f"Extent (W,S,E,N) {extent}.") if bit)
+    dropped = "; ".join(layout.dropped) if layout else ""
     if fmt == "png":
-        return {
-            "Software": "Conflict Atlas",
+        out = {
+            "Title": title,
+            "Author": byline,
             "Description": about,
+            "Source": source,
+            "Software": "Conflict Atlas",
             "conflict-atlas:extent": extent,
             "conflict-atlas:spec": json.dumps(spec.to_dict(), ensure_ascii=False),
         }
-    title = fig.texts[0].get_text() if fig.texts else ""
+        if dropped:
+            out["conflict-atlas:dropped"] = dropped
+        return {k: v for k, v in out.items() if v}
     if fmt == "pdf":
-        return {"Title": title, "Subject": about, "Creator": "Conflict Atlas"}
-    return {"Title": title, "Description": about}
+        return {"Title": title, "Author": byline, "Subject": about, "Keywords": source,
+                "Creator": "Conflict Atlas"}  # fmt: skip
+    out = {"Title": title, "Description": about, "Source": source, "Creator": "Conflict Atlas"}
+    if byline:
+        out["Contributor"] = [byline]
+    return out
 
 
-def _save(fig: Figure, out: Path, fmt: str, dpi: float, spec: MapSpec) -> None:
-    with matplotlib.rc_context(printmap.RC):
-        metadata = file_metadata(fig, fmt, spec)
+def _save(fig: Figure, out: Path, fmt: str, dpi: float, spec: MapSpec, alt: str = "") -> None:
+    with matplotlib.rc_context(printmap.page_rc(spec)):
+        metadata = file_metadata(fig, fmt, spec, alt)
         fig.savefig(out, format=fmt, dpi=dpi, facecolor="white", metadata=metadata)
 
 
@@ -301,7 +386,12 @@ def _region_name(spec: MapSpec, data: AtlasData) -> str:
     if regions is None or not len(regions) or "region_id" not in regions:
         return ""
     rows = regions[regions["region_id"].astype(str) == spec.region]
-    return str(rows["name"].iloc[0]) if len(rows) and "name" in rows else ""
+    name = str(rows["name"].iloc[0]) if len(rows) and "name" in rows else ""
+    if name.startswith("VRAEM (DEVIDA coca-monitoring zone"):  # the shipped zone, translated
+        from atlas.i18n import t
+
+        return f"VRAEM ({t('bm_zone_caption', spec.lang)})"
+    return name
 
 
 def _type_label(event_type: str, lang: str) -> str:
@@ -310,7 +400,26 @@ def _type_label(event_type: str, lang: str) -> str:
     return EVENT_TYPE_LABELS.get(event_type, {}).get(lang, event_type).lower()
 
 
-def _concentration(drawn, lang: str) -> str:
+def _fold(name: str) -> str:
+    import unicodedata
+
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+    ).casefold()
+
+
+def _official_names(data: AtlasData) -> dict[str, str]:
+    """Unaccented lower-case name -> the INEI spelling ("junin" -> "Junín"): incident
+    files often drop accents; what we write for readers keeps them."""
+    out: dict[str, str] = {}
+    for frame in (getattr(data, "provinces", None), getattr(data, "departments", None)):
+        if frame is not None and len(frame) and "name" in frame:
+            for name in frame["name"].dropna().astype(str):
+                out[_fold(name)] = name
+    return out
+
+
+def _concentration(drawn, lang: str, official: dict[str, str] | None = None) -> str:
     """ "Most are in La Convención (41%), Satipo (22%) and Huanta (12%)." from admin2."""
     if drawn is None or not len(drawn):
         return ""
@@ -319,6 +428,9 @@ def _concentration(drawn, lang: str) -> str:
             continue
         names = drawn[column].astype("string").fillna("").str.strip()
         names = names[names != ""]
+        if official:
+            names = names.map(lambda n: official.get(_fold(n), n))
+        names = names.map(place_name)
         if len(names) < max(1, len(drawn) // 2):
             continue
         top = names.value_counts().head(3)

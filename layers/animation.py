@@ -295,6 +295,11 @@ def _render(spec: MapSpec, data: AtlasData, summary: FilterSummary | None) -> Fr
     map_ax = next(a for a in fig.axes if a.get_gid() == "map")
     names = tuple(n for n in spec.layers if n in FRAME_LAYERS)
     top = _take_off(map_ax, names, whole, whole_spec)
+    # A reference event's label (and its leader line) shows from the event's date, like
+    # its star: taken off the base, drawn over the frames from that date on.
+    dated_labels = _dated_reference_labels(map_ax, whole.reference_events)
+    for label, _day in dated_labels:
+        label.set_visible(False)
 
     fig.set_dpi(spec.dpi * spec.scale)
     canvas = fig.canvas
@@ -331,12 +336,34 @@ def _render(spec: MapSpec, data: AtlasData, summary: FilterSummary | None) -> Fr
         printmap.print_scale(overlay, k, min_font=fs.small)
         canvas.restore_region(background)
         overlay.draw(renderer)
+        for label, day in dated_labels:
+            if day is None or day <= hi:
+                label.set_visible(True)
+                label.draw(renderer)
+                label.set_visible(False)
         image = _over(np.asarray(canvas.buffer_rgba())[..., :3], top_layer)
         images.append(_stamp(image, canvas, renderer, overlay, lo, hi, frame_spec, fs))
     bb = map_ax.get_window_extent(renderer)
     height = base.shape[0]
     box = (int(bb.x0), int(height - bb.y1), int(math.ceil(bb.x1)), int(math.ceil(height - bb.y0)))
     return Frames(base, images, ranges, box, _legend_colours(whole_spec, whole))
+
+
+def _dated_reference_labels(ax: Axes, ref: Any) -> list[tuple[Any, dt.date | None]]:
+    """The map's reference-event labels with their event's date (matched by the point
+    each label's leader line points at)."""
+    labels = [t for t in ax.texts if t.get_gid() == "reference-label"]
+    if not labels or ref is None or not len(ref):
+        return [(label, None) for label in labels]
+    days = pd.to_datetime(ref["date"], errors="coerce") if "date" in ref else None
+    out = []
+    for label in labels:
+        x, y = getattr(label, "xy", (math.nan, math.nan))
+        dist = (ref.geometry.x - x) ** 2 + (ref.geometry.y - y) ** 2
+        i = int(np.argmin(dist.to_numpy()))
+        day = days.iloc[i] if days is not None else pd.NaT
+        out.append((label, None if pd.isna(day) else day.date()))
+    return out
 
 
 def _legend_colours(spec: MapSpec, view: AtlasData) -> list[tuple[int, int, int]]:

@@ -135,6 +135,17 @@ def test_reference_event_appears_only_from_its_date(frames, gif):
     assert all(n > 20 for n in drawn[1:]), drawn
     assert all(n > 20 for n in shown[1:]), shown
     assert _star_pixels(frames.base, frames.map_box) == 0  # not in the base either
+    # its label ("San Miguel del Ene, 23 May 2021: 16 killed", dark text on a halo) too:
+    # every frame carries its date stamp; from the event's frame on, the label adds ~600
+    # dark pixels
+    dark = [_dark_pixels(img, frames.map_box) for img in frames.images]
+    assert all(n - dark[0] > 300 for n in dark[1:]), dark
+    assert max(dark[1:]) - min(dark[1:]) < 200, dark
+
+
+def _dark_pixels(image: np.ndarray, box: tuple[int, int, int, int]) -> int:
+    x0, y0, x1, y1 = box
+    return int(np.all(image[y0:y1, x0:x1] < 40, axis=2).sum())
 
 
 def test_mp4_is_written_and_readable(shipped, frames, tmp_path):

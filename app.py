@@ -8,7 +8,6 @@ back to the default view. User-driven actions catch AtlasError and show its mess
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -19,11 +18,9 @@ import tempfile
 from pathlib import Path
 
 import altair as alt
-import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from atlas import query
 from atlas.catalog import CATALOG
@@ -64,6 +61,7 @@ from atlas.ui_state import (
     view_from_map,
     widget_key,
 )
+from front.map_component import MapRenderer
 
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
@@ -587,39 +585,32 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
     """The map and the share link.
 
     The map is a base (kept for the session while the basemap and data version stay) and
-    layer groups (rebuilt when filters, layers or the step change) that st_folium swaps
-    inside the same component. A pan or zoom reruns only this fragment: it records the
-    view (session state and the URL's bbox) and hands st_folium the same parts, so nothing
-    is rebuilt. A filter change reruns the page but keeps the component, hence the view.
+    layer groups that the streamlit-folium component swaps inside the same map. The
+    session's :class:`MapRenderer` keeps each part rendered: a filter change re-renders the
+    groups that read the incidents (``layers.compose.plan_groups``), a pan re-renders
+    nothing; this fragment then records the view (session state and the URL's bbox). The
+    component stays, hence the reader's view.
     """
-    from layers.compose import build_base, build_groups
+    from layers.compose import build_base, build_group, plan_groups
 
     ss = st.session_state
     ss[K.MAP_RUNS] = ss.get(K.MAP_RUNS, 0) + 1
-    base_key, layers_key = keys
-    cached = ss.get(K.MAP_CACHE) or {}
+    base_key, data_key = keys
+    renderer = ss.get(K.MAP_CACHE)
+    if not isinstance(renderer, MapRenderer):
+        renderer = ss[K.MAP_CACHE] = MapRenderer(key=K.MAP)
+    plans = [
+        (plan.key, functools.partial(build_group, plan.name, spec, view, assets="local",
+                                     player=player))
+        for plan in plan_groups(spec, data_key, player)
+    ]  # fmt: skip
     try:
-        if cached.get("base_key") != base_key:
-            base = build_base(spec, view, assets="local", view=ss.get(K.VIEW))
-            cached = {"base_key": base_key, "base": base}
-        if cached.get("layers_key") != layers_key:
-            groups = build_groups(spec, view, assets="local", player=player)
-            cached.update(layers_key=layers_key, groups=groups)
+        renderer.set_base(base_key, lambda: build_base(spec, view, assets="local",
+                                                       view=ss.get(K.VIEW)))  # fmt: skip
+        out = renderer.draw(plans, height=620)
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
         return
-    ss[K.MAP_CACHE] = cached
-    # st_folium rewrites what it renders, so it gets copies of the pristine parts: the same
-    # base gives the same script, hence the same component (no remount, the view kept)
-    out = st_folium(
-        copy.deepcopy(cached["base"]),
-        feature_group_to_add=copy.deepcopy(cached["groups"]),
-        layer_control=folium.LayerControl(collapsed=True),
-        key=K.MAP,
-        height=620,
-        use_container_width=True,
-        returned_objects=["bounds", "center", "zoom"],
-    )
     moved = view_from_map(out)
     if moved is not None and moved != ss.get(K.VIEW):
         ss[K.VIEW] = moved
@@ -759,6 +750,15 @@ def _incidents_csv(drawn: gpd.GeoDataFrame) -> str:
     return to_safe_csv(flat)
 
 
+def _regions_csv(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec) -> str:
+    """Per-region counts of the filtered incidents (made when the button is pressed; a
+    failure is written into the file, since the page has already been drawn)."""
+    try:
+        return to_safe_csv(region_summary(drawn, data.regions, data.districts, spec))
+    except AtlasError as exc:
+        return to_safe_csv(pd.DataFrame({"error": [str(exc)]}))
+
+
 def _incidents_geojson(drawn: gpd.GeoDataFrame) -> str:
     dated = drawn.copy()
     for col in ("date_start", "date_end"):
@@ -766,11 +766,9 @@ def _incidents_geojson(drawn: gpd.GeoDataFrame) -> str:
     return dated.to_json(drop_id=True, na="null")
 
 
-def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str,
-               layers_key: str) -> None:  # fmt: skip
+def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:
     """The filtered data as files; each is made when its button is pressed (a filter
     change costs nothing here), and pressing one does not rerun the page."""
-    ss = st.session_state
     with st.expander(t("downloads_title", lang)):
         c1, c2, c3, c4 = st.columns(4)
         c1.download_button(t("dl_csv", lang), functools.partial(_incidents_csv, drawn),
@@ -778,18 +776,9 @@ def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: st
         c2.download_button(t("dl_geojson", lang), functools.partial(_incidents_geojson, drawn),
                            "incidents_filtered.geojson", "application/geo+json",
                            on_click="ignore")  # fmt: skip
-        memo = ss.get(K.SUMMARY_MEMO)
-        if memo is None or memo[0] != layers_key:
-            try:
-                summary = to_safe_csv(region_summary(drawn, data.regions, data.districts, spec))
-            except AtlasError as exc:
-                summary = exc
-            ss[K.SUMMARY_MEMO] = memo = (layers_key, summary)
-        if isinstance(memo[1], AtlasError):
-            c3.error(str(memo[1]))
-        else:
-            c3.download_button(t("dl_regions", lang), memo[1], "regions_summary.csv",
-                               "text/csv", on_click="ignore")  # fmt: skip
+        c3.download_button(t("dl_regions", lang),
+                           functools.partial(_regions_csv, drawn, data, spec),
+                           "regions_summary.csv", "text/csv", on_click="ignore")  # fmt: skip
         c4.download_button(t("dl_spec", lang), spec.to_json(), "map_spec.json",
                            "application/json", on_click="ignore")  # fmt: skip
         st.caption(t("dl_note", lang))
@@ -932,7 +921,7 @@ def main() -> None:
     _sync_url(spec)
     map_keys = _map_keys(spec, data_key, player[1] if player else None)
     with map_slot:
-        _map_fragment(spec, view, lang, map_keys, player)
+        _map_fragment(spec, view, lang, (map_keys[0], data_key), player)
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
                end=fmt_date(spec.date_to or dmax, lang))  # fmt: skip
     notes = [period, t("legend_note", lang)]
@@ -954,7 +943,7 @@ def main() -> None:
     _coca_panel(view, lang)
     _upload_panel(lang)
     _sources_panel(data, lang)
-    _downloads(drawn, data, spec, lang, map_keys[1])
+    _downloads(drawn, data, spec, lang)
     _export_panel(spec, view, summary, lang)
     _fetch_panel(lang)
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):

@@ -567,6 +567,20 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "per_area": {"en": "Incidents per 1,000 km²", "es": "Incidentes por 1000 km²"},
     "count": {"en": "Incidents per region", "es": "Incidentes por región"},
+    "choro_count_department": {
+        "en": "Incidents per department (zoom in for districts)",
+        "es": "Incidentes por departamento (acerque para ver distritos)",
+    },
+    "choro_none": {"en": "none", "es": "ninguno"},
+    "choro_count_district": {"en": "Incidents per district", "es": "Incidentes por distrito"},
+    "choro_area_department": {
+        "en": "Incidents per 1,000 km², by department (zoom in for districts)",
+        "es": "Incidentes por 1000 km², por departamento (acerque para ver distritos)",
+    },
+    "choro_area_district": {
+        "en": "Incidents per 1,000 km², by district",
+        "es": "Incidentes por 1000 km², por distrito",
+    },
     "deaths": {"en": "Deaths", "es": "Muertes"},
     "coarse_view": {
         "en": "Large selection: compact markers; zoom in or filter for full details.",

@@ -49,11 +49,10 @@ class K:
     LINK_DATASETS = "atlas_link_datasets"  # datasets the link filtered on (maybe not loaded)
     CARRIED = "atlas_carried"  # spec values from the link that no widget sets (callouts...)
     VIEW = "atlas_view"  # MapView the reader panned/zoomed to (None until they move the map)
-    MAP_CACHE = "atlas_map_cache"  # (map key, folium.Map): the same map for the same key
+    MAP_CACHE = "atlas_map_cache"  # front.map_component.MapRenderer: the rendered map parts
     MAP_RUNS = "atlas_map_runs"  # runs of the map fragment (pans, zooms and page runs)
     PAGE_RUNS = "atlas_page_runs"  # full-page runs
     SIDEBAR_CHANGED = "atlas_sidebar_changed"  # a sidebar widget changed in this run
-    SUMMARY_MEMO = "atlas_summary_memo"  # (layers key, per-region CSV or the error)
     WIDGET_LANG = "atlas_widget_lang"  # the language the sidebar widgets were last drawn in
     CHART_MEMO = "atlas_chart_memo"  # ((layers key, lang, region), Vega-Lite spec or None)
     UPLOAD_KIND = "w_upload_kind"

@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class LegendEntry:
-    """One legend line: ``kind`` is 'point', 'star', 'line', 'patch' or 'gradient'."""
+    """One legend line: ``kind`` is 'point', 'star', 'line', 'patch', 'gradient' or
+    'heading' (a label without a symbol)."""
 
     label: str
     kind: str
@@ -28,6 +29,9 @@ class LegendEntry:
     edgecolor: str = ""
     size: float = 8.0
     dashed: bool = False
+    #: On the live map only: "out" / "in" = shown when zoomed out / in (see
+    #: layers.choropleth.ZoomSwitch); "" = always.
+    zoom: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,19 @@ class Layer:
 
     name: ClassVar[str] = ""
     title: ClassVar[dict[str, str]] = {"en": "", "es": ""}
+    #: False when the layer draws nothing from ``data.incidents``: its map group is then
+    #: kept across filter changes (``layers.compose.plan_groups``).
+    reads_incidents: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         self.options = options
 
     def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
         raise NotImplementedError
+
+    def live_legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        """The legend lines of what :meth:`to_folium` draws (by default the print ones)."""
+        return self.legend_entries(data, spec)
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
         raise NotImplementedError

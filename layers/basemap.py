@@ -143,6 +143,7 @@ class BasemapLayer(Layer):
     """The offline reference map (always) and web tiles when ``spec.basemap`` asks."""
 
     name = "basemap"
+    reads_incidents = False
     title = {"en": "Basemap", "es": "Mapa base"}
     style = STYLES["basemap"]
 

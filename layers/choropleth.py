@@ -6,11 +6,17 @@ this layer only bins and colours them, with a sequential colour-blind-safe ramp.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from folium.template import Template
 
 from atlas.i18n import t
 from layers.base import Layer, LegendEntry
@@ -71,6 +77,157 @@ def _light_geometry(frame: gpd.GeoDataFrame, data: AtlasData) -> gpd.GeoDataFram
     return frame
 
 
+#: On the live map the choropleth shades departments below this zoom, districts from it.
+LIVE_SWITCH_ZOOM = 8
+#: Districts drawn on the live map: those within this many degrees of the incidents.
+LIVE_DISTRICT_PAD_DEG = 0.5
+
+
+@dataclass
+class Level:
+    name: str  # "department" or "district"
+    zoom: str  # "out" or "in": when the live map shows it (LIVE_SWITCH_ZOOM)
+    frame: gpd.GeoDataFrame
+    edges: list[float]
+
+
+def live_levels(data: AtlasData, spec: MapSpec) -> tuple[Level, Level] | None:
+    """The live map's two choropleths: incidents per department (zoomed out) and per
+    district (zoomed in, the districts near the incidents), each with its own classes.
+    ``None`` without shipped departments and districts (an uploaded region layer is then
+    shaded as the print map does)."""
+    departments = getattr(data, "departments", None)
+    districts = getattr(data, "districts_low", None)
+    inc = data.incidents
+    if departments is None or districts is None or inc is None:
+        return None
+    # the legend and the layer ask for the same view in one run
+    key = hashlib.sha1(np.column_stack([inc.geometry.x, inc.geometry.y]).tobytes())
+    key.update(f"{spec.metric}|{id(departments)}|{id(districts)}|{len(inc)}".encode())
+    hit = _LEVELS_MEMO.get(key.hexdigest())
+    if hit is None:
+        hit = _LEVELS_MEMO[key.hexdigest()] = _levels(
+            inc, departments, districts, getattr(data, "districts", None), spec
+        )
+        while len(_LEVELS_MEMO) > 4:
+            _LEVELS_MEMO.popitem(last=False)
+    return hit
+
+
+_LEVELS_MEMO: OrderedDict[str, tuple[Level, Level]] = OrderedDict()
+
+
+def _levels(inc, departments, districts, exact, spec: MapSpec) -> tuple[Level, Level]:
+    dep = gpd.GeoDataFrame({"region_id": departments["ubigeo"].astype(str),
+                            "name": departments["name"].astype(str)},
+                           geometry=departments.geometry, crs=departments.crs)  # fmt: skip
+    dep_names = dict(zip(departments["ubigeo"].astype(str), departments["name"].astype(str),
+                         strict=True))  # fmt: skip
+    where = (districts["department"].astype(str).map(dep_names).fillna("")
+             if "department" in districts else "")  # fmt: skip
+    dis = gpd.GeoDataFrame({"region_id": districts["ubigeo"].astype(str),
+                            "name": districts["name"].astype(str) + ", " + where},
+                           geometry=districts.geometry, crs=districts.crs)  # fmt: skip
+    if exact is not None and "layer" in exact:
+        # count in the full-detail districts (the simplified ones leave gaps between
+        # neighbours); draw the simplified ones
+        full = exact[exact["layer"] == "district"].set_index("region_id").geometry
+        has = dis["region_id"].isin(full.index).to_numpy()
+        dis = dis[has].copy()
+        dis["draw"] = dis.geometry.to_numpy()
+        dis = dis.set_geometry(full.loc[dis["region_id"]].to_numpy()).set_crs(
+            full.crs, allow_override=True
+        )
+    if not inc.empty:
+        w, s_, e, n = inc.total_bounds
+        pad = LIVE_DISTRICT_PAD_DEG
+        dis = dis.cx[w - pad : e + pad, s_ - pad : n + pad]
+    else:
+        dis = dis.iloc[0:0]
+    levels = []
+    for name, zoom, regions, keep_zero in (("department", "out", dep, True),
+                                           ("district", "in", dis, False)):  # fmt: skip
+        frame, edges = _shade(inc, regions, spec, keep_zero)
+        if "draw" in frame:
+            frame = frame.set_geometry(frame["draw"].to_numpy()).drop(columns="draw")
+        levels.append(Level(name, zoom, frame, edges))
+    return levels[0], levels[1]
+
+
+def _shade(inc, regions: gpd.GeoDataFrame, spec: MapSpec, keep_zero: bool):
+    """Regions with the metric and a fill; classes from the regions with incidents (a
+    region without any is left unshaded: ``fill`` None), rounded to whole incidents for
+    counts. ``keep_zero`` False drops the regions without incidents."""
+    from atlas.spatial import assign_region, region_areas_km2
+
+    col = metric_column(spec)
+    if regions.empty:
+        return regions.assign(**{col: [], "fill": []}), [1.0, 2.0]
+    # one region per incident (a point on a shared border is not counted twice)
+    counts = assign_region(inc, regions).value_counts()
+    frame = regions.copy()
+    frame["incidents"] = frame["region_id"].map(counts).fillna(0).astype(int).to_numpy()
+    if col != "incidents":
+        frame[col] = frame["incidents"] / region_areas_km2(regions).to_numpy() * 1000.0
+    some = frame[col] > 0
+    if not keep_zero:
+        frame = frame[some]
+        some = some[some]
+    edges = choropleth_bins(frame.loc[some, col])
+    if spec.metric != "per_area":
+        edges = sorted({float(max(1, round(e))) for e in edges})
+        if len(edges) == 1:
+            edges.append(edges[0] + 1)
+    fill = pd.Series(bin_colors(frame[col], edges), index=frame.index, dtype=object)
+    frame["fill"] = fill.where(some, None)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=regions.crs), edges
+
+
+class ZoomSwitch(MacroElement):
+    """Shows ``out`` below ``zoom`` and ``inn`` from it, and marks the map container
+    (class ``atlas-zin``) so the legend shows the rows of the level drawn."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+            var grp = {{ this._parent.get_name() }};
+            var out = {{ this.out.get_name() }}, inn = {{ this.inn.get_name() }};
+            function sync(map){
+                var zin = map.getZoom() >= {{ this.zoom }};
+                if (zin) { grp.removeLayer(out); grp.addLayer(inn); }
+                else { grp.removeLayer(inn); grp.addLayer(out); }
+                map.getContainer().classList.toggle('atlas-zin', zin);
+            }
+            grp.on('add', function(){
+                var map = grp._map;
+                if (!grp._atlasZoomSwitch) {
+                    grp._atlasZoomSwitch = true;
+                    map.on('zoomend', function(){ if (map.hasLayer(grp)) { sync(map); } });
+                }
+                sync(map);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, out: folium.GeoJson, inn: folium.GeoJson, zoom: int) -> None:
+        super().__init__()
+        self._name = "ZoomSwitch"
+        self.out, self.inn, self.zoom = out, inn, int(zoom)
+
+
+def count_labels(edges: list[float], lang: str) -> list[str]:
+    """Labels of whole-count classes [lo, hi) (the last one closed): "1 – 29", "30"."""
+    out = []
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        top = hi if i == len(edges) - 2 else hi - 1
+        out.append(fmt_number(lo, lang) if top <= lo else
+                   f"{fmt_number(lo, lang)} – {fmt_number(top, lang)}")  # fmt: skip
+    return out
+
+
 def bin_labels(edges: list[float], lang: str) -> list[str]:
     return [
         f"{fmt_number(lo, lang)} – {fmt_number(hi, lang)}"
@@ -96,32 +253,72 @@ class ChoroplethLayer(Layer):
             for lab, c in zip(bin_labels(edges, spec.lang), ramp, strict=True)
         ]
 
+    def live_legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
+        levels = live_levels(data, spec)
+        if levels is None:
+            return self.legend_entries(data, spec)
+        out: list[LegendEntry] = []
+        ramp_edge = self.style.color
+        for level in levels:
+            if level.frame.empty:
+                continue
+            head = t(f"choro_{'area' if spec.metric == 'per_area' else 'count'}_{level.name}",
+                     spec.lang)  # fmt: skip
+            out.append(LegendEntry(label=head, kind="heading", color="", zoom=level.zoom))
+            ramp = ramp_for(len(level.edges) - 1)
+            labels = (bin_labels if spec.metric == "per_area" else count_labels)(
+                level.edges, spec.lang
+            )
+            if level.name == "department":
+                out.append(
+                    LegendEntry(
+                        label=t("choro_none", spec.lang),
+                        kind="patch",
+                        color="#ffffff",
+                        edgecolor=ramp_edge,
+                        zoom=level.zoom,
+                    )
+                )
+            for lab, c in zip(labels, ramp, strict=True):
+                out.append(LegendEntry(label=lab, kind="patch", color=c, edgecolor=ramp_edge,
+                                       zoom=level.zoom))  # fmt: skip
+        return out
+
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
-        frame, _edges = choropleth_frame(data, spec)
-        if frame is None or frame.empty:
+        levels = live_levels(data, spec)
+        if levels is None:
+            frame, _edges = choropleth_frame(data, spec)
+            if frame is None or frame.empty:
+                return
+            self._geojson(_light_geometry(frame, data), spec, "").add_to(fmap)
             return
+        out, inn = (self._geojson(level.frame, spec, level.name) for level in levels)
+        out.add_to(fmap)
+        inn.add_to(fmap)
+        ZoomSwitch(out, inn, LIVE_SWITCH_ZOOM).add_to(fmap)
+
+    def _geojson(self, frame: gpd.GeoDataFrame, spec: MapSpec, level: str) -> folium.GeoJson:
         col = metric_column(spec)
-        frame = _light_geometry(frame, data)
+        frame = frame.copy()
         frame["name"] = frame["name"].map(esc)
         frame["value"] = frame[col].map(lambda v: fmt_number(v, spec.lang))
         s = self.style
-        folium.GeoJson(
+        what = (
+            t(f"choro_{'area' if spec.metric == 'per_area' else 'count'}_{level}", spec.lang)
+            if level
+            else t("per_area" if spec.metric == "per_area" else "count", spec.lang)
+        )
+        return folium.GeoJson(
             frame[["name", "value", "fill", "geometry"]],  # escaped text only
             name=self.title.get(spec.lang, self.title["en"]),
             style_function=lambda f: {
-                "fillColor": f["properties"]["fill"],
-                "fillOpacity": s.fill_opacity,
+                "fillColor": f["properties"]["fill"] or "#ffffff",
+                "fillOpacity": s.fill_opacity if f["properties"]["fill"] else 0.0,
                 "color": s.color,
                 "weight": s.weight,
             },
-            tooltip=folium.GeoJsonTooltip(
-                fields=["name", "value"],
-                aliases=[
-                    "",
-                    t("per_area" if spec.metric == "per_area" else "count", spec.lang) + ":",
-                ],
-            ),
-        ).add_to(fmap)
+            tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=["", what + ":"]),
+        )
 
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
         frame, _edges = choropleth_frame(data, spec)

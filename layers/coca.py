@@ -11,6 +11,8 @@ not where incidents happen, and the zone figures are not department sums.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import folium
@@ -107,15 +109,34 @@ def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
 
 
 def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
-    """2-digit department code of each incident (NA outside every department)."""
+    """2-digit department code of each incident (NA outside every department).
+
+    The map layer and the per-1,000-ha table ask this for the same view in one page run:
+    answers are kept for a few point sets (keyed by the points' coordinates and the
+    departments' codes and bounds)."""
     from atlas.spatial import assign_region
 
-    regions = gpd.GeoDataFrame(
-        {"region_id": departments["ubigeo"].astype(str)},
-        geometry=departments.geometry,
-        crs=departments.crs,
-    )
-    return assign_region(data.incidents, regions)
+    inc = data.incidents
+    xy = np.column_stack([inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()])
+    key = hashlib.sha1(xy.tobytes())
+    key.update(repr((tuple(departments["ubigeo"].astype(str)),
+                     tuple(departments.total_bounds))).encode())  # fmt: skip
+    digest = key.hexdigest()
+    hit = _DEPARTMENT_MEMO.get(digest)
+    if hit is None:
+        regions = gpd.GeoDataFrame(
+            {"region_id": departments["ubigeo"].astype(str)},
+            geometry=departments.geometry,
+            crs=departments.crs,
+        )
+        hit = assign_region(inc, regions).to_numpy()
+        _DEPARTMENT_MEMO[digest] = hit
+        while len(_DEPARTMENT_MEMO) > 4:
+            _DEPARTMENT_MEMO.popitem(last=False)
+    return pd.Series(hit, index=inc.index, name="region_id", dtype="string")
+
+
+_DEPARTMENT_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
 def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,11 +52,14 @@ _MAP_JS = ("leaflet", "jquery")
 _MAP_CSS = ("leaflet_css",)
 
 
-def legend_entries(spec: MapSpec, data: AtlasData) -> list[LegendEntry]:
-    """Legend lines of every enabled layer, in draw order (the print figure uses these too)."""
+def legend_entries(spec: MapSpec, data: AtlasData, *, live: bool = False) -> list[LegendEntry]:
+    """Legend lines of every enabled layer, in draw order: of the print figure, or with
+    ``live`` of the folium map (where a layer may draw differently, e.g. by zoom)."""
     out: list[LegendEntry] = []
     for layer in layers_for(spec.layers):
-        out.extend(layer.legend_entries(data, spec))
+        out.extend(
+            layer.live_legend_entries(data, spec) if live else layer.legend_entries(data, spec)
+        )
     return out
 
 
@@ -139,6 +143,96 @@ def build_base(
     return fmap
 
 
+#: The spec fields a layer that does not read the incidents (``Layer.reads_incidents``
+#: False) may depend on: its group is kept across filter changes.
+STATIC_FIELDS: tuple[str, ...] = ("region", "region_layer", "lang", "coca_year", "metric")
+
+#: Layers that can hold the time player (the first enabled one, in draw order, does).
+MARKER_LAYERS = ("points", "clusters")
+
+#: Key of the legend's own group (no layer control entry).
+LEGEND_GROUP = "legend"
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    """One layer group to draw: ``name`` (a layer, or :data:`LEGEND_GROUP`) and ``key``,
+    which changes exactly when what the group draws can change."""
+
+    name: str
+    key: str
+
+
+def plan_groups(
+    spec: MapSpec, data_key: str, player: tuple[list[tuple[dt.date, dt.date]], int] | None = None
+) -> list[GroupPlan]:
+    """The groups :func:`build_groups` makes for ``spec``, in draw order, with their keys.
+
+    ``data_key`` names the data version (files, uploads). A layer that reads the incidents
+    gets a key from every spec field that is not frame or editorial text (a filter change
+    changes it); one that does not is keyed by :data:`STATIC_FIELDS` only, so a caller can
+    keep it, built and rendered, across filter changes. The marker layer's key includes the
+    player; the legend reads everything the layers draw.
+    """
+    content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="",
+                           size="web", width=1200, height=675, dpi=100, scale=1)  # fmt: skip
+    dynamic = _digest(f"{content.to_json()}|{data_key}")
+    static = _digest("|".join(str(getattr(spec, f)) for f in STATIC_FIELDS) + f"|{data_key}")
+    step = "" if player is None else _digest(repr(player))
+    plans: list[GroupPlan] = []
+    marker = None
+    for layer in layers_for(spec.layers):
+        if layer.name in BASE_LAYERS:
+            continue
+        key = dynamic if layer.reads_incidents else static
+        if layer.name in MARKER_LAYERS and marker is None:
+            marker = layer.name
+            key = f"{key}|{step}"
+        plans.append(GroupPlan(layer.name, f"{layer.name}|{key}"))
+    plans.append(GroupPlan(LEGEND_GROUP, f"{LEGEND_GROUP}|{dynamic}"))
+    return plans
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def build_group(
+    name: str,
+    spec: MapSpec,
+    data: AtlasData,
+    *,
+    assets: str = "local",
+    asset_base_url: str = "/app/static/vendor",
+    player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
+) -> folium.FeatureGroup | None:
+    """The group of one :class:`GroupPlan` (``None``: a legend with nothing to say).
+
+    With ``player=(steps, index)`` (steps from :func:`atlas.query.steps`) the group of the
+    incident markers (points, else clusters) also holds the in-browser time player
+    (:mod:`layers.timeplayer`), in ``spec.step_mode``, opening on step ``index``; pass every
+    incident of the period, the player hides the others.
+    """
+    if name == LEGEND_GROUP:
+        entries = legend_entries(spec, data, live=True)
+        banners = legend_banners(spec, data)
+        if not (entries or banners):
+            return None
+        group = folium.FeatureGroup(name=t("legend", spec.lang), control=False)
+        Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(group)
+    else:
+        (layer,) = layers_for((name,))
+        group = folium.FeatureGroup(name=t(f"layer_{name}", spec.lang), control=True)
+        layer.to_folium(group, data, spec)
+        markers = next((x.name for x in layers_for(spec.layers) if x.name in MARKER_LAYERS), None)
+        if player is not None and name == markers and data.incidents is not None:
+            steps, index = player
+            add_time_player(group, data.incidents, steps, mode=spec.step_mode,
+                            lang=spec.lang, index=index)  # fmt: skip
+    apply_assets(group, assets, asset_base_url)
+    return group
+
+
 def build_groups(
     spec: MapSpec,
     data: AtlasData,
@@ -147,35 +241,14 @@ def build_groups(
     asset_base_url: str = "/app/static/vendor",
     player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> list[folium.FeatureGroup]:
-    """One FeatureGroup per enabled data layer, in draw order; the legend in the last.
-
-    With ``player=(steps, index)`` (steps from :func:`atlas.query.steps`) the group of the
-    incident markers (points, else clusters) also holds the in-browser time player
-    (:mod:`layers.timeplayer`), in ``spec.step_mode``, opening on step ``index``; pass every
-    incident of the period, the player hides the others.
-    """
-    groups: list[folium.FeatureGroup] = []
-    marker_group = None
-    for layer in layers_for(spec.layers):
-        if layer.name in BASE_LAYERS:
-            continue
-        group = folium.FeatureGroup(name=t(f"layer_{layer.name}", spec.lang), control=True)
-        layer.to_folium(group, data, spec)
-        groups.append(group)
-        if layer.name in ("points", "clusters") and marker_group is None:
-            marker_group = group
-    if player is not None and marker_group is not None and data.incidents is not None:
-        steps, index = player
-        add_time_player(marker_group, data.incidents, steps, mode=spec.step_mode,
-                        lang=spec.lang, index=index)  # fmt: skip
-    entries = legend_entries(spec, data)
-    banners = legend_banners(spec, data)
-    if entries or banners:
-        if not groups:
-            groups.append(folium.FeatureGroup(name=t("legend", spec.lang), control=False))
-        Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(groups[-1])
-    for group in groups:
-        apply_assets(group, assets, asset_base_url)
+    """One FeatureGroup per enabled data layer, in draw order, then the legend's own group
+    (see :func:`plan_groups` and :func:`build_group`)."""
+    groups = []
+    for plan in plan_groups(spec, "", player):
+        group = build_group(plan.name, spec, data, assets=assets, asset_base_url=asset_base_url,
+                            player=player)  # fmt: skip
+        if group is not None:
+            groups.append(group)
     return groups
 
 

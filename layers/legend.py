@@ -72,8 +72,12 @@ def legend_html(entries: list[LegendEntry], banners: list[str], title: str) -> s
         f"{esc(title)}</summary>"
     )
     for e in entries:
+        zoom = f" atlas-z-{e.zoom}" if e.zoom in ("in", "out") else ""
+        if e.kind == "heading":
+            parts.append(f"<div class='atlas-legend-head{zoom}'>{esc(e.label)}</div>")
+            continue
         parts.append(
-            "<div class='atlas-legend-row'><span class='atlas-legend-sw'>"
+            f"<div class='atlas-legend-row{zoom}'><span class='atlas-legend-sw'>"
             f"{_swatch(e)}</span><span>{esc(e.label)}</span></div>"
         )
     parts.append("</details>")
@@ -96,6 +100,9 @@ class LegendStyle(MacroElement):
             padding: 2px 5px; margin: 2px 0 4px; border-radius: 2px;}
           .atlas-legend-row {display: flex; align-items: center; gap: 6px; margin: 1px 0;}
           .atlas-legend-sw {display: inline-flex; min-width: 30px; justify-content: center;}
+          .atlas-legend-head {font-weight: bold; margin: 4px 0 1px;}
+          .leaflet-container.atlas-zin .atlas-z-out,
+          .leaflet-container:not(.atlas-zin) .atlas-z-in {display: none;}
         </style>
         {% endmacro %}
         """

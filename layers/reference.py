@@ -69,6 +69,7 @@ class ReferenceLayer(Layer):
     """Sourced reference events, drawn as a star distinct from incident circles."""
 
     name = "reference"
+    reads_incidents = False
     title = {"en": "Reference events", "es": "Eventos de referencia"}
     style = STYLES["reference"]
 

@@ -99,6 +99,7 @@ class RegionsLayer(Layer):
     """Outlines of the shown region layer; approximate geometry is dashed and labelled."""
 
     name = "regions"
+    reads_incidents = False
     title = {"en": "Regions", "es": "Regiones"}
     style = STYLES["regions"]
     approx_style = STYLES["regions_approx"]

@@ -322,3 +322,66 @@ def test_real_districts_choropleth_draws_the_vraem_districts(real_data) -> None:
     html = build_folium_map(spec, data).get_root().render()
     assert "Incidents per region" in html
     assert len(html.encode()) < 8_000_000
+
+
+def test_live_choropleth_counts_per_department_and_district():
+    """Zoomed out the live choropleth counts per department, zoomed in per district (only
+    districts with incidents); each level's counts add up to the incidents it places, and
+    the legend says what each level counts."""
+    import dataclasses
+
+    from atlas.data import load_shipped
+    from layers.choropleth import live_levels
+    from layers.compose import build_folium_map, legend_entries
+
+    data = load_shipped()
+    spec = MapSpec(layers=("regions", "choropleth", "points"))
+    departments, districts = live_levels(data, spec)
+    assert (departments.name, departments.zoom) == ("department", "out")
+    assert (districts.name, districts.zoom) == ("district", "in")
+    assert len(departments.frame) == 25
+    # the department counts are those of an independent point-in-polygon assignment
+    # (incidents off the simplified coast are in no department); each incident counts in
+    # at most one district, and the districts' total is within 1% of the departments'
+    from atlas.spatial import assign_region
+
+    regions = gpd.GeoDataFrame({"region_id": data.departments["ubigeo"].astype(str)},
+                               geometry=data.departments.geometry, crs=data.departments.crs)  # fmt: skip
+    expected = assign_region(data.incidents, regions).value_counts()
+    got = departments.frame.set_index("region_id")["incidents"]
+    assert {k: int(v) for k, v in got[got > 0].items()} == {
+        str(k): int(v) for k, v in expected.items()
+    }
+    assert districts.frame["incidents"].sum() <= len(data.incidents)
+    assert districts.frame["incidents"].sum() == pytest.approx(
+        departments.frame["incidents"].sum(), rel=0.01
+    )
+    assert (districts.frame["incidents"] > 0).all()
+    unshaded = departments.frame["fill"].isna()
+    assert (departments.frame.loc[unshaded, "incidents"] == 0).all()
+
+    entries = legend_entries(spec, data, live=True)
+    heads = [(e.label, e.zoom) for e in entries if e.kind == "heading"]
+    assert heads == [("Incidents per department (zoom in for districts)", "out"),
+                     ("Incidents per district", "in")]  # fmt: skip
+    # the print legend is unchanged: the chosen region layer, no zoom rows
+    assert all(e.zoom == "" for e in legend_entries(spec, data))
+
+    html = build_folium_map(spec, data, assets="cdn").get_root().render()
+    assert "atlas-zin" in html and "atlas-z-out" in html and "atlas-z-in" in html
+
+    # an upload without the shipped boundaries keeps the single chosen layer
+    bare = dataclasses.replace(data, departments=None)
+    assert live_levels(bare, spec) is None
+    assert all(e.zoom == "" for e in legend_entries(spec, bare, live=True))
+
+
+def test_live_choropleth_per_area_says_so_in_spanish():
+    from atlas.data import load_shipped
+    from layers.compose import legend_entries
+
+    data = load_shipped()
+    spec = MapSpec(layers=("choropleth",), metric="per_area", lang="es")
+    heads = [e.label for e in legend_entries(spec, data, live=True) if e.kind == "heading"]
+    assert heads == ["Incidentes por 1000 km², por departamento (acerque para ver distritos)",
+                     "Incidentes por 1000 km², por distrito"]  # fmt: skip

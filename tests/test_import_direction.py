@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: package folder -> top-level modules it must never import.
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "atlas": frozenset({"layers", "streamlit", "cli", "app"}),
-    "layers": frozenset({"streamlit", "cli", "app"}),
+    "atlas": frozenset({"layers", "streamlit", "cli", "app", "front"}),
+    "layers": frozenset({"streamlit", "cli", "app", "front"}),
 }
 
 

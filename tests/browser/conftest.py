@@ -433,7 +433,15 @@ def map_frame(page: Any, timeout: float = 60_000) -> Any:
     page.wait_for_function(
         f"() => document.querySelectorAll({MAP_IFRAME!r}).length === 1", timeout=timeout
     )
-    frame = page.wait_for_selector(MAP_IFRAME, timeout=timeout).content_frame()
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        # an iframe being replaced by a rerun has no content frame for a moment
+        frame = page.wait_for_selector(MAP_IFRAME, timeout=timeout).content_frame()
+        if frame is not None or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(100)
+    if frame is None:
+        raise AssertionError(f"the map iframe had no content frame within {timeout} ms")
     frame.wait_for_selector(".leaflet-container", timeout=timeout)
     return frame
 

@@ -69,6 +69,8 @@ def _upload_csv(folder, index: int, rows: int):
 
 
 def _upload(page, path, lang: str) -> None:
+    # the page has run to its end (the run counter is drawn last, after the panel)
+    page.wait_for_selector("#atlas-page-runs", state="attached", timeout=120_000)
     page.get_by_text(t("upload_title", lang)).scroll_into_view_if_needed()
     page.get_by_text(t("upload_title", lang)).click()
     panel = page.locator("[data-testid=stExpander]").filter(has_text=t("upload_title", lang))

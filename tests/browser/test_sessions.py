@@ -75,7 +75,7 @@ def _upload(page, path, lang: str) -> None:
     page.get_by_text(t("upload_title", lang)).click()
     panel = page.locator("[data-testid=stExpander]").filter(has_text=t("upload_title", lang))
     panel.locator("input[type=file]").set_input_files(str(path))
-    panel.get_by_role("button", name=t("use_data", lang)).click()
+    panel.get_by_role("button", name=t("use_data", lang)).click(timeout=120_000)
 
 
 def _rss(pid: int) -> int:

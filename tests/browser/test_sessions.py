@@ -138,7 +138,8 @@ def test_ten_sessions_keep_their_own_filters(browser, app_server, tmp_path):
     elapsed = time.monotonic() - started
     print(f"10 sessions: {elapsed:.1f} s, server peak RSS {peak / 2**20:,.0f} MiB")
     assert peak < MAX_SERVER_RSS, f"server RSS peaked at {peak / 2**20:,.0f} MiB"
-    assert elapsed < 180, f"ten sessions took {elapsed:.0f} s"
+    # a liveness bound, not a speed check (three uploads; the machine may be shared)
+    assert elapsed < 300, f"ten sessions took {elapsed:.0f} s"
 
 
 def test_an_upload_stays_in_its_own_session(browser, app_server, tmp_path):

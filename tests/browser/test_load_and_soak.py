@@ -222,7 +222,7 @@ def test_soak_three_hundred_interactions(browser, app_server):
     bp = open_page(browser, viewport={"width": 1400, "height": 1000})
     page = bp.page
     rss: list[int] = []
-    lang = "en"
+    lang, deaths = "en", 0
     started = time.monotonic()
     try:
         page.goto(app_server.url + "/", wait_until="domcontentloaded")
@@ -230,9 +230,10 @@ def test_soak_three_hundred_interactions(browser, app_server):
         for i in range(300):
             kind = i % 6
             before = page_runs(page)
-            if kind in (0, 3):
+            if kind in (0, 3):  # always a new value, so the page reruns
+                deaths = deaths % 3 + 1
                 box = page.get_by_label(t("min_fatalities", lang), exact=True)
-                box.fill(str(i % 4))
+                box.fill(str(deaths))
                 box.press("Enter")
             elif kind == 1:
                 page.locator("[data-testid=stSidebar]").get_by_text(
@@ -253,6 +254,7 @@ def test_soak_three_hundred_interactions(browser, app_server):
                         timeout=120_000
                     )
                 else:
+                    deaths = 0
                     box = page.get_by_label(t("min_fatalities", lang), exact=True)
                     box.fill("0")
                     box.press("Enter")

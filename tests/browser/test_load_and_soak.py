@@ -239,7 +239,7 @@ def test_soak_three_hundred_interactions(browser, app_server):
                 page.locator("[data-testid=stSidebar]").get_by_text(
                     t("layer_clusters", lang), exact=True).click()  # fmt: skip
             elif kind == 2:
-                page.locator("[data-testid=stSidebar]").get_by_text(
+                page.locator("[data-testid=stMain]").get_by_text(
                     t("step_on", lang), exact=True).click()  # fmt: skip
             elif kind == 4:
                 lang = "es" if lang == "en" else "en"

@@ -243,7 +243,8 @@ def test_soak_three_hundred_interactions(browser, app_server):
                     t("step_on", lang), exact=True).click()  # fmt: skip
             elif kind == 4:
                 lang = "es" if lang == "en" else "en"
-                page.get_by_role("radio", name="Español" if lang == "es" else "English").click()
+                name = "Español" if lang == "es" else "English"
+                page.locator("[data-testid=stSidebar] label").filter(has_text=name).click()
             else:
                 if i % 30 == 5:
                     button = page.get_by_role("button", name=t("export_button", lang))

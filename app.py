@@ -8,6 +8,7 @@ back to the default view. User-driven actions catch AtlasError and show its mess
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -21,13 +22,16 @@ import altair as alt
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from atlas import query
 from atlas.catalog import CATALOG
 from atlas.data import AtlasData, load_bundle, load_shipped
 from atlas.errors import AtlasError, FetchError
 from atlas.frame import MapView
+from atlas.generalise import note as generalise_note
 from atlas.i18n import fmt_date, fmt_int, t
+from atlas.periods import default_periods, filter_periods
 from atlas.safety import DEFAULT_LIMITS, to_safe_csv
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
 from atlas.spec import (
@@ -66,8 +70,10 @@ from front.map_component import MapRenderer
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
 #: Spec keys with no widget in the page: a link's values are kept and shared on as they are.
-CARRIED_KEYS = ("callouts", "generalise", "periods", "small_multiples", "font", "title",
+CARRIED_KEYS = ("callouts", "suppress_below", "periods", "small_multiples", "font", "title",
                 "dek", "notes", "source_line", "byline")  # fmt: skip
+#: Safe-location choices in the sidebar (a link's other grid size is offered too).
+GENERALISE_CHOICES = ("none", "district", "grid:1", "grid:5", "grid:10", "grid:25")
 #: Layers the reader can toggle (the basemap is always drawn; its style is a selectbox).
 TOGGLE_LAYERS = ("points", "clusters", "heat", "choropleth", "regions", "coca", "reference")
 assert set(TOGGLE_LAYERS) == set(LAYER_NAMES) - {"basemap"}, "a layer has no toggle"
@@ -193,6 +199,7 @@ def _init_state(data: AtlasData) -> None:
     ss[K.BASEMAP] = spec.basemap
     ss[K.COCA_YEAR] = spec.coca_year or 0  # 0: the latest year with figures
     ss[K.STEP_MODE] = spec.step_mode
+    ss[K.GENERALISE] = spec.generalise
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
     ss[K.STEP] = step if step is not None else 0
@@ -203,6 +210,7 @@ def _init_state(data: AtlasData) -> None:
     ss[K.CARRIED] = {name: getattr(spec, name) for name in CARRIED_KEYS}
     ss[K.LINK_DATASETS] = list(spec.datasets)  # a link never carries the data itself
     ss[K.VIEW] = None  # MapView once the reader has panned or zoomed
+    _init_compare(spec, dmin, dmax)
     ss[K.INIT] = True
 
 
@@ -308,7 +316,7 @@ def _bound() -> tuple[str, ...]:
     return (K.QUICK, K.DATES, K.BUCKET, K.TYPES, K.ACTOR, K.MIN_FAT, K.DATASETS,
             K.PRECISIONS, *(f"{K.LAYERS}_{n}" for n in TOGGLE_LAYERS), K.METRIC,
             K.REGION_LAYER, K.REGION, K.BASEMAP, K.COCA_YEAR, K.STEP_ON,
-            K.STEP_MODE)  # fmt: skip
+            K.STEP_MODE, K.GENERALISE, K.COMPARE, K.PERIOD_A, K.PERIOD_B)  # fmt: skip
 
 
 def _w(name: str) -> str:
@@ -405,6 +413,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
     date_from, date_to = dates
     if (date_from, date_to) == (dmin, dmax):
         date_from = date_to = None  # "all": the URL stays valid for other data
+    _compare_controls(lang, dmin, dmax)
 
     sb.selectbox(t("bucket", lang), BUCKETS, key=_w(K.BUCKET),
                  format_func=lambda b: t(f"bucket_{b}", lang))  # fmt: skip
@@ -440,6 +449,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
         sb.selectbox(t("coca_year", lang), [0, *coca_years], key=_w(K.COCA_YEAR),
                      format_func=lambda y: t("coca_year_latest", lang, year=coca_years[-1])
                      if y == 0 else str(y))  # fmt: skip
+    _generalise_control(lang)
     sb.selectbox(t("basemap", lang), BASEMAPS, key=_w(K.BASEMAP),
                  format_func=lambda b: t(f"basemap_{b}", lang))  # fmt: skip
     if ss[K.BASEMAP] != "outlines":
@@ -464,6 +474,7 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
             step_mode=ss.get(K.STEP_MODE, "cumulative"),
             basemap=ss[K.BASEMAP],
             coca_year=ss.get(K.COCA_YEAR) or None,
+            generalise=ss.get(K.GENERALISE, "none"),
             bbox=_recorded_bbox(),
             focus=ss[K.FRAME][1],
             **ss.get(K.CARRIED, {}),
@@ -472,6 +483,22 @@ def _sidebar(data: AtlasData) -> tuple[MapSpec, str | None]:
         return spec, None
     except AtlasError as exc:
         return MapSpec(lang=lang), str(exc)
+
+
+def _generalise_control(lang: str) -> None:
+    """Safe locations: every map, download and export shows generalised places."""
+    ss = st.session_state
+    choices = list(GENERALISE_CHOICES)
+    if ss.get(K.GENERALISE, "none") not in choices:  # a link's own grid size
+        choices.append(ss[K.GENERALISE])
+
+    def label(value: str) -> str:
+        if value.startswith("grid:"):
+            return t("generalise_grid", lang, km=value[5:])
+        return t(f"generalise_{value}", lang)
+
+    st.sidebar.selectbox(t("generalise", lang), choices, key=_w(K.GENERALISE),
+                         format_func=label, help=t("generalise_help", lang))  # fmt: skip
 
 
 # ---- main panels ----------------------------------------------------------------------------
@@ -602,11 +629,14 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
     plans = [
         (plan.key, functools.partial(build_group, plan.name, spec, view, assets="local",
                                      player=player))
-        for plan in plan_groups(spec, data_key, player)
+        for plan in plan_groups(spec, data_key, player, changes=view.changes is not None)
     ]  # fmt: skip
     try:
+        first_view = ss.get(K.VIEW)
         renderer.set_base(base_key, lambda: build_base(spec, view, assets="local",
-                                                       view=ss.get(K.VIEW)))  # fmt: skip
+                                                       view=first_view),
+                          shared_key=repr((base_key, first_view, spec.bbox, spec.focus,
+                                           spec.lang, spec.region)))  # fmt: skip
         out = renderer.draw(plans, height=620)
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
@@ -672,6 +702,95 @@ def _upload_panel(lang: str) -> None:
                 ss[K.UPLOAD_ACTIVE] = {**active, "regions": [*active.get("regions", []), key]}
                 ss[K.PENDING_LAYER] = str(upload.frame["layer"].iloc[0])
             st.rerun()
+
+
+def _changes(data: AtlasData, spec: MapSpec, data_key: str):
+    """The diff against the second version the reader uploaded (None without one) and the
+    changes the map draws (filtered by the spec and generalised with it)."""
+    from atlas.diff import changes_points, check_ids, diff_incidents
+
+    ss = st.session_state
+    other = ss.get(K.CHANGES)
+    if other is None:
+        return None, None
+    memo_key = (other.sha256, data_key, spec.replace(bbox=None, title="", dek="").to_json())
+    memo = ss.get(K.CHANGES_MEMO)
+    if memo is not None and memo[0] == memo_key:
+        return memo[1], memo[2]
+    try:
+        kinds = {r.kind for r in data.reports if r.kind in ("acled", "ucdp", "table", "vector")}
+        if kinds and other.report.kind not in kinds:
+            raise AtlasError(t("changes_sources", spec.lang, old=", ".join(sorted(kinds)),
+                               new=other.report.kind))  # fmt: skip
+        check_ids(other.frame, other.report, other.name)
+        changes, totals = diff_incidents(data.incidents, other.frame, spec, data.regions)
+    except AtlasError as exc:
+        st.session_state[K.CHANGES] = None
+        st.error(str(exc))
+        return None, None
+    result = ((changes, totals), changes_points(changes, spec, data.districts))
+    ss[K.CHANGES_MEMO] = (memo_key, *result)
+    return result
+
+
+def _changes_panel(diff, data: AtlasData, lang: str) -> None:
+    """Upload a second version of the incident file; counts, lines and the table."""
+    from atlas.diff import DiffResult, VersionInfo
+
+    ss = st.session_state
+    with st.expander(t("changes_title", lang), expanded=diff is not None):
+        st.caption(t("changes_intro", lang))
+        file = st.file_uploader(t("changes_file", lang), type=UPLOAD_TYPES, key=K.CHANGES_FILE)
+        if file is not None and (ss.get(K.CHANGES) is None
+                                 or ss[K.CHANGES].sha256 != hashlib.sha256(file.getvalue()).hexdigest()):  # fmt: skip
+            try:
+                ss[K.CHANGES] = read_upload(file.name, file.getvalue(), "incidents",
+                                            DEFAULT_LIMITS.max_bytes)  # fmt: skip
+            except AtlasError as exc:
+                st.error(str(exc))
+                return
+            st.rerun()
+        if diff is None:
+            return
+        other = ss[K.CHANGES]
+        changes, totals = diff
+        blank = VersionInfo("", "", "", "", 0, 0, "", "")
+        result = DiffResult(blank, dataclasses.replace(blank, name=other.name,
+                            sha256=other.sha256), changes, totals)  # fmt: skip
+        counts = {k: fmt_int(v, lang) for k, v in result.counts().items()}
+        st.markdown(t("changes_counts", lang, **counts))
+        names = dict(zip(data.regions["region_id"].astype(str),
+                         data.regions["name"].astype(str).map(short_region_name), strict=True))  # fmt: skip
+        for line in result.lines(lang, names):
+            st.markdown(f"- {line}")
+        st.caption(t("changes_hashes", lang, old=_loaded_sha(data), new=other.sha256))
+        dmin, dmax = _date_bounds(data)
+        start = pd.to_datetime(other.frame["date_start"])
+        end = pd.to_datetime(other.frame["date_end"]).fillna(start)
+        if len(start) and (start.min().date() < dmin or end.max().date() > dmax):
+            # the date widget's range comes from the loaded file: say what it cannot reach
+            st.warning(t("changes_dates", lang, start=fmt_date(start.min().date(), lang),
+                         end=fmt_date(end.max().date(), lang), lo=fmt_date(dmin, lang),
+                         hi=fmt_date(dmax, lang)))  # fmt: skip
+        shown = changes[changes["status"] != "unchanged"]
+        st.dataframe(shown.drop(columns=["lon_old", "lon_new", "lat_old", "lat_new"]),
+                     hide_index=True, width="stretch")  # fmt: skip
+        c1, c2 = st.columns(2)
+        c1.download_button(t("changes_download", lang), to_safe_csv(shown), "changes.csv",
+                           "text/csv", on_click="ignore")  # fmt: skip
+        if c2.button(t("changes_clear", lang)):
+            ss[K.CHANGES] = None
+            st.rerun()
+
+
+def _loaded_sha(data: AtlasData) -> str:
+    """sha256 of the loaded incident file when known (an upload, the shipped sample)."""
+    active = st.session_state.get(K.UPLOAD_ACTIVE, {}).get("incidents")
+    if active:
+        return str(active).split(":")[1]
+    if data.is_sample:
+        return hashlib.sha256((GEODATA / "sample_incidents.csv").read_bytes()).hexdigest()
+    return "?"
 
 
 def _column_picker(digest: str, columns: list[str], lang: str) -> None:
@@ -867,6 +986,113 @@ def _fetch_panel(lang: str) -> None:
                 st.error(str(exc))
 
 
+# ---- periods side by side (issue 16) ---------------------------------------------------------
+def _init_compare(spec: MapSpec, dmin: dt.date, dmax: dt.date) -> None:
+    """First run: compare mode is on when the link carries two periods; the two ranges
+    default to the year before and after the reference day (or the data's two halves)."""
+    ss = st.session_state
+    ranges = spec.periods or default_periods(dmin, dmax)
+    ss[K.COMPARE] = bool(spec.periods)
+    ss[K.PERIOD_A], ss[K.PERIOD_B] = (tuple(r) for r in ranges)
+
+
+def _compare_controls(lang: str, dmin: dt.date, dmax: dt.date) -> None:
+    """The switch and the two ranges; they set the spec's ``periods`` (carried into the
+    MapSpec and so into the URL), () when the switch is off."""
+    ss = st.session_state
+    sb = st.sidebar
+    sb.toggle(t("compare_on", lang), key=_w(K.COMPARE), help=t("compare_help", lang))
+    carried = ss.setdefault(K.CARRIED, {})
+    if not ss[K.COMPARE]:
+        carried["periods"] = ()
+        return
+    picked = []
+    for name, label in ((K.PERIOD_A, "compare_first"), (K.PERIOD_B, "compare_second")):
+        lo, hi = _clamped_range(ss.get(name), dmin, dmax)
+        if (lo, hi) != tuple(ss.get(name) or ()):
+            _set(name, (lo, hi))
+        sb.date_input(t(label, lang), key=_w(name), min_value=dmin, max_value=dmax,
+                      format="DD/MM/YYYY" if lang == "es" else "YYYY-MM-DD")  # fmt: skip
+        value = ss[_w(name)]
+        if isinstance(value, tuple | list) and len(value) == 2:
+            picked.append((value[0], value[1]))
+        else:  # mid-selection: one day picked
+            picked.append((lo, hi))
+    carried["periods"] = tuple(picked)
+
+
+def _clamped_range(value: object, dmin: dt.date, dmax: dt.date) -> tuple[dt.date, dt.date]:
+    """A (start, end) inside dmin..dmax (an upload can change the range)."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        value = default_periods(dmin, dmax)[0]
+    lo = min(max(value[0], dmin), dmax)
+    return lo, min(max(value[1], lo), dmax)
+
+
+def _compare_page(spec: MapSpec, data: AtlasData, data_key: str, inside: pd.Series | None,
+                  drawn: gpd.GeoDataFrame, summary: query.FilterSummary,
+                  lang: str) -> None:  # fmt: skip
+    """The page in compare mode: each period's counts, the two synced maps, the note, then
+    the same panels as the single map (about, upload, sources, export)."""
+    from layers.dualmap import period_heading
+
+    periods = filter_periods(spec, data, [tuple(p) for p in spec.periods], inside=inside)
+    first, second = (period_heading(p, lang) for p in periods)
+    st.markdown(f"#### {t('compare_first', lang)}: {first}")
+    st.markdown(f"#### {t('compare_second', lang)}: {second}")
+    dmin, dmax = _date_bounds(data)
+    st.caption(_source_line(data, lang, dmax))
+    if data.is_sample:
+        st.warning(t("sample_notice", lang), icon="⚠️")
+    _sync_url(spec)
+    key = hashlib.sha256(
+        f"{spec.replace(bbox=None, title='', dek='', notes='').to_json()}|{data_key}".encode()
+    ).hexdigest()
+    _compare_fragment(spec, data, periods, lang, key)
+    notes = [t("compare_note", lang)]
+    if spec.generalise != "none":
+        notes.append(generalise_note(spec.generalise, lang))
+    st.caption(" ".join(notes))
+    st.header(t("about_title", lang), anchor="data-sources")
+    st.caption(t("page_caption", lang))
+    if data.is_sample:
+        st.warning(t("sample_banner", lang), icon="⚠️")
+    _upload_panel(lang)
+    _sources_panel(data, lang)
+    _export_panel(spec, data, summary, lang)  # panels filter the whole bundle per period
+    _fetch_panel(lang)
+    if st.session_state.pop(K.SIDEBAR_CHANGED, False):
+        _close_sidebar_on_phone()
+    _count_page_run()
+
+
+@st.fragment
+def _compare_fragment(spec: MapSpec, data: AtlasData, periods: list, lang: str,
+                      key: str) -> None:  # fmt: skip
+    """The two synced maps (layers/dualmap.py), built once per content key and opening on
+    the reader's last view; a pan or zoom records the view (session and URL bbox) and
+    reruns only this fragment."""
+    from layers.dualmap import build_dual_map
+
+    ss = st.session_state
+    cached = ss.get(K.COMPARE_CACHE)
+    if cached is None or cached[0] != key:
+        try:
+            dual = build_dual_map(spec, data, periods, assets="local", view=ss.get(K.VIEW))
+        except AtlasError as exc:
+            st.error(t("map_failed", lang, error=exc))
+            return
+        cached = ss[K.COMPARE_CACHE] = (key, dual)
+    out = st_folium(copy.deepcopy(cached[1]), key=K.COMPARE_MAP, height=560,
+                    use_container_width=True,
+                    returned_objects=["bounds", "center", "zoom"])  # fmt: skip
+    moved = view_from_map(out)
+    if moved is not None and moved != ss.get(K.VIEW):
+        ss[K.VIEW] = moved
+        st.query_params["bbox"] = format_bbox(moved.bbox)
+    _share_panel(lang)
+
+
 # ---- page ---------------------------------------------------------------------------------
 def main() -> None:
     st.set_page_config(page_title="Conflict Atlas: VRAEM", layout="wide", page_icon="🗺️")
@@ -902,7 +1128,11 @@ def main() -> None:
         inside = _inside(data.incidents, data.regions, data_key, spec.region)
     except AtlasError as exc:
         st.warning(str(exc))
-    drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside)
+    drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside,
+                                            districts=data.districts)  # fmt: skip
+    if spec.periods:  # periods side by side: a branch of the page of its own
+        _compare_page(spec, data, data_key, inside, drawn, summary, lang)
+        return
 
     # above the map: one line of counts, one of source, one SAMPLE notice (details below)
     st.markdown(f"#### {_counts_line(summary, lang, region_name)}")
@@ -917,8 +1147,11 @@ def main() -> None:
 
     map_slot = st.container()  # the map goes first; the step controls are drawn below it
     player = _step_controls(spec, lang, dmin, dmax)
-    view = dataclasses.replace(data, incidents=drawn)
+    diff, changes = _changes(data, spec, data_key)
+    view = dataclasses.replace(data, incidents=drawn, changes=changes)
     _sync_url(spec)
+    if diff is not None:
+        data_key = f"{data_key}|changes:{st.session_state[K.CHANGES].sha256}"
     map_keys = _map_keys(spec, data_key, player[1] if player else None)
     with map_slot:
         _map_fragment(spec, view, lang, (map_keys[0], data_key), player)
@@ -929,6 +1162,8 @@ def main() -> None:
         notes.append(t("hidden_precision", lang, n=fmt_int(summary.hidden_by_precision, lang)))
     if summary.deaths_unknown:
         notes.append(t("deaths_unknown", lang, n=fmt_int(summary.deaths_unknown, lang)))
+    if spec.generalise != "none":
+        notes.append(generalise_note(spec.generalise, lang))
     if data.approximate:
         approx = data.regions.loc[data.regions["approximate"].astype(bool), "name"]
         names = sorted({short_region_name(n) for n in approx.astype(str)})
@@ -942,6 +1177,7 @@ def main() -> None:
         st.warning(t("sample_banner", lang), icon="⚠️")
     _coca_panel(view, lang)
     _upload_panel(lang)
+    _changes_panel(diff, data, lang)
     _sources_panel(data, lang)
     _downloads(drawn, data, spec, lang)
     _export_panel(spec, view, summary, lang)

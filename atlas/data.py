@@ -127,6 +127,9 @@ class AtlasData:
     lakes: gpd.GeoDataFrame | None = None
     towns: gpd.GeoDataFrame | None = None
     districts_low: gpd.GeoDataFrame | None = None  # districts simplified for national views
+    #: Changes against another version of the incident file (atlas.diff.changes_points),
+    #: drawn by layers/changes.py when set.
+    changes: gpd.GeoDataFrame | None = None
 
     @property
     def is_sample(self) -> bool:

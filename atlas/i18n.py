@@ -587,7 +587,137 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Selección grande: marcadores compactos; acerque o filtre para ver detalles.",
     },
     "legend": {"en": "Legend", "es": "Leyenda"},
+    # ---- periods side by side (issue 16) -------------------------------------------------
+    "compare_heading": {
+        "en": "{start} – {end}: {incidents} incidents, {deaths} deaths",
+        "es": "{start} – {end}: {incidents} incidentes, {deaths} muertes",
+    },
+    "compare_on": {"en": "Compare two periods", "es": "Comparar dos periodos"},
+    "compare_help": {
+        "en": "Two synced maps side by side, one per period; the other filters apply to both.",
+        "es": "Dos mapas sincronizados lado a lado, uno por periodo; los demás filtros se "
+        "aplican a ambos.",
+    },
+    "compare_first": {"en": "First period", "es": "Primer periodo"},
+    "compare_second": {"en": "Second period", "es": "Segundo periodo"},
+    "compare_note": {
+        "en": "Left: first period; right: second. Panning or zooming one map moves the other. "
+        "The symbols mean the same on both maps (one legend, on the right).",
+        "es": "Izquierda: primer periodo; derecha: segundo. Al mover o acercar un mapa se "
+        "mueve el otro. Los símbolos significan lo mismo en ambos mapas (una leyenda, a la "
+        "derecha).",
+    },
+    "compare_counts": {
+        "en": "{first}: {n1} incidents, {d1} deaths · {second}: {n2} incidents, {d2} deaths",
+        "es": "{first}: {n1} incidentes, {d1} muertes · {second}: {n2} incidentes, {d2} muertes",
+    },
+    "multiples_panel": {
+        "en": "{period}: {incidents} incidents, {deaths} deaths",
+        "es": "{period}: {incidents} incidentes, {deaths} muertes",
+    },
+    "quarter_label": {"en": "Q{q} {year}", "es": "T{q} {year}"},
+    "multiples_latest": {
+        "en": "Showing the latest {shown} of {total} periods (at most {shown} fit this size).",
+        "es": "Se muestran los últimos {shown} de {total} periodos (caben como máximo {shown} "
+        "en este tamaño).",
+    },
+    "multiples_shared_scale": {
+        "en": "One symbol scale for all panels.",
+        "es": "Una sola escala de símbolos para todos los paneles.",
+    },
     "regions_plural": {"en": "regions", "es": "regiones"},
+    # ---- safe locations (atlas.generalise) ------------------------------------------------
+    "generalise": {"en": "Locations", "es": "Ubicaciones"},
+    "generalise_none": {"en": "Exact (as in the data)", "es": "Exactas (como en los datos)"},
+    "generalise_district": {"en": "Generalised to district", "es": "Generalizadas al distrito"},
+    "generalise_grid": {
+        "en": "Generalised to a {km} km grid",
+        "es": "Generalizadas a cuadrícula de {km} km",
+    },
+    "generalise_help": {
+        "en": "Before publishing, move every event to its district or grid cell: the map, "
+        "the downloads and the exports then show no exact place, and names of places and "
+        "notes are replaced. Counts per region do not change.",
+        "es": "Antes de publicar, mueve cada evento a su distrito o celda: el mapa, las "
+        "descargas y las exportaciones no muestran ningún lugar exacto, y los nombres de "
+        "lugares y las notas se reemplazan. Los conteos por región no cambian.",
+    },
+    # ---- what changed (atlas.diff) ---------------------------------------------------------
+    "layer_changes": {"en": "Changes between versions", "es": "Cambios entre versiones"},
+    "changes_added": {
+        "en": "Added in the new version ({n})",
+        "es": "Añadidos en la versión nueva ({n})",
+    },
+    "changes_removed": {
+        "en": "Removed from the new version ({n})",
+        "es": "Eliminados en la versión nueva ({n})",
+    },
+    "changes_changed": {"en": "Revised ({n})", "es": "Revisados ({n})"},
+    "changes_status_added": {"en": "added", "es": "añadido"},
+    "changes_status_removed": {"en": "removed", "es": "eliminado"},
+    "changes_status_changed": {"en": "revised", "es": "revisado"},
+    "changes_status_unchanged": {"en": "unchanged", "es": "sin cambios"},
+    "changes_fields": {"en": "Changed", "es": "Cambió"},
+    "changes_fatalities": {"en": "Fatalities {old} → {new}", "es": "Muertes {old} → {new}"},
+    "changes_km": {"en": "Moved {km} km", "es": "Movido {km} km"},
+    "changes_days": {"en": "Date moved {days} days", "es": "Fecha movida {days} días"},
+    "changes_title": {
+        "en": "What changed: compare with a newer version",
+        "es": "Qué cambió: comparar con una versión más nueva",
+    },
+    "changes_intro": {
+        "en": "Upload a newer (or older) version of the loaded incident file. Events are "
+        "matched by id over every row, then counted inside the current filters; the map "
+        "shows added, removed and revised events.",
+        "es": "Sube una versión más nueva (o anterior) del archivo de incidentes cargado. Los "
+        "eventos se emparejan por id en todas las filas y luego se cuentan dentro de los "
+        "filtros actuales; el mapa muestra los eventos añadidos, eliminados y revisados.",
+    },
+    "changes_file": {"en": "The other version", "es": "La otra versión"},
+    "changes_counts": {
+        "en": "{added} added, {removed} removed, {changed} revised, {unchanged} unchanged (whole files).",
+        "es": "{added} añadidos, {removed} eliminados, {changed} revisados, {unchanged} sin cambios (archivos completos).",
+    },
+    "changes_hashes": {
+        "en": "Loaded file sha256 {old}; other version sha256 {new}.",
+        "es": "Archivo cargado sha256 {old}; otra versión sha256 {new}.",
+    },
+    "changes_download": {"en": "Changes (CSV)", "es": "Cambios (CSV)"},
+    "changes_sources": {
+        "en": "The other version was read as {new} and the loaded file as {old}: a diff "
+        "compares two versions of the same source's file.",
+        "es": "La otra versión se leyó como {new} y el archivo cargado como {old}: la "
+        "comparación es entre dos versiones del archivo de la misma fuente.",
+    },
+    "changes_dates": {
+        "en": "The other version has events from {start} to {end}; the date filter only "
+        "reaches {lo} to {hi} (the loaded file's range), so a range ending on {hi} leaves out "
+        "later additions. Choose All dates to count them.",
+        "es": "La otra versión tiene eventos del {start} al {end}; el filtro de fechas solo "
+        "llega del {lo} al {hi} (el rango del archivo cargado), así que un rango que termina "
+        "el {hi} deja fuera las adiciones posteriores. Elige Todas las fechas para contarlas.",
+    },
+    "changes_clear": {"en": "Stop comparing", "es": "Dejar de comparar"},
+    "diff_all": {"en": "All places", "es": "Todos los lugares"},
+    "diff_line": {
+        "en": "{region}, {period}: +{added} events, −{removed}, fatalities {old} → {new}",
+        "es": "{region}, {period}: +{added} eventos, −{removed}, muertes {old} → {new}",
+    },
+    "diff_revised": {"en": "; {n} revised", "es": "; {n} revisados"},
+    "gen_cell": {"en": "{km:g} km cell", "es": "celda de {km:g} km"},
+    "gen_fatalities": {"en": "{n} killed", "es": "{n} muertos"},
+    "gen_note_district": {
+        "en": "Locations generalised to districts: each event is drawn at a point inside "
+        "its district, not where it happened.",
+        "es": "Ubicaciones generalizadas al distrito: cada evento se dibuja en un punto "
+        "dentro de su distrito, no donde ocurrió.",
+    },
+    "gen_note_grid": {
+        "en": "Locations generalised to a {km} km grid ({crs}): each event is drawn at its "
+        "cell's centre, not where it happened.",
+        "es": "Ubicaciones generalizadas a una cuadrícula de {km} km ({crs}): cada evento se "
+        "dibuja en el centro de su celda, no donde ocurrió.",
+    },
 }
 
 

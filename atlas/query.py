@@ -65,8 +65,16 @@ def filter_incidents(
     regions: gpd.GeoDataFrame | None = None,
     *,
     inside: pd.Series | None = None,
+    districts: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, FilterSummary]:
     """Apply the spec's filters; return the incidents to draw and a :class:`FilterSummary`.
+
+    This is the one choke point of ``spec.generalise`` (:mod:`atlas.generalise`): with a
+    setting other than ``none`` the returned frame's points are already moved to their
+    district or grid cell and their ``location``/``admin3``/``notes`` replaced, so every
+    renderer and download receives only generalised places. ``districts`` are the
+    boundaries to generalise to (default: the shipped INEI 2023 districts). The summary
+    and ``inside_region`` are computed on the original points, so counts do not change.
 
     ``inside`` is an optional precomputed boolean Series (same index as ``incidents``)
     saying which events lie inside ``spec.region``; without it the region is looked up in
@@ -89,6 +97,10 @@ def filter_incidents(
     else:
         drawn["inside_region"] = False
 
+    if spec.generalise != "none":
+        from atlas.generalise import generalise_incidents
+
+        drawn = generalise_incidents(drawn, spec.generalise, districts, lang=spec.lang)
     deaths = _fatalities(matched)
     dates = matched["date_start"]
     summary = FilterSummary(

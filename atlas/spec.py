@@ -195,6 +195,7 @@ class MapSpec:
     focus: str = DEFAULT_FOCUS  # region id framed (padded) when bbox is None; "" = the data
     callouts: tuple[Callout, ...] = ()
     generalise: str = "none"  # none | district | grid:<km>
+    suppress_below: int = 0  # 0 = off; k >= 2: areas with 1..k-1 events show "< k"
     periods: tuple[tuple[dt.date, dt.date], ...] = ()  # () or two ranges to compare
     small_multiples: str = "none"  # none | year | quarter
     font: str = ""  # "" = the house font; else a name from atlas.fonts.configured_fonts()
@@ -240,6 +241,8 @@ class MapSpec:
         if not all(isinstance(c, Callout) for c in self.callouts):
             raise InputError("spec: callouts must be Callout values")
         parse_generalise(self.generalise)
+        if self.suppress_below != 0 and not 2 <= self.suppress_below <= 1000:
+            raise InputError("spec: suppress_below must be 0 (off) or 2 to 1000 events")
         if self.periods:
             if len(self.periods) != 2:
                 raise InputError("spec: periods takes exactly two date ranges (or none)")
@@ -448,7 +451,8 @@ class MapSpec:
 
 
 _TUPLE_FIELDS = {"event_types", "datasets", "precisions", "layers"}
-_INT_FIELDS = {"min_fatalities", "width", "height", "dpi", "scale", "coca_year"}
+_INT_FIELDS = {"min_fatalities", "width", "height", "dpi", "scale", "coca_year",
+               "suppress_below"}  # fmt: skip
 _DATE_FIELDS = {"date_from", "date_to"}
 _NESTED_FIELDS = {"callouts", "periods"}
 _TEXT_FIELDS = {

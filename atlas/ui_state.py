@@ -44,6 +44,10 @@ class K:
     STEP_ON = "w_step_on"
     STEP = "w_step"
     STEP_MODE = "w_step_mode"
+    GENERALISE = "w_generalise"  # safe locations: none | district | grid:<km>
+    CHANGES_FILE = "w_changes_file"  # the uploader of a second version of the incidents
+    CHANGES = "atlas_changes"  # Upload of the second version (atlas.diff compares them)
+    CHANGES_MEMO = "atlas_changes_memo"  # (key, diff, changes points): one diff per state
     PLAYING = "w_playing"  # play: advance one step per rerun until the last
     FRAME = "atlas_frame"  # (bbox, focus) the link opened with
     LINK_DATASETS = "atlas_link_datasets"  # datasets the link filtered on (maybe not loaded)
@@ -67,6 +71,11 @@ class K:
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
     EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text)
     MAP = "map"
+    COMPARE = "w_compare"  # periods side by side (the spec's ``periods``) on or off
+    PERIOD_A = "w_period_a"  # (start, end) of the first period
+    PERIOD_B = "w_period_b"  # (start, end) of the second period
+    COMPARE_CACHE = "atlas_compare_cache"  # (key, DualMap): the same maps for the same key
+    COMPARE_MAP = "compare_map"
 
 
 #: Extra URL parameter (not part of MapSpec): the step index when stepping through time.
@@ -321,8 +330,12 @@ def region_summary(
         parts.append(districts.loc[districts["layer"] == spec.region_layer, cols])
     chosen = pd.concat(parts, ignore_index=True).drop_duplicates("region_id")
     chosen = gpd.GeoDataFrame(chosen, geometry="geometry", crs=regions.crs)
-    table = aggregate(incidents, chosen)
-    return pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+    table = pd.DataFrame(aggregate(incidents, chosen).drop(columns="geometry", errors="ignore"))
+    if spec.suppress_below > 1:
+        from atlas.generalise import suppress_table
+
+        table = suppress_table(table, spec.suppress_below, spec.lang)
+    return table
 
 
 def share_url(base: str, params: dict[str, str]) -> str:

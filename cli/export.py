@@ -66,6 +66,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--scale", type=int, choices=(1, 2), help="1x or 2x pixels (PNG/GIF)")
     parser.add_argument("--lang", choices=LANGS, help="language of the furniture text")
     parser.add_argument("--basemap", choices=BASEMAPS, help="outlines, or web tiles osm/carto")
+    parser.add_argument(
+        "--small-multiples",
+        dest="small_multiples",
+        choices=("year", "quarter"),
+        help="one panel per year or quarter of the dates (PNG/SVG/PDF; at most 4 panels on "
+        "web, 6 on a4: the latest ones are drawn and the page says how many were left out)",
+    )
+    parser.add_argument(
+        "--periods",
+        metavar="A..B,C..D",
+        help="two periods side by side, e.g. 2020-05-23..2021-05-22,2021-05-23..2022-05-22 "
+        "(PNG/SVG/PDF panels, or two synced maps in .html)",
+    )
+    parser.add_argument(
+        "--generalise",
+        metavar="SETTING",
+        help="safe locations: none, district or grid:<km> (cells in EPSG:32718)",
+    )
+    parser.add_argument(
+        "--suppress-below",
+        dest="suppress_below",
+        type=int,
+        metavar="K",
+        help='areas with 1 to K-1 events show "< K" (0 = off)',
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -90,6 +115,8 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         "basemap",
         "scale",
         "dpi",
+        "generalise",
+        "suppress_below",
     ):
         value = getattr(args, name)
         if value is not None:
@@ -105,6 +132,14 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         settings["bbox"] = _bbox(args.bbox)
     if args.types is not None:
         settings["event_types"] = [v.strip() for v in args.types.split(",") if v.strip()]
+    if args.small_multiples is not None:
+        settings["small_multiples"] = args.small_multiples
+        settings["periods"] = []
+    if args.periods is not None:
+        if args.small_multiples is not None:
+            raise InputError("--periods and --small-multiples: give one of them, not both")
+        settings["periods"] = _periods(args.periods)
+        settings["small_multiples"] = "none"
     if args.width is not None or args.height is not None:
         settings["size"] = "custom"
         settings["width"] = args.width if args.width is not None else settings.get("width", 1200)
@@ -190,6 +225,17 @@ def _bbox(value: str) -> list[str]:
             "(e.g. -75.2,-13.9,-73.0,-11.0)"
         )
     return parts
+
+
+def _periods(value: str) -> list[list[str]]:
+    """``A..B,C..D`` -> [[A, B], [C, D]] (ISO dates, checked)."""
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 2 or not all(p.count("..") == 1 for p in parts):
+        raise InputError(
+            f"--periods {value!r}: give two ranges as FROM..TO,FROM..TO, e.g. "
+            "2020-05-23..2021-05-22,2021-05-23..2022-05-22"
+        )
+    return [[_date(d.strip(), "--periods") for d in p.split("..")] for p in parts]
 
 
 def _date(value: str, flag: str) -> str:

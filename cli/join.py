@@ -20,9 +20,12 @@ import numpy as np
 import pandas as pd
 
 from atlas.errors import InputError
+from atlas.generalise import generalise_incidents
+from atlas.generalise import note as generalise_note
 from atlas.regions import read_regions
 from atlas.safety import operator_limits, to_safe_csv
 from atlas.spatial import aggregate, join_per_incident, one_row_per_incident
+from atlas.spec import parse_generalise
 
 OUT_FORMATS = (".csv", ".geojson", ".parquet")
 INCIDENT_SOURCES = ("auto", "acled", "ucdp", "table", "vector")
@@ -79,6 +82,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--workers", type=int, default=None, metavar="N", help="local cluster size (cores)"
     )
+    parser.add_argument(
+        "--generalise",
+        metavar="SETTING",
+        default="none",
+        help="safe locations in --out: none, district or grid:<km> (cells in EPSG:32718); "
+        "region ids and --summary are computed from the original points first",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -126,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
     if date_from and date_to and date_to < date_from:
         raise InputError(f"--to {date_to} is before --from {date_from}; swap them")
     out_format = _out_format(args.out, "--out")
+    parse_generalise(args.generalise)
+    if getattr(args, "engine", "default") == "dask" and args.generalise != "none":
+        raise InputError("--generalise is not applied by --engine dask; run without --engine")
     if getattr(args, "engine", "default") == "dask" and args.summary:
         raise InputError(
             "--summary is not computed by --engine dask yet; run without --engine dask, or "
@@ -163,6 +176,9 @@ def run(args: argparse.Namespace) -> int:
 
     out, joined = join_per_incident(incidents, regions)
     counts = out["n_regions"].to_numpy()
+    if args.generalise != "none":
+        out = generalise_incidents(out, args.generalise)
+        print(generalise_note(args.generalise, "en"))
     write_output(out, args.out, out_format)
     inside = int((counts > 0).sum())
     print(

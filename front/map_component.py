@@ -9,6 +9,8 @@ Here a :class:`MapRenderer` (one per session) keeps what it rendered:
   change re-renders only the groups that read the incidents, and a pan re-renders nothing;
 * the layer control, per list of group names.
 
+Rendered parts are also shared between sessions (:data:`SHARED`, keyed by what they
+depend on), so a new reader's first map with the default view costs no rendering.
 It hands the component the same arguments ``st_folium`` would (the same script gives the
 same component key, so the browser keeps its map and view while the groups are swapped).
 It uses streamlit-folium's own helpers for each piece, pinned to the 0.27 series in
@@ -18,6 +20,8 @@ pyproject.toml; tests/test_map_component.py compares the arguments with ``st_fol
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,15 +66,26 @@ class MapRenderer:
     control: tuple[tuple[str, ...], str] | None = None
     renders: int = 0  # parts rendered (base + groups + control), for tests
 
-    def set_base(self, base_key: str, build: Callable[[], folium.Map]) -> None:
-        """Render the base when ``base_key`` changed (a new basemap or data version)."""
+    def set_base(
+        self, base_key: str, build: Callable[[], folium.Map], shared_key: str | None = None
+    ) -> None:
+        """Render the base when ``base_key`` changed (a new basemap or data version).
+
+        ``shared_key``, when given, names everything the base depends on (first view,
+        language...): a base another session rendered under it is reused."""
         if self.base is not None and base_key == self.base_key:
             return
-        self.base = render_base(build(), self.key)
+        full = f"base|{self.key}|{shared_key}" if shared_key else None
+        base = SHARED.get(full) if full else None
+        if base is None:
+            base = render_base(build(), self.key)
+            self.renders += 1
+            if full:
+                SHARED.put(full, base, len(base.script) + len(base.header))
+        self.base = base
         self.base_key = base_key
         self.groups.clear()
         self.control = None
-        self.renders += 1
 
     def arguments(
         self,
@@ -84,13 +99,14 @@ class MapRenderer:
         idx = 0
         for key, build in plans:
             slot = (key, idx)
-            done = self.groups.get(slot)
+            done = self.groups.get(slot) or SHARED.get(f"group|{key}|{idx}")
             if done is None:
                 group = build()
                 if group is None:
                     continue
                 done = render_group(group, self.base.parent_id, idx)
                 self.renders += 1
+                SHARED.put(f"group|{key}|{idx}", done, len(done.script))
             used[slot] = done
             idx += 1
         # keep this run's groups and the last run's (a toggled-back layer is not redrawn)
@@ -138,6 +154,50 @@ class MapRenderer:
             st.session_state[key] = st.session_state.get(hash_key, {})
 
         return sf._component_func(**args, on_change=_on_change)
+
+
+class SharedParts:
+    """Rendered parts any session may reuse (a group's key already names its data
+    version and filters), least recently used dropped above ``max_bytes`` of script.
+    Sessions run in threads: every access holds the lock."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str | None) -> Any:
+        if key is None:
+            return None
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            self._items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: str, value: Any, size: int) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size > self.max_bytes:
+                return
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _k, (_v, n) = self._items.popitem(last=False)
+                self._bytes -= n
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+#: Parts shared by every session of this process: 256 MB of script at most.
+SHARED = SharedParts(max_bytes=256 * 2**20)
 
 
 def render_base(fmap: folium.Map, key: str) -> RenderedBase:

@@ -94,6 +94,12 @@ PACKAGES: tuple[NpmPackage, ...] = (
         "sha512-m4avr8yL8kmFN8psrbFFFmB/If14iN5o9nw/NgnnM+kybDJpRsAynV2BsfpTYrTRysYUdADVD7CkUUizgkpLfg==",
         ("LICENSE.txt", "dist/jquery.min.js"),
     ),
+    NpmPackage(
+        "leaflet.sync",
+        "0.2.4",  # folium's DualMap (two synced maps: periods side by side)
+        "sha512-e59CcQNMFFZJWCAGzyFxcsVldWd0cU7G71q2Zh5a5Pbe7ua4G7CNQcKz51IALf0NzOyRF7ws6gjnndiVWkYN+w==",
+        ("LICENSE", "L.Map.Sync.js"),
+    ),
 )
 
 _FOLIUM_DIR = Path(folium.__file__).resolve().parent
@@ -121,6 +127,10 @@ URL_MAP: dict[str, str] = {
     ),
     "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
         "leaflet.markercluster@1.1.0/dist/MarkerCluster.Default.css"
+    ),
+    # DualMap asks for the repository's head; the pinned npm release stands in for it
+    "https://cdn.jsdelivr.net/gh/jieter/Leaflet.Sync/L.Map.Sync.min.js": (
+        "leaflet.sync@0.2.4/L.Map.Sync.js"
     ),
     "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": (
         f"{_FOLIUM_FOLDER}/leaflet_heat.min.js"

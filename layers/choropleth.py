@@ -18,6 +18,7 @@ import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
 
+from atlas.generalise import suppress_counts
 from atlas.i18n import t
 from layers.base import Layer, LegendEntry
 from layers.regions import layer_regions
@@ -50,8 +51,9 @@ def choropleth_frame(data: AtlasData, spec: MapSpec) -> tuple[gpd.GeoDataFrame, 
     snap = SNAP_KM if str(spec.region_layer).startswith("district") else 0.0
     summary = aggregate(data.incidents, regions, snap_km=snap)
     col = metric_column(spec)
+    keep = ["region_id", col] + (["incidents"] if col != "incidents" else [])
     frame = regions[["region_id", "name", "approximate", "geometry"]].merge(
-        summary[["region_id", col]], on="region_id", how="left"
+        summary[keep], on="region_id", how="left"
     )
     frame[col] = pd.to_numeric(frame[col], errors="coerce").fillna(0.0)
     edges = choropleth_bins(frame[col])
@@ -302,6 +304,10 @@ class ChoroplethLayer(Layer):
         frame = frame.copy()
         frame["name"] = frame["name"].map(esc)
         frame["value"] = frame[col].map(lambda v: fmt_number(v, spec.lang))
+        if spec.suppress_below > 1 and "incidents" in frame:  # "< k" (atlas.generalise)
+            shown = suppress_counts(frame["incidents"], spec.suppress_below, spec.lang)
+            small = shown.str.startswith("<").to_numpy()
+            frame.loc[small, "value"] = shown[small]
         s = self.style
         what = (
             t(f"choro_{'area' if spec.metric == 'per_area' else 'count'}_{level}", spec.lang)

@@ -35,6 +35,7 @@ from atlas.errors import InputError
 from atlas.frame import MapView, frame_of
 from atlas.i18n import t
 from layers import assets as asset_store
+from layers import changes as changes_layer
 from layers.base import LegendEntry
 from layers.coca import COCA_PANE, COCA_PANE_Z
 from layers.legend import Legend, LegendStyle, legend_banners, legend_html
@@ -60,6 +61,7 @@ def legend_entries(spec: MapSpec, data: AtlasData, *, live: bool = False) -> lis
         out.extend(
             layer.live_legend_entries(data, spec) if live else layer.legend_entries(data, spec)
         )
+    out.extend(changes_layer.legend_entries(getattr(data, "changes", None), spec.lang))
     return out
 
 
@@ -123,6 +125,24 @@ def build_base(
         control_scale=True,
         prefer_canvas=True,
     )
+    dress_base(fmap, spec, data, fit=None if view is not None else (west, south, east, north),
+               preload_plugins=preload_plugins)  # fmt: skip
+    apply_assets(fmap, assets, asset_base_url)
+    return fmap
+
+
+def dress_base(
+    fmap: folium.Map,
+    spec: MapSpec,
+    data: AtlasData,
+    *,
+    fit: tuple[float, float, float, float] | None,
+    preload_plugins: bool = True,
+) -> None:
+    """Give a bare ``folium.Map`` (made with ``tiles=None``) what every atlas map has: a
+    maxZoom, its own asset lists, the plugin and legend styles, the panes, the base layers,
+    and, when ``fit`` (west, south, east, north) is given, the first view fitted to it.
+    :func:`build_base` and the two maps of :mod:`layers.dualmap` both use it."""
     # with tiles=None folium puts no maxZoom on the map and MarkerCluster stays blank
     fmap.options["maxZoom"] = MAX_ZOOM
     # per-instance lists: folium.Map.default_js itself is never touched
@@ -137,10 +157,9 @@ def build_base(
     for layer in layers_for(spec.layers):
         if layer.name in BASE_LAYERS:
             layer.to_folium(fmap, data, spec)
-    if view is None:
+    if fit is not None:
+        west, south, east, north = fit
         FitFrame([[south, west], [north, east]]).add_to(fmap)
-    apply_assets(fmap, assets, asset_base_url)
-    return fmap
 
 
 #: The spec fields a layer that does not read the incidents (``Layer.reads_incidents``
@@ -152,6 +171,8 @@ MARKER_LAYERS = ("points", "clusters")
 
 #: Key of the legend's own group (no layer control entry).
 LEGEND_GROUP = "legend"
+#: The changes between two versions of the incident file (layers/changes.py).
+CHANGES_GROUP = "changes"
 
 
 @dataclass(frozen=True)
@@ -164,7 +185,11 @@ class GroupPlan:
 
 
 def plan_groups(
-    spec: MapSpec, data_key: str, player: tuple[list[tuple[dt.date, dt.date]], int] | None = None
+    spec: MapSpec,
+    data_key: str,
+    player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
+    *,
+    changes: bool = False,
 ) -> list[GroupPlan]:
     """The groups :func:`build_groups` makes for ``spec``, in draw order, with their keys.
 
@@ -172,7 +197,9 @@ def plan_groups(
     gets a key from every spec field that is not frame or editorial text (a filter change
     changes it); one that does not is keyed by :data:`STATIC_FIELDS` only, so a caller can
     keep it, built and rendered, across filter changes. The marker layer's key includes the
-    player; the legend reads everything the layers draw.
+    player; the legend reads everything the layers draw. With ``changes`` (the data holds a
+    second version's changes, ``AtlasData.changes``; ``data_key`` must name that version)
+    the changes layer comes after the data layers.
     """
     content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="",
                            size="web", width=1200, height=675, dpi=100, scale=1)  # fmt: skip
@@ -189,6 +216,8 @@ def plan_groups(
             marker = layer.name
             key = f"{key}|{step}"
         plans.append(GroupPlan(layer.name, f"{layer.name}|{key}"))
+    if changes:
+        plans.append(GroupPlan(CHANGES_GROUP, f"{CHANGES_GROUP}|{dynamic}"))
     plans.append(GroupPlan(LEGEND_GROUP, f"{LEGEND_GROUP}|{dynamic}"))
     return plans
 
@@ -220,6 +249,9 @@ def build_group(
             return None
         group = folium.FeatureGroup(name=t("legend", spec.lang), control=False)
         Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(group)
+    elif name == CHANGES_GROUP:  # a second version of the file: not a spec layer
+        group = folium.FeatureGroup(name=t("layer_changes", spec.lang), control=True)
+        changes_layer.to_folium(group, getattr(data, "changes", None), spec.lang)
     else:
         (layer,) = layers_for((name,))
         group = folium.FeatureGroup(name=t(f"layer_{name}", spec.lang), control=True)
@@ -244,7 +276,7 @@ def build_groups(
     """One FeatureGroup per enabled data layer, in draw order, then the legend's own group
     (see :func:`plan_groups` and :func:`build_group`)."""
     groups = []
-    for plan in plan_groups(spec, "", player):
+    for plan in plan_groups(spec, "", player, changes=getattr(data, "changes", None) is not None):
         group = build_group(plan.name, spec, data, assets=assets, asset_base_url=asset_base_url,
                             player=player)  # fmt: skip
         if group is not None:

@@ -22,8 +22,9 @@ from PIL import Image
 
 from atlas.errors import InputError
 from atlas.frame import frame_of
+from atlas.generalise import generalise_spec
 from atlas.i18n import fmt_date
-from layers import printmap
+from layers import multiples, printmap
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
@@ -68,6 +69,11 @@ def export(
         )
     if not out.parent.is_dir():
         raise InputError(f"{out}: folder {out.parent} does not exist; create it first")
+    # callouts placed by coordinates move with the events (the incidents themselves are
+    # generalised where every renderer gets them: atlas.query.filter_incidents)
+    spec = generalise_spec(spec, data.districts)
+    if multiples.is_multiples(spec):
+        return _export_panels(spec, data, out, fmt)
     if summary is None:
         summary = printmap.compute_summary(spec, data)
     width, height = spec.width, spec.height
@@ -90,6 +96,63 @@ def export(
     alt_path.write_text(text + "\n", encoding="utf-8")
     sources_text_path(out).write_text(sources_text(spec, data, summary), encoding="utf-8")
     return ExportResult(out, alt_path, fmt[1:], width, height, frames, text)
+
+
+def _export_panels(spec: MapSpec, data: AtlasData, out: Path, fmt: str) -> ExportResult:
+    """Small multiples (PNG/SVG/PDF, :mod:`layers.multiples`), or the two periods as two
+    synced maps in one self-contained HTML page (:mod:`layers.dualmap`)."""
+    if fmt == ".html":
+        if spec.small_multiples != "none":
+            raise InputError(
+                f"{out.name}: small multiples by {spec.small_multiples} export to PNG, SVG "
+                "or PDF; an HTML page shows two periods side by side (give periods)"
+            )
+        return _write_dual_html(spec, data, out)
+    if fmt not in (".png", ".svg", ".pdf"):
+        raise InputError(
+            f"{out.name}: small multiples and periods side by side export to PNG, SVG, PDF "
+            "(or, for two periods, HTML), not as an animation; drop small_multiples and "
+            "periods to animate"
+        )
+    page = multiples.build_multiples(spec, data)
+    if fmt == ".png":
+        _save(page.figure, out, "png", spec.dpi * spec.scale, spec)
+        width, height = spec.pixel_size
+    else:
+        _rasterize_dense(page.figure)
+        _save(page.figure, out, fmt[1:], spec.dpi, spec)
+        width, height = spec.width, spec.height
+    text = alt_text(page.span_spec, data, page.summary) + " " + _panels_sentence(page, spec.lang)
+    return _sidecars(spec, data, out, fmt, width, height, text, page.summary)
+
+
+def _panels_sentence(page: multiples.Multiples, lang: str) -> str:
+    """``Panels: 2021: 275 incidents, 79 deaths; 2022: ...`` plus the page's note."""
+    head = "Paneles" if lang == "es" else "Panels"
+    return f"{head}: {'; '.join(page.titles())}. {page.note}"
+
+
+def _write_dual_html(spec: MapSpec, data: AtlasData, out: Path) -> ExportResult:
+    from atlas.periods import filter_periods
+    from layers.dualmap import build_dual_map, period_heading
+
+    periods = filter_periods(spec, data, [tuple(p) for p in spec.periods])
+    dual = build_dual_map(spec, data, periods, assets="inline")
+    out.write_text(dual.get_root().render(), encoding="utf-8")
+    span = spec.replace(date_from=periods[0].start, date_to=periods[-1].end)
+    summary = printmap.compute_summary(span, data)
+    head = "Periodos" if spec.lang == "es" else "Periods"
+    text = (alt_text(span, data, summary) + f" {head}: "
+            + "; ".join(period_heading(p, spec.lang) for p in periods) + ".")  # fmt: skip
+    return _sidecars(spec, data, out, ".html", spec.width, spec.height, text, summary)
+
+
+def _sidecars(spec: MapSpec, data: AtlasData, out: Path, fmt: str, width: int, height: int,
+              text: str, summary: FilterSummary) -> ExportResult:  # fmt: skip
+    alt_path = alt_text_path(out)
+    alt_path.write_text(text + "\n", encoding="utf-8")
+    sources_text_path(out).write_text(sources_text(spec, data, summary), encoding="utf-8")
+    return ExportResult(out, alt_path, fmt[1:], width, height, 1, text)
 
 
 def sources_text_path(path: str | Path) -> Path:
@@ -129,9 +192,10 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
     from atlas.query import filter_incidents
 
     try:
-        drawn, computed = filter_incidents(data.incidents, spec, data.regions)
+        drawn, computed = filter_incidents(data.incidents, spec, data.regions,
+                                           districts=data.districts)  # fmt: skip
     except InputError:
-        drawn, computed = filter_incidents(data.incidents, spec)
+        drawn, computed = filter_incidents(data.incidents, spec, districts=data.districts)
     summary = summary or computed
     es = spec.lang == "es"
     area = _region_name(spec, data) or ("Perú" if es else "Peru")
@@ -222,8 +286,8 @@ def animation_ranges(
 
 # ---- private stages -------------------------------------------------------------------------
 def map_extent(fig: Figure) -> tuple[float, float, float, float]:
-    """(west, south, east, north) the page's map shows."""
-    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    """(west, south, east, north) the page's map (or every small-multiples panel) shows."""
+    ax = next(a for a in fig.axes if a.get_gid() in ("map", "panel-0"))  # panels share it
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     return (x0, y0, x1, y1)
 

@@ -465,6 +465,10 @@ def method_text(
         level_text = "/".join(levels.get(p, p) for p in hidden_levels) or "-"
         sentence = w["not_drawn"].format(levels=level_text, n=summary.hidden_by_precision)
         lines.append(sentence[0].upper() + sentence[1:] + ".")
+    if getattr(spec, "generalise", "none") != "none":
+        from atlas.generalise import note as generalise_note
+
+        lines.append(generalise_note(spec.generalise, spec.lang))
     for line in coca_lines(spec, data, compact=compact):
         lines.append(line)
     rivers = getattr(data, "rivers", None)

@@ -81,8 +81,11 @@ def _fmt_dates(df: pd.DataFrame, lang: str) -> pd.Series:
     return span.where(prec == "", span + " (" + prec + ")")
 
 
-def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
-    """Popup HTML per incident; every value escaped (vectorised string ops)."""
+def popup_fields(
+    incidents: pd.DataFrame, lang: str, sample: bool
+) -> tuple[np.ndarray, list[str], list[pd.Series]]:
+    """A popup's parts: whether each incident carries the SAMPLE line, the field labels
+    and each field's values, all escaped (vectorised string ops)."""
     df = incidents
     label = df["event_type"].map(lambda v: esc(event_label(str(v), lang)))
     src_type = _col(df, "source_event_type")
@@ -110,13 +113,24 @@ def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
         (t("source", lang), _col(df, "source")),
         (t("notes", lang), _col(df, "notes")),
     ]
-    out = pd.Series("<div class='atlas-popup'>", index=df.index, dtype=object)
+    flag = np.zeros(len(df), dtype=bool)
     if sample or ("synthetic" in df and df["synthetic"].any()):
-        flag = df["synthetic"].astype(bool) if "synthetic" in df else pd.Series(True, df.index)
-        banner = "<b style='color:#b00'>" + esc(t("sample_short", lang)) + "</b><br>"
-        out = out + np.where(flag | sample, banner, "")
-    for name, values in rows:
-        out = out + "<b>" + esc(name) + ":</b> " + values + "<br>"
+        flag = (df["synthetic"].fillna(False).astype(bool).to_numpy() if "synthetic" in df
+                else np.ones(len(df), dtype=bool)) | bool(sample)  # fmt: skip
+    return flag, [esc(name) for name, _ in rows], [values.astype(str) for _, values in rows]
+
+
+def popup_banner(lang: str) -> str:
+    return "<b style='color:#b00'>" + esc(t("sample_short", lang)) + "</b><br>"
+
+
+def popup_html(incidents: pd.DataFrame, lang: str, sample: bool) -> pd.Series:
+    """Popup HTML per incident; every value escaped."""
+    flag, labels, values = popup_fields(incidents, lang, sample)
+    out = pd.Series("<div class='atlas-popup'>", index=incidents.index, dtype=object)
+    out = out + np.where(flag, popup_banner(lang), "")
+    for name, col in zip(labels, values, strict=True):
+        out = out + "<b>" + name + ":</b> " + col + "<br>"
     return out + "</div>"
 
 
@@ -178,11 +192,14 @@ class _CompactPoints(FastMarkerCluster):
 
 
 class _DomPoints(folium.map.Layer):
-    """One circle marker per incident, built in the browser from a JSON array.
+    """One circle marker per incident, built in the browser from a JSON payload.
 
-    Each row is [lat, lon, radius, colour, popup HTML, tooltip, first day, span in days];
-    popup and tooltip were escaped in Python (:func:`popup_html`), so binding them as HTML
-    is safe. The markers and their days go into the map's time registry for the player.
+    ``rows``: [lat, lon, radius, colour index, first day, span in days, SAMPLE flag,
+    tooltip, then one index per popup field]; ``strings`` holds every distinct value once
+    (a dataset name or a note repeated on 2,000 rows is sent once); ``labels`` the field
+    names. Every string was escaped in Python (:func:`popup_fields`), so the popup built
+    from them (the same HTML as :func:`popup_html`) is safe to bind as HTML. The markers
+    and their days go into the map's time registry for the player.
     """
 
     _template = Template(
@@ -190,32 +207,71 @@ class _DomPoints(folium.map.Layer):
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = L.featureGroup();
             (function(){
-                var rows = {{ this.json_data }};
+                var P = {{ this.payload }};
+                var rows = P.rows, S = P.strings, C = P.colors, LB = P.labels;
                 var base = {{ this.marker_style|tojson }};
+                var head = "<div class='atlas-popup'>";
+                function popup(r) {
+                    var h = head + (r[6] ? P.banner : "");
+                    for (var k = 0; k < LB.length; k++) {
+                        h += "<b>" + LB[k] + ":</b> " + S[r[8 + k]] + "<br>";
+                    }
+                    return h + "</div>";
+                }
                 // the map's time registry (layers/timeplayer.py): markers and their days
                 var reg = {group: {{ this.get_name() }}, markers: [], d0: [], d1: [],
                            ready: true, onready: null};
-                for (var i = 0; i < rows.length; i++) {
-                    var r = rows[i];
-                    var opts = Object.assign({radius: r[2], fillColor: r[3], fill: true}, base);
+                rows.forEach(function(r) {
+                    var opts = Object.assign({radius: r[2], fillColor: C[r[3]], fill: true}, base);
                     reg.markers.push(L.circleMarker([r[0], r[1]], opts)
-                        .bindPopup(r[4], {maxWidth: 320})
-                        .bindTooltip(r[5])
+                        .bindPopup(function(){ return popup(r); }, {maxWidth: 320})
+                        .bindTooltip(S[r[7]])
                         .addTo({{ this.get_name() }}));
-                    reg.d0.push(r[6]);
-                    reg.d1.push(r[6] + r[7]);
-                }
+                    reg.d0.push(r[4]);
+                    reg.d1.push(r[4] + r[5]);
+                });
                 var host = {{ this._parent.get_name() }};
                 (host._atlasTime = host._atlasTime || []).push(reg);
             })();
         {% endmacro %}"""
     )
 
-    def __init__(self, json_data: str, marker_style: dict, name: str) -> None:
+    def __init__(self, payload: str, marker_style: dict, name: str) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "IncidentPoints"
-        self.json_data = json_data.replace("</", "<\\/")  # cannot close the <script>
+        self.payload = payload.replace("</", "<\\/")  # cannot close the <script>
         self.marker_style = marker_style
+
+
+def dom_payload(incidents: gpd.GeoDataFrame, lang: str, sample: bool) -> dict:
+    """The :class:`_DomPoints` payload for ``incidents`` (in draw order)."""
+    flag, labels, values = popup_fields(incidents, lang, sample)
+    tips = tooltip_text(incidents, lang).astype(str)
+    columns = [tips, *values]
+    codes, strings = pd.factorize(pd.concat(columns, ignore_index=True), sort=False)
+    codes = codes.reshape(len(columns), len(incidents))
+    colors = event_colors(incidents["event_type"])
+    color_codes, color_table = pd.factorize(pd.Series(colors))
+    days = incident_days(incidents)
+    table = pd.DataFrame(
+        {
+            "lat": np.round(incidents.geometry.y.to_numpy(), 6),
+            "lon": np.round(incidents.geometry.x.to_numpy(), 6),
+            "r": np.round(radius_px(incidents["fatalities"]), 1),
+            "c": color_codes,
+            "d": days[0],
+            "s": days[1] - days[0],
+            "f": flag.astype(int),
+            **{f"v{i}": codes[i] for i in range(len(columns))},
+        }
+    )
+    return {
+        "rows": json.loads(table.to_json(orient="values", double_precision=6)),
+        "strings": list(strings),
+        "colors": list(color_table),
+        "labels": labels,
+        "banner": popup_banner(lang) if flag.any() else "",
+    }
 
 
 #: The day an undated incident gets: before any step, so the player never shows it.
@@ -338,21 +394,8 @@ class PointsLayer(Layer):
         order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
         inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]  # big below
         s = self.style
-        days = incident_days(inc)
-        rows = pd.DataFrame(
-            {
-                "lat": np.round(inc.geometry.y.to_numpy(), 6),
-                "lon": np.round(inc.geometry.x.to_numpy(), 6),
-                "r": np.round(radius_px(inc["fatalities"]), 1),
-                "c": event_colors(inc["event_type"]),
-                "p": popup_html(inc, spec.lang, bool(data.is_sample)).to_numpy(),
-                "t": tooltip_text(inc, spec.lang).to_numpy(),
-                "d": days[0],
-                "s": days[1] - days[0],
-            }
-        )
         _DomPoints(
-            rows.to_json(orient="values", double_precision=6),
+            json.dumps(dom_payload(inc, spec.lang, bool(data.is_sample)), ensure_ascii=False),
             {"color": s.color, "weight": s.weight, "fillOpacity": s.fill_opacity},
             name=name,
         ).add_to(fmap)

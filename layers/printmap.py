@@ -317,9 +317,10 @@ def filter_view(spec: MapSpec, data: AtlasData) -> tuple[AtlasData, FilterSummar
     from atlas.query import filter_incidents
 
     try:
-        drawn, summary = filter_incidents(data.incidents, spec, data.regions)
+        drawn, summary = filter_incidents(data.incidents, spec, data.regions,
+                                          districts=data.districts)  # fmt: skip
     except InputError:  # region not among the loaded regions: count without it
-        drawn, summary = filter_incidents(data.incidents, spec)
+        drawn, summary = filter_incidents(data.incidents, spec, districts=data.districts)
     return dataclasses.replace(data, incidents=drawn), summary
 
 

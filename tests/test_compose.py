@@ -88,7 +88,7 @@ def test_popups_escape_untrusted_text() -> None:
     html = build_folium_map(MapSpec(), data).get_root().render()
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<img src=x" not in html
-    assert "&lt;b&gt;bold&lt;\\/b&gt; &amp; co" in html  # JSON escapes '/'
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html
 
 
 def test_reference_popup_names_source_and_caveat() -> None:

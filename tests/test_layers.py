@@ -372,3 +372,29 @@ def test_popups_speak_the_readers_language_and_say_each_thing_once() -> None:
     tips = tooltip_text(inc, "en").tolist()
     assert tips[0].endswith("1 fatality") and tips[1].endswith("2 fatalities")
     assert tooltip_text(inc, "es").tolist()[0].endswith("1 víctima mortal")
+
+
+def test_point_payload_rebuilds_each_popup_and_sends_each_string_once() -> None:
+    """The browser builds each popup from the payload exactly as popup_html writes it
+    (the same steps as _DomPoints' script), and a value repeated on every row is sent once."""
+    import json
+
+    from atlas.data import load_shipped
+    from layers.incidents import dom_payload, popup_html, tooltip_text
+
+    inc = load_shipped().incidents.head(300)
+    payload = json.loads(json.dumps(dom_payload(inc, "es", True), ensure_ascii=False))
+    strings, labels = payload["strings"], payload["labels"]
+    expected = popup_html(inc, "es", True).tolist()
+    tips = tooltip_text(inc, "es").tolist()
+    assert len(payload["rows"]) == len(inc)
+    for r, want, tip in zip(payload["rows"], expected, tips, strict=True):
+        html = "<div class='atlas-popup'>" + (payload["banner"] if r[6] else "")
+        for k, label in enumerate(labels):
+            html += "<b>" + label + ":</b> " + strings[r[8 + k]] + "<br>"
+        assert html + "</div>" == want
+        assert strings[r[7]] == tip
+    # the sample's note is the same on every row: one copy
+    note = inc["notes"].iloc[0]
+    assert sum(note in s for s in strings) == 1
+    assert len(json.dumps(payload)) < 0.5 * sum(len(p) for p in expected)

@@ -11,8 +11,15 @@ import pytest
 import streamlit_folium as sf
 
 from atlas.spec import MapSpec
-from front.map_component import MapRenderer
+from front.map_component import SHARED, MapRenderer
 from layers.compose import build_base, build_group, plan_groups
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_parts():
+    SHARED.clear()
+    yield
+    SHARED.clear()
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +117,47 @@ def test_filter_change_renders_only_the_groups_that_read_incidents(spec, shipped
     assert back["feature_group"] == first["feature_group"]
 
 
-def test_new_base_key_renders_everything_again(spec, shipped):
+def test_new_base_key_renders_the_base_and_reuses_the_groups(spec, shipped):
     renderer = MapRenderer(key="atlas_map")
     renderer.set_base("b1", lambda: build_base(spec, shipped, assets="local"))
     renderer.arguments(_plans(spec, shipped), height=620)
     n = renderer.renders
     renderer.set_base("b1", lambda: pytest.fail("the same base key must not rebuild"))
     renderer.set_base("b2", lambda: build_base(spec.replace(basemap="outlines"), shipped))
-    renderer.arguments(_plans(spec, shipped), height=620)
-    assert renderer.renders == n + 1 + 5 + 1
+    args = renderer.arguments(_plans(spec, shipped), height=620)
+    # a group's script does not depend on the base: the shared copies serve; the
+    # session's layer control is made again for the new base
+    assert renderer.renders == n + 1 + 1
+    assert args["feature_group"]
+
+
+def test_a_second_session_reuses_the_first_sessions_parts(spec, shipped):
+    first = MapRenderer(key="atlas_map")
+    first.set_base("b1", lambda: build_base(spec, shipped, assets="local"), shared_key="k1")
+    one = first.arguments(_plans(spec, shipped), height=620)
+    second = MapRenderer(key="atlas_map")
+    second.set_base("b1", lambda: pytest.fail("the shared base must serve"), shared_key="k1")
+    two = second.arguments(
+        [(k, lambda: pytest.fail("the shared group must serve")) for k, _ in _plans(spec, shipped)],
+        height=620,
+    )
+    assert second.renders == 1  # its own layer control only
+    assert {k: v for k, v in one.items()} == {k: v for k, v in two.items()}
+    # another first view (shared key) is a base of its own
+    third = MapRenderer(key="atlas_map")
+    third.set_base("b1", lambda: build_base(spec, shipped, assets="local"), shared_key="k2")
+    assert third.renders == 1
+
+
+def test_shared_parts_stay_under_their_byte_cap():
+    from front.map_component import SharedParts
+
+    parts = SharedParts(max_bytes=100)
+    for i in range(10):
+        parts.put(f"k{i}", i, 30)
+    assert [parts.get(f"k{i}") for i in range(10)] == [None] * 7 + [7, 8, 9]
+    parts.put("huge", "x", 101)
+    assert parts.get("huge") is None
 
 
 def test_static_group_keys_ignore_filters_but_not_language(spec):

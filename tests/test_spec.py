@@ -69,6 +69,7 @@ EVERY_KEY = MapSpec(
         Callout("Pichari", region_id="050410", leader=False),
     ),
     generalise="grid:10",
+    suppress_below=5,
     periods=((D(2020, 5, 23), D(2021, 5, 22)), (D(2021, 5, 23), D(2022, 5, 22))),
     small_multiples="quarter",
     font=HOUSE_FONT,

@@ -109,9 +109,10 @@ def test_days_are_in_both_point_payloads() -> None:
     assert [r[4] for r in compact] == d0.tolist()
     assert [r[6] for r in compact] == (d1 - d0).tolist()
     html = build_folium_map(MapSpec(layers=POINTS), data).get_root().render()
-    rows = json.loads(re.search(r"var rows = (\[\[.*?\]\]);", html).group(1))
-    assert sorted((r[6], r[7]) for r in rows) == sorted(zip(d0, d1 - d0, strict=True))
-    assert "reg.d0.push(r[6])" in html and "reg.d1.push(r[6] + r[7])" in html
+    payload = json.loads(re.search(r"var P = (\{.*?\});\n", html).group(1))
+    rows = payload["rows"]
+    assert sorted((r[4], r[5]) for r in rows) == sorted(zip(d0, d1 - d0, strict=True))
+    assert "reg.d0.push(r[4])" in html and "reg.d1.push(r[4] + r[5])" in html
     big = build_folium_map(MapSpec(layers=POINTS), make_data(MAX_DOM_POINTS + 1))
     assert "reg.d1.push(data[i][4] + data[i][6])" in big.get_root().render()
 

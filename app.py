@@ -48,6 +48,8 @@ from atlas.ui_state import (
     STEP_PARAM,
     K,
     Upload,
+    add_callout,
+    clicked_point,
     files_fingerprint,
     hiding_filters,
     quick_range_for,
@@ -78,13 +80,14 @@ GENERALISE_CHOICES = ("none", "district", "grid:1", "grid:5", "grid:10", "grid:2
 TOGGLE_LAYERS = ("points", "clusters", "heat", "choropleth", "regions", "coca", "reference")
 assert set(TOGGLE_LAYERS) == set(LAYER_NAMES) - {"basemap"}, "a layer has no toggle"
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml", "kmz"]
-EXPORT_FORMATS = ("png", "svg", "pdf", "html", "gif")
+EXPORT_FORMATS = ("png", "svg", "pdf", "html", "gif", "mp4")
 MIME = {
     "png": "image/png",
     "svg": "image/svg+xml",
     "pdf": "application/pdf",
     "html": "text/html",
     "gif": "image/gif",
+    "mp4": "video/mp4",
 }
 DISTRICTS_ENTRY = "pe-districts-2023"
 #: Incident files given at start-up (the app's own copy of the notebook's variable).
@@ -648,7 +651,46 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
         for old in ("center", "zoom"):  # a version-1 link, now converted
             if old in st.query_params:
                 del st.query_params[old]
+    _callout_panel(out, lang)
     _share_panel(lang)
+
+
+def _callout_panel(out: object, lang: str) -> None:
+    """Click the map, type the text, add: a callout in the spec (carried like the other
+    settings without a sidebar widget, so the link, the exports and the map show it)."""
+    ss = st.session_state
+    carried = ss.get(K.CARRIED, {})
+    with st.expander(t("callouts_title", lang), expanded=bool(ss.get(K.CALLOUT_MODE))):
+        st.toggle(t("callout_mode", lang), key=K.CALLOUT_MODE)
+        click = clicked_point(out)
+        if click != ss.get(K.CALLOUT_SEEN):  # a new click (the map repeats the last one)
+            ss[K.CALLOUT_SEEN] = click
+            if click is not None and ss.get(K.CALLOUT_MODE):
+                ss[K.CALLOUT_AT] = click
+        at = ss.get(K.CALLOUT_AT)
+        if ss.get(K.CALLOUT_MODE):
+            if at is None:
+                st.caption(t("callout_click", lang))
+            else:
+                st.caption(t("callout_at", lang, lat=f"{at[1]:.4f}", lon=f"{at[0]:.4f}"))
+                with st.form("atlas_callout_form", clear_on_submit=True, border=False):
+                    text = st.text_input(t("callout_text", lang), key=K.CALLOUT_TEXT,
+                                         max_chars=200)  # fmt: skip
+                    if st.form_submit_button(t("callout_add", lang)):
+                        try:
+                            ss[K.CARRIED] = add_callout(carried, text, at)
+                        except AtlasError as exc:
+                            st.error(str(exc))
+                        else:
+                            ss[K.CALLOUT_AT] = None
+                            st.rerun()
+        for i, c in enumerate(carried.get("callouts", ())):
+            left, right = st.columns([5, 1])
+            left.text(c.text)  # st.text: shown as typed, never as markdown or HTML
+            if right.button(t("callout_remove", lang), key=f"atlas_callout_rm_{i}"):
+                rest = tuple(x for j, x in enumerate(carried["callouts"]) if j != i)
+                ss[K.CARRIED] = {**carried, "callouts": rest}
+                st.rerun()
 
 
 def _upload_panel(lang: str) -> None:
@@ -949,7 +991,7 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
             c1.download_button(t("export_download", lang, fmt=name.rsplit(".", 1)[-1].upper()),
                                blob, name, mime)  # fmt: skip
             c2.download_button(t("export_sources", lang), sidecar,
-                               name.rsplit(".", 1)[0] + ".sources.txt", "text/plain",
+                               name.rsplit(".", 1)[0] + ".sources.md", "text/markdown",
                                on_click="ignore")  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from struct import error as struct_error
 
 FONTS_ENV = "CONFLICT_ATLAS_FONTS"
 HOUSE_FONT = "DejaVu Sans"
@@ -46,6 +47,37 @@ def configured_fonts(env: str | None = None) -> dict[str, Path | None]:
 def font_path(name: str) -> Path | None:
     """The file of an offered font (None: the house font); KeyError if not offered."""
     return configured_fonts()[name or HOUSE_FONT]
+
+
+def font_family_name(path: str | Path) -> str:
+    """The family name inside a TrueType/OpenType file; InputError naming the file when
+    it is missing or not a font (why: an operator's typo must not become DejaVu)."""
+    from atlas.errors import InputError
+
+    p = Path(path)
+    problem = _font_problem(p)
+    if problem:
+        raise InputError(f"font file {p}: {problem}; give a .ttf, .otf or .ttc font file")
+    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+    try:
+        font = TTCollection(str(p)).fonts[0] if p.suffix.lower() == ".ttc" else TTFont(str(p))
+        name = font["name"].getBestFamilyName()
+    except (TTLibError, KeyError, OSError, AssertionError, struct_error) as exc:
+        raise InputError(f"font file {p}: not a readable font ({type(exc).__name__})") from None
+    if not name or not _NAME.match(name):
+        raise InputError(f"font file {p}: its family name {str(name)[:64]!r} cannot be used")
+    return str(name)
+
+
+def register_font_file(path: str | Path) -> str:
+    """Offer the font at ``path`` in this process (as if listed in ``CONFLICT_ATLAS_FONTS``)
+    and return its family name, for a spec's ``font``. The CLI's ``--font-file``."""
+    name = font_family_name(path)
+    entry = f"{name}={Path(path).resolve()}"
+    current = os.environ.get(FONTS_ENV, "")
+    os.environ[FONTS_ENV] = f"{current};{entry}" if current else entry
+    return name
 
 
 def _font_problem(path: Path) -> str | None:
@@ -87,4 +119,11 @@ def _tables_problem(path: Path) -> str | None:
     return None
 
 
-__all__ = ["FONTS_ENV", "HOUSE_FONT", "configured_fonts", "font_path"]
+__all__ = [
+    "FONTS_ENV",
+    "HOUSE_FONT",
+    "configured_fonts",
+    "font_family_name",
+    "font_path",
+    "register_font_file",
+]

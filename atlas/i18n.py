@@ -527,6 +527,35 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Colour: event type. Size: deaths (best estimate).",
         "es": "Color: tipo de evento. Tamaño: muertes (mejor estimación).",
     },
+    # ---- the HTML export's page (layers/htmlpage.py) ------------------------------------
+    "layer_callouts": {"en": "Callouts", "es": "Anotaciones"},
+    "callouts_title": {"en": "Callouts on the map", "es": "Anotaciones en el mapa"},
+    "callout_mode": {
+        "en": "Click the map to place a callout",
+        "es": "Hacer clic en el mapa para colocar una anotación",
+    },
+    "callout_click": {
+        "en": "Click the place on the map the callout points to.",
+        "es": "Haga clic en el lugar del mapa al que apunta la anotación.",
+    },
+    "callout_at": {
+        "en": "Callout at latitude {lat}, longitude {lon}.",
+        "es": "Anotación en latitud {lat}, longitud {lon}.",
+    },
+    "callout_text": {"en": "Callout text", "es": "Texto de la anotación"},
+    "callout_add": {"en": "Add callout", "es": "Añadir anotación"},
+    "callout_remove": {"en": "Remove", "es": "Quitar"},
+    "html_default_title": {"en": "Conflict Atlas map", "es": "Mapa de Conflict Atlas"},
+    "html_source": {"en": "Source", "es": "Fuente"},
+    "html_note": {"en": "Note", "es": "Nota"},
+    "html_map_by": {"en": "Map", "es": "Mapa"},
+    "html_credits_title": {"en": "Credits and data", "es": "Créditos y datos"},
+    "html_credits": {
+        "en": "Made with Conflict Atlas; the map is drawn by Leaflet (BSD-2-Clause) through "
+        "folium (MIT). The datasets, with their versions and licences:",
+        "es": "Hecho con Conflict Atlas; el mapa lo dibuja Leaflet (BSD-2-Clause) mediante "
+        "folium (MIT). Los conjuntos de datos, con sus versiones y licencias:",
+    },
     # ---- map and print labels (layers/) ------------------------------------------------
     "map_sample_banner": {
         "en": "SAMPLE DATA — synthetic incidents",
@@ -626,6 +655,73 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Una sola escala de símbolos para todos los paneles.",
     },
     "regions_plural": {"en": "regions", "es": "regiones"},
+    # ---- print page (layers.printmap) ----------------------------------------------------
+    "print_source": {"en": "Source: {text}.", "es": "Fuente: {text}."},
+    "print_note": {"en": "Note: {text}", "es": "Nota: {text}"},
+    "print_byline": {"en": "Map: {text}", "es": "Mapa: {text}"},
+    "print_sample_credit": {
+        "en": "synthetic SAMPLE incidents",
+        "es": "incidentes sintéticos de MUESTRA",
+    },
+    "print_acled": {"en": "ACLED (accessed {date})", "es": "ACLED (consultado el {date})"},
+    "print_acled_undated": {
+        "en": "ACLED (access date not recorded)",
+        "es": "ACLED (fecha de consulta no registrada)",
+    },
+    "print_devida_zone": {"en": "DEVIDA (VRAEM zone)", "es": "DEVIDA (zona VRAEM)"},
+    "print_press": {"en": "press reports", "es": "informes de prensa"},
+    "print_left_out": {
+        "en": "{n} events outside the chosen dates, types or other filters are not shown.",
+        "es": "No se muestran {n} eventos fuera de las fechas, tipos u otros filtros elegidos.",
+    },
+    "print_left_out_place": {
+        "en": "{n} events located only to a department or the country are not shown.",
+        "es": "No se muestran {n} eventos ubicados solo en un departamento o en el país.",
+    },
+    "print_killed": {"en": "People killed per event", "es": "Muertos por evento"},
+    "print_coca_head": {
+        "en": "Coca {year}, ha per department",
+        "es": "Coca {year}, ha por departamento",
+    },
+    "print_coca_zone": {
+        "en": "VRAEM zone: {ha} ha ({year}, {source})",
+        "es": "Zona VRAEM: {ha} ha ({year}, {source})",
+    },
+    "print_no_data": {"en": "no data", "es": "sin datos"},
+    "print_reference_label": {
+        "en": "{place}, {date}: {n} killed",
+        "es": "{place}, {date}: {n} muertos",
+    },
+    "print_peru": {"en": "PERU", "es": "PERÚ"},
+    "print_dropped_dek": {
+        "en": "the dek (no room for it at the minimum type size)",
+        "es": "la bajada (no cabe con el tamaño mínimo de letra)",
+    },
+    "print_dropped_legend": {
+        "en": "the legend moved onto the map",
+        "es": "la leyenda pasó sobre el mapa",
+    },
+    "print_dropped_note": {
+        "en": "the note shortened to its first sentence",
+        "es": "la nota se acortó a su primera oración",
+    },
+    "print_dropped_note_all": {"en": "the note left out", "es": "la nota se omitió"},
+    "print_dropped_inset": {"en": "the locator inset", "es": "el mapa de ubicación"},
+    "sources_md_title": {"en": "Sources and method", "es": "Fuentes y método"},
+    "sources_md_face": {"en": "On the image", "es": "En la imagen"},
+    "sources_md_datasets": {"en": "Datasets", "es": "Conjuntos de datos"},
+    "sources_md_method": {"en": "Filters and counts", "es": "Filtros y conteos"},
+    "sources_md_caveats": {"en": "Caveats", "es": "Advertencias"},
+    "sources_md_dropped": {
+        "en": "Left off the page for lack of room",
+        "es": "Omitido en la página por falta de espacio",
+    },
+    "sources_md_nothing_dropped": {"en": "nothing", "es": "nada"},
+    "sources_md_view": {"en": "The view (MapSpec)", "es": "La vista (MapSpec)"},
+    "sources_md_version": {"en": "version", "es": "versión"},
+    "sources_md_accessed": {"en": "accessed", "es": "consultado"},
+    "sources_md_licence": {"en": "licence", "es": "licencia"},
+    "sources_md_address": {"en": "address", "es": "dirección"},
     # ---- safe locations (atlas.generalise) ------------------------------------------------
     "generalise": {"en": "Locations", "es": "Ubicaciones"},
     "generalise_none": {"en": "Exact (as in the data)", "es": "Exactas (como en los datos)"},
@@ -719,6 +815,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "dibuja en el centro de su celda, no donde ocurrió.",
     },
 }
+
+
+#: Peru's departments whose official (INEI) Spanish names carry accents that incident
+#: files and the simplified boundaries often drop; the same spelling in en and es.
+ACCENTED_PLACES: dict[str, str] = {
+    "ancash": "Áncash",
+    "apurimac": "Apurímac",
+    "huanuco": "Huánuco",
+    "junin": "Junín",
+    "san martin": "San Martín",
+    "la convencion": "La Convención",
+    "rio ene": "Río Ene",
+    "vizcatan del ene": "Vizcatán del Ene",
+}
+
+
+def place_name(name: str) -> str:
+    """``name`` with its accents restored when it is one of :data:`ACCENTED_PLACES`
+    ("Junin" -> "Junín"); any other name unchanged."""
+    import unicodedata
+
+    folded = (
+        "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
+        .casefold()
+        .strip()
+    )
+    return ACCENTED_PLACES.get(folded, name)
 
 
 def t(key: str, lang: str, **fmt: Any) -> str:

@@ -200,6 +200,7 @@ class MapSpec:
     small_multiples: str = "none"  # none | year | quarter
     font: str = ""  # "" = the house font; else a name from atlas.fonts.configured_fonts()
     coca_year: int | None = None  # None = the latest year with figures
+    north_arrow: bool = False  # print pages are north-up: an arrow only when asked
     lang: str = "en"
 
     # ---- validation -------------------------------------------------------------------
@@ -455,6 +456,7 @@ _INT_FIELDS = {"min_fatalities", "width", "height", "dpi", "scale", "coca_year",
                "suppress_below"}  # fmt: skip
 _DATE_FIELDS = {"date_from", "date_to"}
 _NESTED_FIELDS = {"callouts", "periods"}
+_BOOL_FIELDS = {"north_arrow"}
 _TEXT_FIELDS = {
     "actor", "title", "dek", "notes", "source_line", "byline", "region", "region_layer",
     "metric", "bucket", "step_mode", "size", "basemap", "focus", "generalise",
@@ -592,6 +594,12 @@ def _coerce(name: str, value: Any) -> Any:
             if not isinstance(value, list | tuple) or len(value) != 4:
                 raise ValueError("expected four numbers: west, south, east, north")
             return tuple(_finite(v, required=True) for v in value)
+        if name in _BOOL_FIELDS:
+            if isinstance(value, str) and value.strip().lower() in ("1", "true", "0", "false"):
+                return value.strip().lower() in ("1", "true")
+            if not isinstance(value, bool):
+                raise TypeError("expected true or false")
+            return value
         if name == "callouts":
             if not isinstance(value, list | tuple):
                 raise TypeError("expected a list of callouts")

@@ -70,6 +70,10 @@ class K:
     PENDING_LAYER = "atlas_pending_layer"  # region layer to select on the next run
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
     EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text)
+    CALLOUT_MODE = "w_callout_mode"  # clicks on the map place a callout
+    CALLOUT_AT = "atlas_callout_at"  # (lon, lat) of the last click, waiting for its text
+    CALLOUT_SEEN = "atlas_callout_seen"  # the map's last click already handled
+    CALLOUT_TEXT = "w_callout_text"
     MAP = "map"
     COMPARE = "w_compare"  # periods side by side (the spec's ``periods``) on or off
     PERIOD_A = "w_period_a"  # (start, end) of the first period
@@ -100,6 +104,34 @@ def spec_from_params(params: dict[str, str | list[str]]) -> tuple[MapSpec, str |
         return MapSpec.from_query(dict(params)), None
     except InputError as exc:
         return MapSpec(), str(exc)
+
+
+def add_callout(carried: dict, text: str, at: tuple[float, float]) -> dict:
+    """``carried`` with one more callout (``text`` at ``at`` = (lon, lat)); InputError
+    when the text is empty or too long, or the spec already has the most callouts."""
+    from atlas.spec import Callout
+
+    lon, lat = at
+    new = Callout(text.strip(), lon=round(float(lon), 5), lat=round(float(lat), 5))
+    callouts = (*carried.get("callouts", ()), new)
+    MapSpec(callouts=callouts)  # the spec's own limits (count) say no here
+    return {**carried, "callouts": callouts}
+
+
+def clicked_point(out: object) -> tuple[float, float] | None:
+    """(lon, lat) of st_folium's ``last_clicked``, or None."""
+    if not isinstance(out, dict):
+        return None
+    click = out.get("last_clicked")
+    if not isinstance(click, dict) or "lat" not in click or "lng" not in click:
+        return None
+    try:
+        lon, lat = float(click["lng"]), float(click["lat"])
+    except (TypeError, ValueError):
+        return None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    return lon, lat
 
 
 def widget_key(name: str, lang: str) -> str:

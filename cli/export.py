@@ -22,11 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register the ``export`` subcommand."""
     parser = subparsers.add_parser(
         "export",
-        help="write a map image (png/svg/pdf), a self-contained HTML map or a GIF",
+        help="write a map image (png/svg/pdf), a self-contained HTML map, a GIF or an MP4",
         description=(
             "Export the map described by --spec (TOML/JSON) and the flags (flags win). "
-            "The format comes from --out's extension: .png .svg .pdf .html .gif "
-            "(.mp4 when ffmpeg is installed). Alt text is written beside it as NAME.alt.txt."
+            "The format comes from --out's extension: .png .svg .pdf .html .gif .mp4. "
+            "Alt text is written beside it as NAME.alt.txt."
         ),
     )
     parser.add_argument("--spec", metavar="SPEC", help="settings file (.toml or .json)")
@@ -66,6 +66,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--scale", type=int, choices=(1, 2), help="1x or 2x pixels (PNG/GIF)")
     parser.add_argument("--lang", choices=LANGS, help="language of the furniture text")
     parser.add_argument("--basemap", choices=BASEMAPS, help="outlines, or web tiles osm/carto")
+    parser.add_argument(
+        "--font-file",
+        metavar="PATH",
+        help="a .ttf/.otf house font for the page (embedded in PDF, named in SVG)",
+    )
+    parser.add_argument(
+        "--accessed",
+        metavar="DATE",
+        help="the day the incident files were downloaded, YYYY-MM-DD (ACLED's terms ask for "
+        "it in the source line)",
+    )
+    parser.add_argument(
+        "--north-arrow", action="store_true", default=None, help="draw a north arrow"
+    )
     parser.add_argument(
         "--small-multiples",
         dest="small_multiples",
@@ -130,6 +144,12 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         settings.pop("bbox", None)  # the flag wins over the spec file's frame
     if args.bbox is not None:
         settings["bbox"] = _bbox(args.bbox)
+    if getattr(args, "font_file", None):
+        from atlas.fonts import register_font_file
+
+        settings["font"] = register_font_file(args.font_file)
+    if getattr(args, "north_arrow", None):
+        settings["north_arrow"] = True
     if args.types is not None:
         settings["event_types"] = [v.strip() for v in args.types.split(",") if v.strip()]
     if args.small_multiples is not None:
@@ -154,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     out = Path(args.out)
     data = _load(args)
+    if getattr(args, "accessed", None):
+        _set_access_date(data, _date(args.accessed, "--accessed"))
     for report in data.reports:
         print(report.summary())
     if args.focus is not None:
@@ -166,7 +188,24 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {result.alt_text_path} (alt text)")
     print(f"wrote {sources_text_path(result.path)} (sources, caveats and the view)")
+    if result.dropped:
+        print("left off the page for lack of room: " + "; ".join(result.dropped))
     return 0
+
+
+def _set_access_date(data: Any, date: str) -> None:
+    """Record the download day on the user's incident sources (not the shipped ones)."""
+    import dataclasses
+
+    if not getattr(data, "sources", None):
+        return
+    loaded = {str(getattr(r, "source", "")) for r in getattr(data, "reports", [])}
+    data.sources = [
+        dataclasses.replace(src, access_date=date)
+        if not src.sample and src.name in loaded and not src.access_date
+        else src
+        for src in data.sources
+    ]
 
 
 def _load(args: argparse.Namespace) -> Any:

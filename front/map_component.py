@@ -30,8 +30,9 @@ import folium
 import streamlit as st
 import streamlit_folium as sf
 
-#: What the dashboard asks the component to send back.
-RETURNED = ("bounds", "center", "zoom")
+#: What the dashboard asks the component to send back (``last_clicked`` places callouts;
+#: the map reads this list once, when first drawn).
+RETURNED = ("bounds", "center", "zoom", "last_clicked")
 
 
 @dataclass
@@ -219,6 +220,7 @@ def render_base(fmap: folium.Map, key: str) -> RenderedBase:
         "bounds": {"_southWest": {"lat": south, "lng": west},
                    "_northEast": {"lat": north, "lng": east}},
         "zoom": m.options.get("zoom"),
+        "last_clicked": None,
     }  # fmt: skip
     return RenderedBase(
         script=script,

@@ -46,7 +46,7 @@ TILE_PROVIDERS = {
 }
 
 #: Reference-map colours (DESIGN.md map style): quiet context under the data.
-SEA = "#dde9f2"
+SEA = "#c6dbef"  # screen; ΔE 18 from LAND (tests/test_htmlpage.py)
 LAND = "#f4f1ea"  # Peru
 LAND_OTHER = "#e6e2d9"  # neighbours, a shade darker so Peru reads as the subject
 WATER = "#b9d3ea"
@@ -318,7 +318,9 @@ class BasemapLayer(Layer):
             ).add_to(fmap)
         else:
             fmap.get_root().header.add_child(
-                Element(f"<style>.leaflet-container{{background:{SEA}}}</style>"),
+                Element(
+                    f"<style>div.leaflet-container{{background:{SEA}}}</style>"
+                ),  # over leaflet.css
                 name="atlas-sea",
             )
         fmap.get_root().header.add_child(Element(LABEL_CSS), name="atlas-label-css")

@@ -17,8 +17,10 @@ Bootstrap, Font Awesome and awesome-markers are dropped because no layer uses th
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from atlas.i18n import t
 from layers import assets as asset_store
 from layers import changes as changes_layer
 from layers.base import LegendEntry
+from layers.callouts import Callouts, CalloutStyle, place_callouts
 from layers.coca import COCA_PANE, COCA_PANE_Z
 from layers.legend import Legend, LegendStyle, legend_banners, legend_html
 from layers.registry import layers_for
@@ -152,6 +155,7 @@ def dress_base(
         PluginAssets().add_to(fmap)
         PlayerStyle().add_to(fmap)
     LegendStyle().add_to(fmap)
+    CalloutStyle().add_to(fmap)
     # panes belong to the map: the ones layer groups draw into are made here
     folium.map.CustomPane(COCA_PANE, z_index=COCA_PANE_Z).add_to(fmap)
     for layer in layers_for(spec.layers):
@@ -171,6 +175,8 @@ MARKER_LAYERS = ("points", "clusters")
 
 #: Key of the legend's own group (no layer control entry).
 LEGEND_GROUP = "legend"
+#: Key of the callouts' group (the spec's ``callouts``, :mod:`layers.callouts`).
+CALLOUTS_GROUP = "callouts"
 #: The changes between two versions of the incident file (layers/changes.py).
 CHANGES_GROUP = "changes"
 
@@ -219,6 +225,10 @@ def plan_groups(
     if changes:
         plans.append(GroupPlan(CHANGES_GROUP, f"{CHANGES_GROUP}|{dynamic}"))
     plans.append(GroupPlan(LEGEND_GROUP, f"{LEGEND_GROUP}|{dynamic}"))
+    if spec.callouts:  # after the legend's group: switching callouts off keeps the legend
+        callouts = json.dumps([dataclasses.asdict(c) for c in spec.callouts], sort_keys=True)
+        key = _digest(f"{callouts}|{spec.lang}|{data_key}")
+        plans.append(GroupPlan(CALLOUTS_GROUP, f"{CALLOUTS_GROUP}|{key}"))
     return plans
 
 
@@ -249,6 +259,12 @@ def build_group(
             return None
         group = folium.FeatureGroup(name=t("legend", spec.lang), control=False)
         Legend(legend_html(entries, banners, t("legend", spec.lang))).add_to(group)
+    elif name == CALLOUTS_GROUP:
+        placed, _missing = place_callouts(spec, data)
+        if not placed:
+            return None
+        group = folium.FeatureGroup(name=t("layer_callouts", spec.lang), control=True)
+        Callouts(placed).add_to(group)
     elif name == CHANGES_GROUP:  # a second version of the file: not a spec layer
         group = folium.FeatureGroup(name=t("layer_changes", spec.lang), control=True)
         changes_layer.to_folium(group, getattr(data, "changes", None), spec.lang)
@@ -274,7 +290,7 @@ def build_groups(
     player: tuple[list[tuple[dt.date, dt.date]], int] | None = None,
 ) -> list[folium.FeatureGroup]:
     """One FeatureGroup per enabled data layer, in draw order, then the legend's own group
-    (see :func:`plan_groups` and :func:`build_group`)."""
+    and the callouts' (see :func:`plan_groups` and :func:`build_group`)."""
     groups = []
     for plan in plan_groups(spec, "", player, changes=getattr(data, "changes", None) is not None):
         group = build_group(plan.name, spec, data, assets=assets, asset_base_url=asset_base_url,

@@ -2,33 +2,28 @@
 
 Static formats come from :func:`layers.printmap.build_page`; HTML is the interactive
 folium map with every asset inlined (opens offline); GIF steps through the spec's time
-buckets. Every file gets an ``<name>.alt.txt`` beside it: one paragraph of alt text.
+buckets. Every file gets an ``<name>.alt.txt`` beside it (one paragraph of alt text) and
+an ``<name>.sources.md`` (datasets, filters and counts, caveats, what the page left off for
+lack of room, and the view's MapSpec); PNG text chunks, PDF info and SVG ``<metadata>``
+carry the title, the source line, the byline, the alt text and the spec.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import math
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
-import numpy as np
-from PIL import Image
 
 from atlas.errors import InputError
-from atlas.frame import frame_of
 from atlas.generalise import generalise_spec
-from atlas.i18n import fmt_date
+from atlas.i18n import fmt_date, place_name
 from layers import multiples, printmap
+from layers.animation import MAX_FRAMES, animation_ranges, write_animation
 
 if TYPE_CHECKING:  # pragma: no cover
-    import datetime as dt
-
     from matplotlib.figure import Figure
 
     from atlas.data import AtlasData
@@ -36,11 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from atlas.spec import MapSpec
 
 FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf", ".html", ".gif", ".mp4")
-#: Animations never have more frames than this; longer ranges merge buckets per frame.
-MAX_FRAMES = 60
 #: Collections with more points than this are rasterized in SVG/PDF (file size, speed).
 RASTERIZE_ABOVE = 2000
-FRAME_MS = 700
 
 
 @dataclass(frozen=True)
@@ -54,6 +46,9 @@ class ExportResult:
     height_px: int
     frames: int = 1
     alt_text: str = ""
+    #: What the page gave way on for lack of room (in the spec's language), e.g. the dek.
+    dropped: tuple[str, ...] = ()
+    sources_path: Path | None = None
 
 
 def export(
@@ -78,24 +73,27 @@ def export(
         summary = printmap.compute_summary(spec, data)
     width, height = spec.width, spec.height
     frames = 1
-    if fmt == ".png":
+    dropped: tuple[str, ...] = ()
+    text = alt_text(spec, data, summary)
+    if fmt in (".png", ".svg", ".pdf"):
         fig = printmap.build_page(spec, data, summary=summary)
-        _save(fig, out, "png", spec.dpi * spec.scale, spec)
-        width, height = spec.pixel_size
-    elif fmt in (".svg", ".pdf"):
-        fig = printmap.build_page(spec, data, summary=summary)
-        _rasterize_dense(fig)
-        _save(fig, out, fmt[1:], spec.dpi, spec)
+        dropped = tuple(fig.atlas_layout.dropped)
+        if fmt == ".png":
+            _save(fig, out, "png", spec.dpi * spec.scale, spec, text)
+            width, height = spec.pixel_size
+        else:
+            _rasterize_dense(fig)
+            _save(fig, out, fmt[1:], spec.dpi, spec, text)
     elif fmt == ".html":
         _write_html(spec, data, out)
     else:
-        frames = _write_animation(spec, data, out, summary, fmt)
+        frames = write_animation(spec, data, out, summary, fmt)
         width, height = spec.pixel_size
-    text = alt_text(spec, data, summary)
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
-    sources_text_path(out).write_text(sources_text(spec, data, summary), encoding="utf-8")
-    return ExportResult(out, alt_path, fmt[1:], width, height, frames, text)
+    side = sources_text_path(out)
+    side.write_text(sources_text(spec, data, summary, dropped=dropped), encoding="utf-8")
+    return ExportResult(out, alt_path, fmt[1:], width, height, frames, text, dropped, side)
 
 
 def _export_panels(spec: MapSpec, data: AtlasData, out: Path, fmt: str) -> ExportResult:
@@ -156,29 +154,80 @@ def _sidecars(spec: MapSpec, data: AtlasData, out: Path, fmt: str, width: int, h
 
 
 def sources_text_path(path: str | Path) -> Path:
-    """``maps/vraem.png`` -> ``maps/vraem.sources.txt``."""
+    """``maps/vraem.png`` -> ``maps/vraem.sources.md``."""
     p = Path(path)
-    return p.with_name(p.stem + ".sources.txt")
+    return p.with_name(p.stem + ".sources.md")
 
 
-def sources_text(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> str:
-    """The sources sidecar: every dataset with version, licence and address, the filters
-    and counts, each source's caveats, and the view itself (its MapSpec), so every number
-    on the image can be traced and the map made again."""
+def _md(text: str) -> str:
+    """Reader text made inert in Markdown: no HTML, no links or emphasis from it."""
+    from atlas.safety import escape_text
+
+    out = escape_text(str(text))
+    for ch in "\\`*_[]#|":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")
+
+
+def sources_text(
+    spec: MapSpec, data: AtlasData, summary: FilterSummary, *, dropped: tuple[str, ...] = ()
+) -> str:
+    """The sources sidecar (Markdown): the words on the face, what the page left off for
+    lack of room, every dataset with version, access date, licence and address, the
+    filters and counts, each source's caveats, and the view itself (its MapSpec), so every
+    number on the image can be traced and the map made again."""
+    from atlas.i18n import t
     from layers import furniture
 
-    es = spec.lang == "es"
+    lang = spec.lang
+    texts = printmap.page_texts(spec, data, summary)
+    title = spec.title or ("Mapa de Conflict Atlas" if lang == "es" else "Conflict Atlas map")
     parts = [
-        (spec.title or ("Mapa de Conflict Atlas" if es else "Conflict Atlas map")),
+        f"# {_md(title)}: {t('sources_md_title', lang)}",
         "",
-        furniture.method_text(spec, data, summary, compact=False, with_filters=True),
+        f"## {t('sources_md_face', lang)}",
         "",
-        "Advertencias:" if es else "Caveats:",
     ]
+    for line in (texts.dek, texts.sample, " ".join(texts.notes), texts.source, texts.byline):
+        if line:
+            parts.append(f"- {_md(line)}")
+    parts += ["", f"## {t('sources_md_dropped', lang)}", ""]
+    parts += [f"- {_md(d)}" for d in dropped] or [f"- {t('sources_md_nothing_dropped', lang)}"]
+    parts += ["", f"## {t('sources_md_datasets', lang)}", ""]
     for src in getattr(data, "sources", []) or []:
-        parts += [f"- {src.name}: {caveat}" for caveat in src.caveats]
-    parts += ["", "Vista (MapSpec):" if es else "View (MapSpec):", spec.to_json()]
+        bits = [f"**{_md(src.name)}**"]
+        if src.version:
+            bits.append(f"{t('sources_md_version', lang)} {_md(src.version)}")
+        if src.access_date:
+            bits.append(f"{t('sources_md_accessed', lang)} {_md(src.access_date)}")
+        if src.licence:
+            bits.append(f"{t('sources_md_licence', lang)}: {_md(src.licence)}")
+        if src.url:
+            bits.append(f"{t('sources_md_address', lang)}: <{src.url}>")
+        parts.append("- " + "; ".join(bits))
+    parts += ["", f"## {t('sources_md_method', lang)}", ""]
+    method = furniture.method_text(spec, data, summary, compact=False, with_filters=True)
+    data_word = furniture.words(lang)["data"] + ":"
+    parts += [
+        f"- {_md(line)}"
+        for line in method.split("\n")
+        if line.strip() and not line.startswith(data_word)  # datasets are listed above
+    ]
+    parts += ["", f"## {t('sources_md_caveats', lang)}", ""]
+    for src in getattr(data, "sources", []) or []:
+        parts += [f"- {_md(src.name)}: {_md(caveat)}" for caveat in src.caveats]
+    body = spec.to_json()
+    fence = "`" * max(3, _longest_run(body, "`") + 1)
+    parts += ["", f"## {t('sources_md_view', lang)}", "", f"{fence}json", body, fence]
     return "\n".join(parts) + "\n"
+
+
+def _longest_run(text: str, ch: str) -> int:
+    best = run = 0
+    for c in text:
+        run = run + 1 if c == ch else 0
+        best = max(best, run)
+    return best
 
 
 def alt_text_path(path: str | Path) -> Path:
@@ -219,14 +268,22 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
         if spec.event_types
         else ("todos los tipos" if es else "all types")
     )
+    # Protests, riots and strategic developments are events, not violent incidents.
+    violent = {"armed_clash", "violence_against_civilians", "explosion_remote"}
+    drawn_types = (
+        set(drawn["event_type"].astype(str)) if drawn is not None and len(drawn) else set()
+    )
+    only_violent = bool(drawn_types) and drawn_types <= violent
     if es:
+        what = "incidentes violentos" if only_violent else "eventos"
         parts = [
-            f"Mapa de {area} con {summary.drawn:,} incidentes violentos ({types}) "
+            f"Mapa de {area} con {summary.drawn:,} {what} ({types}) "
             f"{period}, que suman {summary.deaths:,} muertes (mejor estimación)."
         ]
     else:
+        what = "violent incidents" if only_violent else "events"
         parts = [
-            f"Map of {area} showing {summary.drawn:,} violent incidents ({types}) "
+            f"Map of {area} showing {summary.drawn:,} {what} ({types}) "
             f"{period}, with {summary.deaths:,} deaths (best estimates)."
         ]
     if summary.inside_region is not None and summary.drawn:
@@ -235,7 +292,7 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
             if es
             else f"{summary.inside_region:,} of them lie inside {area}."
         )
-    where = _concentration(drawn, spec.lang)
+    where = _concentration(drawn, spec.lang, _official_names(data))
     if where:
         parts.append(where)
     if summary.hidden_by_precision:
@@ -259,31 +316,6 @@ def alt_text(spec: MapSpec, data: AtlasData, summary: FilterSummary | None = Non
     return " ".join(parts)
 
 
-def animation_ranges(
-    spec: MapSpec, summary: FilterSummary, max_frames: int = MAX_FRAMES
-) -> list[tuple[dt.date, dt.date]]:
-    """The date range of every animation frame (cumulative or window, by spec.bucket).
-
-    Buckets come from :func:`atlas.query.steps`; with more than ``max_frames`` buckets,
-    consecutive buckets are merged so each frame covers a few, and none is skipped.
-    """
-    from atlas.query import steps
-
-    lo = spec.date_from or summary.date_min
-    hi = spec.date_to or summary.date_max
-    if lo is None or hi is None:
-        raise InputError(
-            "animation: no incidents match the filters, so there is no time range to step "
-            "through; widen the filters or set --from and --to"
-        )
-    buckets = steps(lo, hi, spec.bucket)
-    per = max(1, math.ceil(len(buckets) / max_frames))
-    groups = [buckets[i : i + per] for i in range(0, len(buckets), per)]
-    if spec.step_mode == "cumulative":
-        return [(buckets[0][0], g[-1][1]) for g in groups]
-    return [(g[0][0], g[-1][1]) for g in groups]
-
-
 # ---- private stages -------------------------------------------------------------------------
 def map_extent(fig: Figure) -> tuple[float, float, float, float]:
     """(west, south, east, north) the page's map (or every small-multiples panel) shows."""
@@ -292,29 +324,46 @@ def map_extent(fig: Figure) -> tuple[float, float, float, float]:
     return (x0, y0, x1, y1)
 
 
-def file_metadata(fig: Figure, fmt: str, spec: MapSpec) -> dict[str, str]:
-    """What the file itself says it shows: the spec that made it and the map's extent.
+def file_metadata(fig: Figure, fmt: str, spec: MapSpec, alt: str = "") -> dict[str, Any]:
+    """What the file itself says it shows: title, alt text, the source line, the byline,
+    what gave way, the map's extent and (PNG) the spec that made it.
 
-    PNG takes any text keys; SVG and PDF only their standard ones.
+    PNG takes any text keys (text chunks); PDF its info keys; SVG the Dublin Core keys
+    matplotlib writes into ``<metadata>``.
     """
     extent = ",".join(f"{v:.5f}" for v in map_extent(fig))
-    about = f"Conflict Atlas map; extent (W,S,E,N) {extent}"
+    layout = getattr(fig, "atlas_layout", None)
+    texts = {k: " ".join(b.lines) for k, b in (layout.texts.items() if layout else [])}
+    title = spec.title or texts.get("title", "")
+    source = texts.get("source", "")
+    byline = spec.byline
+    about = " ".join(bit for bit in (alt, f"Extent (W,S,E,N) {extent}.") if bit)
+    dropped = "; ".join(layout.dropped) if layout else ""
     if fmt == "png":
-        return {
-            "Software": "Conflict Atlas",
+        out = {
+            "Title": title,
+            "Author": byline,
             "Description": about,
+            "Source": source,
+            "Software": "Conflict Atlas",
             "conflict-atlas:extent": extent,
             "conflict-atlas:spec": json.dumps(spec.to_dict(), ensure_ascii=False),
         }
-    title = fig.texts[0].get_text() if fig.texts else ""
+        if dropped:
+            out["conflict-atlas:dropped"] = dropped
+        return {k: v for k, v in out.items() if v}
     if fmt == "pdf":
-        return {"Title": title, "Subject": about, "Creator": "Conflict Atlas"}
-    return {"Title": title, "Description": about}
+        return {"Title": title, "Author": byline, "Subject": about, "Keywords": source,
+                "Creator": "Conflict Atlas"}  # fmt: skip
+    out = {"Title": title, "Description": about, "Source": source, "Creator": "Conflict Atlas"}
+    if byline:
+        out["Contributor"] = [byline]
+    return out
 
 
-def _save(fig: Figure, out: Path, fmt: str, dpi: float, spec: MapSpec) -> None:
-    with matplotlib.rc_context(printmap.RC):
-        metadata = file_metadata(fig, fmt, spec)
+def _save(fig: Figure, out: Path, fmt: str, dpi: float, spec: MapSpec, alt: str = "") -> None:
+    with matplotlib.rc_context(printmap.page_rc(spec)):
+        metadata = file_metadata(fig, fmt, spec, alt)
         fig.savefig(out, format=fmt, dpi=dpi, facecolor="white", metadata=metadata)
 
 
@@ -327,119 +376,9 @@ def _rasterize_dense(fig: Figure) -> None:
 
 
 def _write_html(spec: MapSpec, data: AtlasData, out: Path) -> None:
-    from layers.compose import build_folium_map, inline_html
+    from layers.htmlpage import html_document
 
-    view, _ = printmap.filter_view(spec, data)
-    html = inline_html(build_folium_map(spec, view, assets="inline"))
-    out.write_text(html, encoding="utf-8")
-
-
-def _frames(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> list[np.ndarray]:
-    images = []
-    ranges = animation_ranges(spec, summary)
-    # Every frame shows the same area: the whole animation's view.
-    whole, _ = printmap.filter_view(
-        spec.replace(date_from=ranges[0][0], date_to=ranges[-1][1]), data
-    )
-    bounds = frame_of(spec, whole)
-    for lo, hi in ranges:
-        frame_spec = spec.replace(date_from=lo, date_to=hi)
-        fig = printmap.build_page(frame_spec, data, bounds=bounds)
-        _stamp_date(fig, lo, hi, frame_spec)
-        fig.set_dpi(spec.dpi * spec.scale)
-        fig.canvas.draw()
-        images.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
-    return images
-
-
-def _stamp_date(fig: Figure, lo: dt.date, hi: dt.date, spec: MapSpec) -> None:
-    """Burn the frame's date range in large type on the map (top centre)."""
-    ax = next(a for a in fig.axes if a.get_gid() == "map")
-    size = printmap.FontSizes.for_page(fig.get_figwidth(), fig.get_figheight()).dek * 1.3
-    label = f"{fmt_date(lo, spec.lang)} – {fmt_date(hi, spec.lang)}"
-    text = ax.text(
-        0.5,
-        0.98,
-        label,
-        transform=ax.transAxes,
-        ha="center",
-        va="top",
-        fontsize=size,
-        fontweight="bold",
-        color="#111111",
-        zorder=70,
-        gid="frame-date",
-        fontfamily="DejaVu Sans",
-        bbox={
-            "facecolor": "white",
-            "alpha": 0.85,
-            "edgecolor": "#666666",
-            "linewidth": 0.5,
-            "pad": 3,
-        },
-    )
-    _ = text
-
-
-def _write_animation(
-    spec: MapSpec, data: AtlasData, out: Path, summary: FilterSummary, fmt: str
-) -> int:
-    ffmpeg = shutil.which("ffmpeg") if fmt == ".mp4" else None
-    if fmt == ".mp4" and ffmpeg is None:
-        raise InputError(
-            f"{out.name}: MP4 export needs ffmpeg, which is not installed; export a .gif instead"
-        )
-    with matplotlib.rc_context(printmap.RC):
-        images = _frames(spec, data, summary)
-    if fmt == ".gif":
-        # One palette for every frame (no flicker), from the fullest frame; MAXCOVERAGE
-        # keeps small, distinct legend colours closer than median cut does.
-        fullest = max(range(len(images)), key=lambda i: len(np.unique(images[i][::4, ::4, 0])))
-        palette = Image.fromarray(images[fullest]).quantize(
-            colors=256, method=Image.Quantize.MAXCOVERAGE
-        )
-        pil = [
-            Image.fromarray(a).quantize(palette=palette, dither=Image.Dither.NONE) for a in images
-        ]
-        durations = [FRAME_MS] * len(pil)
-        durations[-1] = FRAME_MS * 4  # hold the last frame
-        pil[0].save(
-            out,
-            save_all=True,
-            append_images=pil[1:],
-            duration=durations,
-            loop=0,
-            optimize=False,
-            disposal=1,
-        )
-    else:  # pragma: no cover  (ffmpeg is not installed on the development machines)
-        h, w = images[0].shape[:2]
-        cmd = [
-            ffmpeg,
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{w}x{h}",
-            "-r",
-            str(1000 / FRAME_MS),
-            "-i",
-            "-",
-            "-vf",
-            "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-            "-pix_fmt",
-            "yuv420p",
-            str(out),
-        ]
-        buf = io.BytesIO()
-        for a in images:
-            buf.write(a.tobytes())
-        subprocess.run(cmd, input=buf.getvalue(), check=True)
-    return len(images)
+    out.write_text(html_document(spec, data), encoding="utf-8")
 
 
 def _region_name(spec: MapSpec, data: AtlasData) -> str:
@@ -447,7 +386,12 @@ def _region_name(spec: MapSpec, data: AtlasData) -> str:
     if regions is None or not len(regions) or "region_id" not in regions:
         return ""
     rows = regions[regions["region_id"].astype(str) == spec.region]
-    return str(rows["name"].iloc[0]) if len(rows) and "name" in rows else ""
+    name = str(rows["name"].iloc[0]) if len(rows) and "name" in rows else ""
+    if name.startswith("VRAEM (DEVIDA coca-monitoring zone"):  # the shipped zone, translated
+        from atlas.i18n import t
+
+        return f"VRAEM ({t('bm_zone_caption', spec.lang)})"
+    return name
 
 
 def _type_label(event_type: str, lang: str) -> str:
@@ -456,7 +400,26 @@ def _type_label(event_type: str, lang: str) -> str:
     return EVENT_TYPE_LABELS.get(event_type, {}).get(lang, event_type).lower()
 
 
-def _concentration(drawn, lang: str) -> str:
+def _fold(name: str) -> str:
+    import unicodedata
+
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+    ).casefold()
+
+
+def _official_names(data: AtlasData) -> dict[str, str]:
+    """Unaccented lower-case name -> the INEI spelling ("junin" -> "Junín"): incident
+    files often drop accents; what we write for readers keeps them."""
+    out: dict[str, str] = {}
+    for frame in (getattr(data, "provinces", None), getattr(data, "departments", None)):
+        if frame is not None and len(frame) and "name" in frame:
+            for name in frame["name"].dropna().astype(str):
+                out[_fold(name)] = name
+    return out
+
+
+def _concentration(drawn, lang: str, official: dict[str, str] | None = None) -> str:
     """ "Most are in La Convención (41%), Satipo (22%) and Huanta (12%)." from admin2."""
     if drawn is None or not len(drawn):
         return ""
@@ -465,6 +428,9 @@ def _concentration(drawn, lang: str) -> str:
             continue
         names = drawn[column].astype("string").fillna("").str.strip()
         names = names[names != ""]
+        if official:
+            names = names.map(lambda n: official.get(_fold(n), n))
+        names = names.map(place_name)
         if len(names) < max(1, len(drawn) // 2):
             continue
         top = names.value_counts().head(3)

@@ -47,9 +47,6 @@ INK = "#222222"
 MUTED = "#555555"
 FONT = "DejaVu Sans"
 
-#: The inset shows South America (lon/lat box).
-SOUTH_AMERICA_BOX = (-82.0, -56.5, -34.0, 13.5)
-
 
 def aspect_for(lat: float) -> float:
     """Axes aspect (dy/dx) for lon/lat data so that km are square at ``lat``."""
@@ -121,37 +118,33 @@ def scale_bar(
     lon1 = lon0 + (lon1 - lon0) * (length_km * 1000.0 / along)
     bar = ScaleBar(length_km=length_km, lon0=lon0, lon1=lon1, lat=lat)
 
-    height = (y_max - y_min) * 0.008
-    half = (lon1 - lon0) / 2.0
-    for i, face in enumerate((INK, "white")):
-        rect = Rectangle(
-            (lon0 + i * half, lat),
-            half,
-            height,
-            facecolor=face,
-            edgecolor=INK,
-            linewidth=0.6,
-            zorder=50,
-            gid="scale-bar",
-        )
-        ax.add_patch(rect)
-        bar.artists.append(rect)
-    pad = height * 1.6
-    for x, text in ((lon0, "0"), (lon1, km_label(length_km, lang))):
-        label = ax.text(
-            x,
-            lat + height + pad,
-            text,
-            ha="center",
-            va="bottom",
-            fontsize=fontsize,
-            color=INK,
-            zorder=51,
-            gid="scale-bar-label",
-            fontfamily=FONT,
-        )
-        _halo(label)
-        bar.artists.append(label)
+    height = (y_max - y_min) * 0.006
+    rect = Rectangle(
+        (lon0, lat),
+        lon1 - lon0,
+        height,
+        facecolor=INK,
+        edgecolor="white",
+        linewidth=0.4,
+        zorder=50,
+        gid="scale-bar",
+    )
+    ax.add_patch(rect)
+    bar.artists.append(rect)
+    # One label, right of the bar: two labels ("0", "50 km") collided on small pages.
+    label = ax.text(
+        lon1 + (x_max - x_min) * 0.015,
+        lat + height / 2,
+        km_label(length_km, lang),
+        ha="left",
+        va="center",
+        fontsize=fontsize,
+        color=INK,
+        zorder=51,
+        gid="scale-bar-label",
+    )
+    _halo(label)
+    bar.artists.append(label)
     return bar
 
 
@@ -189,10 +182,13 @@ def north_arrow(
         color=INK,
         zorder=51,
         gid="north-arrow-label",
-        fontfamily=FONT,
     )
     _halo(label)
     return [arrow, label]
+
+
+#: The continent's box for the small-multiples page's locator (layers.multiples).
+SOUTH_AMERICA_BOX = (-82.0, -56.5, -34.0, 13.5)
 
 
 def inset_locator(
@@ -261,6 +257,229 @@ def inset_locator(
     return ax
 
 
+#: Peru's box for the inset (W, S, E, N), a little padded.
+PERU_INSET_BOX = (-81.6, -18.6, -68.4, 0.2)
+LIMA = (-77.0428, -12.0464)  # Plaza de Armas; the map draws the capital as a dot
+
+
+def inset_peru(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    data: Any,
+    extent: tuple[float, float, float, float],
+    spec: Any,
+    fontsize: float,
+) -> Axes:
+    """Locator inset of Peru (not the continent): departments, the focus region shaded,
+    the main map's frame as a box, Lima as a dot. ``rect`` in figure fractions."""
+    from atlas import i18n
+
+    ax = fig.add_axes(rect, gid="inset")
+    x0, y0, x1, y1 = PERU_INSET_BOX
+    basemap = getattr(data, "basemap", None)
+    if basemap is not None and len(basemap) and "name" in basemap:
+        others = basemap[basemap["name"].astype("string").fillna("") != "Peru"]
+        ax.add_collection(_polygons(others.cx[x0:x1, y0:y1].geometry, "#f2f2f2", "#c4c4c4",
+                                    0.25), autolim=False)  # fmt: skip
+    departments = getattr(data, "departments", None)
+    if departments is not None and len(departments):
+        ax.add_collection(_polygons(departments.geometry, "#dcdcdc", "#ffffff", 0.25),
+                          autolim=False)  # fmt: skip
+    elif basemap is not None and len(basemap) and "name" in basemap:
+        peru = basemap[basemap["name"].astype("string").fillna("") == "Peru"]
+        ax.add_collection(_polygons(peru.geometry, "#dcdcdc", "#9a9a9a", 0.3), autolim=False)
+    regions = getattr(data, "regions", None)
+    focus = getattr(spec, "focus", "") or getattr(spec, "region", "")
+    if regions is not None and len(regions) and focus:
+        hit = regions[regions["region_id"].astype(str) == focus]
+        if len(hit):
+            ax.add_collection(_polygons(hit.geometry, "#1b3a5c", "#1b3a5c", 0.3), autolim=False)
+    bx0, by0, bx1, by1 = extent
+    ax.add_patch(
+        Rectangle(
+            (bx0, by0),
+            bx1 - bx0,
+            by1 - by0,
+            facecolor="none",
+            edgecolor="#b2182b",
+            linewidth=0.9,
+            zorder=5,
+            gid="inset-box",
+        )  # fmt: skip
+    )
+    ax.scatter([LIMA[0]], [LIMA[1]], s=9, c=INK, zorder=6, gid="inset-lima")
+    label = ax.text(LIMA[0] + 0.2, LIMA[1] - 0.6, "Lima", ha="center", va="top", fontsize=fontsize,
+                    color=INK, zorder=7, gid="inset-lima-label")  # fmt: skip
+    _halo(label)
+    name = ax.text(0.5, 0.97, i18n.t("print_peru", getattr(spec, "lang", "en")),
+                   transform=ax.transAxes, ha="center", va="top", fontsize=fontsize,
+                   color=MUTED, zorder=7, gid="inset-country")  # fmt: skip
+    _ = name
+    x0, y0 = min(x0, bx0 - 0.3), min(y0, by0 - 0.3)
+    x1, y1 = max(x1, bx1 + 0.3), max(y1, by1 + 0.3)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect(aspect_for((y0 + y1) / 2), adjustable="box", anchor="C")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_edgecolor("#9a9a9a")
+        spine.set_linewidth(0.4)
+    ax.set_facecolor("#eaf2f8")
+    return ax
+
+
+def reference_label(row: Any, lang: str) -> str:
+    """ "San Miguel del Ene, 23 May 2021: 16 killed" from a reference event's own fields
+    (its name without "massacre", its date, its deaths figure)."""
+    import re
+
+    import pandas as pd
+
+    from atlas import i18n
+
+    place = re.sub(r"\s+massacre$", "", str(row.get("name") or row.get("place") or "")).strip()
+    date = pd.to_datetime(row.get("date"))
+    deaths = row.get("fatalities")
+    if deaths is None or pd.isna(deaths):
+        return f"{place}, {fmt_date(date.date(), lang, 'long')}"
+    return i18n.t("print_reference_label", lang, place=place,
+                  date=fmt_date(date.date(), lang, "long"),
+                  n=i18n.fmt_int(float(deaths), lang))  # fmt: skip
+
+
+def _leader_label(ax: Axes, x: float, y: float, text: str, fontsize: float, gid: str,
+                  *, bold: bool = False, avoid: list[Any] | None = None) -> Text:  # fmt: skip
+    """``text`` beside (x, y) with a thin leader line: the first of four directions
+    (toward the map's wider side first) where it stays inside the map and off ``avoid``
+    (display-unit boxes: the legend, the inset, earlier labels)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    right = (x - x0) / (x1 - x0) < 0.55
+    up = (y - y0) / (y1 - y0) < 0.6
+    tries = [(right, up), (not right, up), (right, not up), (not right, not up),
+             (None, up), (None, not up)]  # fmt: skip
+    renderer = _renderer(ax.figure)
+    ax_box = ax.get_window_extent(renderer)
+    # Long labels on a narrow map wrap to two lines.
+    dpi_k = ax.figure.dpi / 72.0
+    width_pt = ax_box.width / dpi_k * 0.42
+    chars = max(int(width_pt / (fontsize * 0.6)), 14)
+    if len(text) > chars:
+        head, sep, tail = text.partition(", ")  # "San Miguel del Ene," / "23 May 2021: …"
+        if sep and len(head) < chars and len(tail) <= chars + 4:
+            text = f"{head},\n{tail}"
+        else:
+            text = textwrap.fill(text, chars)
+    best = None
+    # Labels the page drew itself (towns and rivers are placed later, around these).
+    others = [
+        t.get_window_extent(renderer)
+        for t in ax.texts
+        if t.get_visible() and t.get_gid() in ("reference-label", "callout", "scale-bar-label")
+    ]
+    for r, u in tries:
+        ann = _annotate(ax, x, y, text, fontsize, gid, bold, r, u)
+        bb = ann.get_window_extent(renderer)
+        out = (max(ax_box.x0 - bb.x0, 0) + max(bb.x1 - ax_box.x1, 0)
+               + max(ax_box.y0 - bb.y0, 0) + max(bb.y1 - ax_box.y1, 0))  # fmt: skip
+        hits = sum(1 for o in avoid or [] if bb.overlaps(o))
+        crowd = sum(1 for o in others if bb.overlaps(o))
+        score = (hits > 0) * 1e6 + out + crowd * 50
+        if best is None or score < best[0]:
+            if best is not None:
+                best[1].remove()
+            best = (score, ann)
+        else:
+            ann.remove()
+        if score == 0:
+            break
+    ann = best[1]
+    if avoid is not None:
+        avoid.append(ann.get_window_extent(renderer))
+    return ann
+
+
+def _annotate(ax: Axes, x: float, y: float, text: str, fontsize: float, gid: str,
+              bold: bool, right: bool | None, up: bool) -> Text:  # fmt: skip
+    dx = 0.0 if right is None else fontsize * 2.6 * (1 if right else -1)
+    dy = fontsize * (3.0 if right is None else 2.2) * (1 if up else -1)
+    ann = ax.annotate(
+        text,
+        xy=(x, y),
+        xytext=(dx, dy),
+        textcoords="offset points",
+        ha="center" if right is None else "left" if right else "right",
+        va="bottom" if up else "top",
+        fontsize=fontsize,
+        fontweight="bold" if bold else "normal",
+        color=INK,
+        zorder=55,
+        gid=gid,
+        parse_math=False,
+        annotation_clip=True,
+        arrowprops={
+            "arrowstyle": "-",
+            "color": INK,
+            "linewidth": 0.6,
+            "shrinkA": 1,
+            "shrinkB": 2,
+        },  # fmt: skip
+    )
+    _halo(ann)
+    return ann
+
+
+def label_reference_events(ax: Axes, ref: Any, lang: str, fontsize: float,
+                           avoid: list[Any] | None = None) -> list[Text]:  # fmt: skip
+    """Label each reference event inside the map directly, with a leader line."""
+    out: list[Text] = []
+    if ref is None or not len(ref):
+        return out
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    for _, row in ref.iterrows():
+        pt = row.geometry
+        if not (x0 <= pt.x <= x1 and y0 <= pt.y <= y1):
+            continue
+        out.append(_leader_label(ax, pt.x, pt.y, reference_label(row, lang), fontsize,
+                                 "reference-label", bold=True, avoid=avoid))  # fmt: skip
+    return out
+
+
+def draw_callouts(ax: Axes, spec: Any, data: Any, fontsize: float,
+                  avoid: list[Any] | None = None) -> list[Text]:  # fmt: skip
+    """The spec's callouts: at lon/lat, or on a region's representative point; text stays
+    text (no mathtext, no markup)."""
+    out: list[Text] = []
+    for callout in getattr(spec, "callouts", ()) or ():
+        x, y = callout.lon, callout.lat
+        if x is None:
+            point = _region_point(callout.region_id, data)
+            if point is None:
+                continue
+            x, y = point
+        if callout.leader:
+            out.append(_leader_label(ax, x, y, callout.text, fontsize, "callout", avoid=avoid))
+        else:
+            text = ax.text(x, y, callout.text, fontsize=fontsize, color=INK, zorder=55,
+                           gid="callout", ha="center", va="center", parse_math=False)  # fmt: skip
+            _halo(text)
+            out.append(text)
+    return out
+
+
+def _region_point(region_id: str, data: Any) -> tuple[float, float] | None:
+    for frame in (getattr(data, "regions", None), getattr(data, "districts", None)):
+        if frame is None or not len(frame) or "region_id" not in frame:
+            continue
+        hit = frame[frame["region_id"].astype(str) == region_id]
+        if len(hit):
+            p = hit.geometry.iloc[0].representative_point()
+            return (p.x, p.y)
+    return None
+
+
 def add_data_marks(
     fig: Figure,
     ax: Axes,
@@ -290,7 +509,6 @@ def add_data_marks(
             alpha=0.55,
             zorder=60,
             gid="sample-mark",
-            fontfamily=FONT,
             wrap=False,
         )
         _fit_width(fig, banner, ax, max_fraction=0.95)
@@ -308,7 +526,6 @@ def add_data_marks(
             color="#8c2d04",
             zorder=60,
             gid="approximate-mark",
-            fontfamily=FONT,
             bbox={"facecolor": "white", "edgecolor": "#8c2d04", "linewidth": 0.6, "pad": 2},
         )
         marks.append(mark)
@@ -601,7 +818,11 @@ __all__ = [
     "words",
     "aspect_for",
     "fit_text_block",
+    "draw_callouts",
     "inset_locator",
+    "inset_peru",
+    "label_reference_events",
+    "reference_label",
     "km_label",
     "nice_length",
     "north_arrow",

@@ -22,12 +22,13 @@ from atlas.schema import DATE_PRECISIONS, EVENT_TYPES, GEO_PRECISIONS
 from layers.base import Layer, LegendEntry
 from layers.style import (
     EVENT_COLORS,
+    EVENT_MARKERS,
     SIZE_LEGEND_FATALITIES,
     STYLES,
     esc,
     event_colors,
     event_label,
-    mpl_marker_area,
+    fatality_diameter_pt,
     radius_px,
 )
 
@@ -401,19 +402,32 @@ class PointsLayer(Layer):
         ).add_to(fmap)
 
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
+        """Print symbols: small translucent dots with a thin white outline, one marker
+        shape per type group (style.EVENT_MARKERS), diameter by fatality class; the
+        biggest drawn first so small events stay visible on top of them."""
         inc = data.incidents
         if inc is None or inc.empty:
             return
         order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
         inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]
-        s = self.style
-        ax.scatter(
-            inc.geometry.x.to_numpy(),
-            inc.geometry.y.to_numpy(),
-            s=mpl_marker_area(inc["fatalities"]),
-            c=list(event_colors(inc["event_type"])),
-            edgecolors=s.color,
-            linewidths=s.weight * 0.6,
-            alpha=s.fill_opacity,
-            zorder=6,
-        )
+        diam = fatality_diameter_pt(inc["fatalities"])
+        types = inc["event_type"].astype("string").fillna("other").to_numpy()
+        markers = np.array([EVENT_MARKERS.get(t, "D") for t in types])
+        colors = np.asarray(event_colors(inc["event_type"]), dtype=object)
+        x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
+        for marker in dict.fromkeys(markers):
+            sel = markers == marker
+            # A square or a diamond looks bigger than a circle of the same width.
+            k = 0.8 if marker in ("s", "D") else 1.0
+            ax.scatter(
+                x[sel],
+                y[sel],
+                s=(diam[sel] * k) ** 2,
+                marker=marker,
+                c=list(colors[sel]),
+                edgecolors="white",
+                linewidths=0.3,
+                alpha=0.8,
+                zorder=6,
+                gid=f"incidents-{marker}",
+            )

@@ -58,6 +58,9 @@ class LabelLayout(Artist):
         self.placed: list[str] = []  # gids of the labels shown at the last draw
         self.narrow_only: list[tuple[Artist, float]] = []
         self.renderer: Any = None  # the renderer of the draw in progress
+        #: Artists no label may cover (the print page's legend, inset, callouts): measured
+        #: at draw time, so they hold at any output dpi.
+        self.obstacles: list[Artist] = []
         self.set_zorder(-100)
 
     def add(self, candidate: Candidate) -> None:
@@ -76,7 +79,9 @@ class LabelLayout(Artist):
         for artist, width in self.narrow_only:
             artist.set_visible(view[2] - view[0] < width)
         frame = ax.get_window_extent(renderer)
-        boxes: list[Bbox] = []
+        boxes: list[Bbox] = [
+            o.get_window_extent(renderer) for o in self.obstacles if o.get_visible()
+        ]
         self.placed = []
         ordered = sorted(self.candidates, key=lambda c: c.priority)
         for cand in ordered:

@@ -1,7 +1,10 @@
 """One style table for both renderers, plus the small text helpers layers share.
 
-Colours are colour-blind safe: event types use the Okabe-Ito palette (Okabe & Ito 2008,
-"Color Universal Design"); the choropleth uses a single-hue sequential ramp (ColorBrewer
+Event colours: five at most, checked under simulated deuteranopia, protanopia, tritanopia
+and greyscale by tests/test_printmap.py (Machado et al. 2009 matrices, CIELAB distance):
+the three violent types in distinct hues and lightness (vermillion, dark purple, amber),
+riots and protests one muted blue told apart by shape (square, triangle), strategic and
+other grey (diamond). The choropleth uses a single-hue sequential ramp (ColorBrewer
 YlOrRd, 5 classes). Point size grows with the square root of fatalities so area, not
 radius, tracks the count.
 """
@@ -19,20 +22,49 @@ from atlas.safety import escape_text
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES
 from layers.base import Style
 
-#: Okabe-Ito colours, one per canonical event type (atlas.schema.EVENT_TYPES).
+#: One colour per canonical event type; riots/protests share a muted hue (shape differs).
 EVENT_COLORS: dict[str, str] = {
     "armed_clash": "#D55E00",  # vermillion
-    "violence_against_civilians": "#CC79A7",  # reddish purple
-    "explosion_remote": "#E69F00",  # orange
-    "riot": "#0072B2",  # blue
-    "protest": "#56B4E9",  # sky blue
-    "strategic": "#009E73",  # bluish green
-    "other": "#000000",  # black
+    "violence_against_civilians": "#5E2A84",  # dark purple
+    "explosion_remote": "#E6A800",  # amber
+    "riot": "#7E9CB8",  # muted blue, square
+    "protest": "#7E9CB8",  # muted blue, triangle
+    "strategic": "#9A9A9A",  # grey, diamond
+    "other": "#9A9A9A",  # grey, diamond
+}
+#: matplotlib marker per event type on the print page (shape is the second channel).
+EVENT_MARKERS: dict[str, str] = {
+    "armed_clash": "o",
+    "violence_against_civilians": "o",
+    "explosion_remote": "o",
+    "riot": "s",
+    "protest": "^",
+    "strategic": "D",
+    "other": "D",
 }
 assert set(EVENT_COLORS) == set(EVENT_TYPES), "one colour per canonical event type"
 
 #: ColorBrewer YlOrRd, 5 classes (sequential, colour-blind safe).
 CHOROPLETH_RAMP: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+
+#: Fatality classes on the print page: (lowest, highest or None) and the dot's diameter in
+#: points. 0 and 1 killed differ (3 pt vs 5 pt); each step's area is over twice the last.
+FATALITY_CLASSES: tuple[tuple[int, int | None, float], ...] = (
+    (0, 0, 3.0),
+    (1, 4, 5.0),
+    (5, 19, 7.5),
+    (20, None, 11.0),
+)
+
+
+def fatality_diameter_pt(fatalities: pd.Series | np.ndarray) -> np.ndarray:
+    """Print dot diameter (points) for each fatality count, by :data:`FATALITY_CLASSES`."""
+    f = pd.to_numeric(pd.Series(np.atleast_1d(fatalities)), errors="coerce")
+    f = f.astype("float64").fillna(0.0).clip(lower=0.0).to_numpy()
+    lows = np.array([lo for lo, _, _ in FATALITY_CLASSES], dtype=float)
+    sizes = np.array([d for _, _, d in FATALITY_CLASSES])
+    return sizes[np.searchsorted(lows, f, side="right") - 1]
+
 
 #: Fatality counts shown in the size legend.
 SIZE_LEGEND_FATALITIES: tuple[int, ...] = (0, 1, 10, 50)
@@ -133,12 +165,15 @@ def fmt_number(x: float, lang: str) -> str:
 __all__ = [
     "CHOROPLETH_RAMP",
     "EVENT_COLORS",
+    "EVENT_MARKERS",
+    "FATALITY_CLASSES",
     "STYLES",
     "bin_colors",
     "choropleth_bins",
     "esc",
     "event_colors",
     "event_label",
+    "fatality_diameter_pt",
     "fmt_number",
     "mpl_marker_area",
     "radius_px",

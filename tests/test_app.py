@@ -306,7 +306,8 @@ def test_export_only_when_button_pressed(app: AppTest) -> None:
     name, blob, mime, sidecar = at.session_state[K.EXPORT]
     assert name == "conflict_atlas.png" and mime == "image/png"
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sidecar.startswith("Test title\n") and "View (MapSpec):" in sidecar
+    assert sidecar.startswith("# Test title: Sources and method\n")
+    assert "## The view (MapSpec)" in sidecar
     assert any(s.value.startswith("Export ready") for s in at.success)
 
 

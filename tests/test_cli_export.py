@@ -79,8 +79,55 @@ def test_export_user_incidents_and_regions(tmp_path, capsys, fixtures_dir):
     assert "acled_current_columns.csv: 6 rows read, 4 kept" in printed
     assert "synthetic_districts_grid.geojson" in printed
     svg = out.read_text(encoding="utf-8")
-    assert "acled_current_columns" in svg or "ACLED" in svg  # the dataset is credited
+    # ACLED is credited in the one source line; without --accessed the line says the
+    # access date ACLED's terms ask for was not recorded.
+    assert "Source: ACLED (access date not recorded)" in svg
     assert "SAMPLE DATA — synthetic incidents" not in svg  # user data is not sample data
+
+
+def test_accessed_flag_puts_acleds_access_date_in_the_source_line(tmp_path, capsys,
+                                                                  fixtures_dir):  # fmt: skip
+    out = tmp_path / "acled.svg"
+    argv = ["export", "--out", str(out), "--accessed", "2026-11-20", "--incidents",
+            str(fixtures_dir / "acled" / "acled_current_columns.csv")]  # fmt: skip
+    assert main(argv) == 0
+    assert "Source: ACLED (accessed 2026-11-20)" in out.read_text(encoding="utf-8")
+    md = (tmp_path / "acled.sources.md").read_text(encoding="utf-8")
+    assert "accessed 2026-11-20" in md
+    assert main([*argv[:-2], "--accessed", "last week"]) == 2
+    assert "--accessed 'last week': not a date" in capsys.readouterr().err
+
+
+def test_small_preset_says_what_gave_way(tmp_path, capsys):
+    out = tmp_path / "c1.png"
+    code = main(["export", "--out", str(out), "--size", "column1", "--title", "Column",
+                 "--dek", "A dek", "--notes", "A note."])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'c1.sources.md'} (sources, caveats and the view)" in printed
+    assert "left off the page for lack of room: the dek (no room for it at the minimum " in (
+        printed
+    )
+    assert "the legend moved onto the map" in printed
+
+
+def test_font_file_flag(tmp_path, capsys):
+    import matplotlib
+
+    from atlas.fonts import FONTS_ENV
+
+    ttf = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSerif.ttf"
+    out = tmp_path / "f.svg"
+    try:
+        assert main(["export", "--out", str(out), "--font-file", ttf]) == 0
+        assert "font-family: 'DejaVu Serif'" in out.read_text(encoding="utf-8")
+    finally:
+        import os
+
+        os.environ.pop(FONTS_ENV, None)
+    missing = tmp_path / "House-Regular.ttf"
+    assert main(["export", "--out", str(out), "--font-file", str(missing)]) == 2
+    assert f"font file {missing}: {missing} not found" in capsys.readouterr().err
 
 
 def test_export_gif_prints_frames(tmp_path, capsys):
@@ -174,6 +221,7 @@ def test_export_frames_the_focus_region(tmp_path):
     west, south, east, north = focus_box("vraem-devida", data.regions)
     assert x0 <= west and x1 >= east and y0 <= south and y1 >= north
     # fitted around the zone: at most ~2.2x its height (web is 16:9, the zone is tall)
-    assert (y1 - y0) < 1.3 * (north - south) and (x1 - x0) < 3.0 * (east - west)
+    # (the web map box is about 1.9:1 beside the legend column)
+    assert (y1 - y0) < 1.3 * (north - south) and (x1 - x0) < 3.3 * (east - west)
     inc = data.incidents.total_bounds
     assert x0 > inc[0] or y0 > inc[1]  # the whole data set is not in the frame

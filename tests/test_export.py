@@ -119,13 +119,6 @@ def test_animation_without_matching_incidents_says_what_to_do():
         animation_ranges(MapSpec(date_from=dt.date(2030, 1, 1)), summary)
 
 
-def test_mp4_without_ffmpeg_is_a_clear_error(tmp_path):
-    if shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg is installed here")
-    with pytest.raises(InputError, match="ffmpeg.*gif"):
-        export(MapSpec(), tiny_data(), tmp_path / "anim.mp4")
-
-
 def test_unknown_extension_and_missing_folder(tmp_path):
     with pytest.raises(InputError, match="map.tiff.*png"):
         export(MapSpec(), tiny_data(), tmp_path / "map.tiff")
@@ -139,7 +132,8 @@ def test_alt_text_describes_the_view_and_is_written_beside(tmp_path):
     text = result.alt_text_path.read_text(encoding="utf-8").strip()
     assert text == result.alt_text
     assert "\n" not in text  # one paragraph
-    assert text.startswith("Map of Test zone (synthetic fixture) showing 6 violent incidents")
+    # tiny_data draws protests too: they are events, not violent incidents.
+    assert text.startswith("Map of Test zone (synthetic fixture) showing 6 events")
     assert "from 2021-01-15 to 2021-08-20" in text
     assert "Most are in La Mar (83%) and Satipo (17%)." in text  # 5 and 1 of 6 drawn
     assert "2 events known only to department or country level are not drawn." in text
@@ -150,8 +144,10 @@ def test_alt_text_describes_the_view_and_is_written_beside(tmp_path):
 def test_alt_text_spanish_and_real_data_has_no_sample_caveat():
     data = tiny_data(sample=False, approximate=False)
     text = alt_text(MapSpec(lang="es"), data, None)
-    assert text.startswith("Mapa de Test zone (synthetic fixture) con 6 incidentes violentos")
+    assert text.startswith("Mapa de Test zone (synthetic fixture) con 6 eventos")
     assert "MUESTRA" not in text and "aproximado" not in text
+    violent = MapSpec(lang="es", event_types=("armed_clash", "violence_against_civilians"))
+    assert "con 4 incidentes violentos" in alt_text(violent, data, None)
 
 
 def test_alt_text_path_naming():
@@ -171,11 +167,37 @@ def test_html_export_is_self_contained(tmp_path):
 
 
 # ---- baselines ----------------------------------------------------------------------------
-BASELINES = {
-    "web_sample": (MapSpec(title="Baseline: web", source_line="Source: fixture"), True),
-    "column1_real": (MapSpec(title="Baseline: column").with_size("column1"), False),
-    "portrait_sample": (MapSpec(title="Baseline: portrait", dek="Dek").with_size("portrait"), True),
+_BASE_TEXTS = {
+    "title": "Violence in the VRAEM, 2018–2024",
+    "dek": "Clashes, attacks on civilians and explosions around the Apurímac, Ene and Mantaro",
+    "notes": "Points are placed at the nearest village.",
+    "byline": "Baseline desk",
 }
+#: name -> (spec, sample): True draws the shipped bundle (its synthetic incidents, SAMPLE);
+#: False draws the shipped bundle with tiny_data's 8 made-up, non-synthetic test points.
+BASELINES = {
+    "web_sample": (MapSpec(**_BASE_TEXTS), True),
+    "column1_real": (
+        MapSpec(**{**_BASE_TEXTS, "title": "Test fixture points"}).with_size("column1"),
+        False,
+    ),  # fmt: skip
+    "portrait_sample": (MapSpec(**_BASE_TEXTS, lang="es").with_size("portrait"), True),
+}
+
+
+def _baseline_data(sample: bool):
+    """The shipped bundle (real basemap, VRAEM, coca, reference event); with
+    ``sample=False`` its incidents are swapped for tiny_data's non-synthetic test points."""
+    import dataclasses
+
+    from atlas.data import load_shipped
+
+    data = load_shipped()
+    if sample:
+        return data
+    fixture = tiny_data(sample=False, approximate=False)
+    return dataclasses.replace(data, incidents=fixture.incidents, sources=fixture.sources + [
+        s for s in data.sources if not s.sample])  # fmt: skip
 
 
 def _rms(a: np.ndarray, b: np.ndarray) -> float:
@@ -185,8 +207,7 @@ def _rms(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_baseline_images(name, tmp_path):
     spec, sample = BASELINES[name]
-    data = tiny_data(sample=sample, approximate=sample)
-    out = export(spec, data, tmp_path / f"{name}.png").path
+    out = export(spec, _baseline_data(sample), tmp_path / f"{name}.png").path
     target = BASELINE / f"{name}.png"
     if REGEN:
         BASELINE.mkdir(exist_ok=True)
@@ -264,12 +285,12 @@ def test_html_export_renders_offline_in_chromium(tmp_path):
 def test_alt_text_open_ended_period_and_notes_on_the_page(tmp_path):
     spec = MapSpec(date_from=dt.date(2030, 1, 1), notes="Editor's note: test")
     result = export(spec, tiny_data(), tmp_path / "none.png")
-    assert "showing 0 violent incidents (all types) from 2030-01-01 on" in result.alt_text
+    assert "showing 0 events (all types) from 2030-01-01 on" in result.alt_text
     from layers.printmap import build_page
 
     fig = build_page(spec, tiny_data())
-    method = next(t for t in fig.texts if t.get_gid() == "method").get_text()
-    assert method.startswith("Editor's note: test\n")
+    note = next(t for t in fig.texts if t.get_gid() == "note").get_text().replace("\n", " ")
+    assert note.startswith("Note: Editor's note: test 8 events outside the chosen dates")
 
 
 def test_png_says_what_it_shows_in_its_metadata(tmp_path):
@@ -293,15 +314,192 @@ def test_png_says_what_it_shows_in_its_metadata(tmp_path):
 
 
 def test_sources_sidecar_beside_every_export(tmp_path):
-    """NAME.sources.txt: datasets, caveats (the rivers not drawn among them) and the view."""
+    """NAME.sources.md: the face's words, what gave way, datasets with versions and
+    addresses, caveats (the rivers not drawn among them) and the view."""
     from atlas.data import load_shipped
     from layers.export import export, sources_text_path
 
     out = tmp_path / "vraem.png"
-    spec = MapSpec(title="Sidecar test", bbox=(-75.0, -13.5, -73.0, -11.0))
-    export(spec, load_shipped(), out)
+    spec = MapSpec(title="Sidecar <b>test</b>", bbox=(-75.0, -13.5, -73.0, -11.0))
+    result = export(spec, load_shipped(), out)
+    assert result.sources_path == tmp_path / "vraem.sources.md"
     text = sources_text_path(out).read_text(encoding="utf-8")
-    assert text.startswith("Sidecar test\n")
+    assert text.startswith("# Sidecar &lt;b&gt;test&lt;/b&gt;: Sources and method\n")
+    # The reader's title stays text in any Markdown viewer (the spec's JSON is fenced).
+    assert "<b>" not in text.split("```json", 1)[0]
+    assert "## Left off the page for lack of room\n\n- nothing\n" in text
+    assert "<https://ide.inei.gob.pe/>" in text  # addresses live here, not on the face
     assert "Mantaro, Perené and Urubamba themselves are not drawn" in text
     assert "SYNTHETIC" in text  # the sample's caveat
-    assert MapSpec.from_json(text.split("View (MapSpec):\n", 1)[1]) == spec
+    body = text.split("## The view (MapSpec)\n\n```json\n", 1)[1].rsplit("\n```", 1)[0]
+    assert MapSpec.from_json(body) == spec
+
+
+def test_sidecar_says_what_gave_way_on_a_small_page(tmp_path):
+    from atlas.data import load_shipped
+
+    spec = MapSpec(title="Column", dek="A dek that needs room", notes="One. Two.")
+    result = export(spec.with_size("column1"), load_shipped(), tmp_path / "c1.png")
+    assert result.dropped[:2] == (
+        "the dek (no room for it at the minimum type size)",
+        "the legend moved onto the map",
+    )
+    text = result.sources_path.read_text(encoding="utf-8")
+    assert "- the dek (no room for it at the minimum type size)\n" in text
+    with Image.open(result.path) as im:
+        assert "the dek" in im.text["conflict-atlas:dropped"]
+
+
+PRESETS = ("web", "square", "portrait", "column1", "column2", "a4")
+_FACE_FORBIDDEN = re.compile(
+    r"https?://|www\.|\.(csv|py|json|geojson|parquet|toml)\b|npm|seed \d|/work/|geodata/",
+    re.I,
+)
+
+
+def _svg_texts(svg: str) -> list[tuple[float, str]]:
+    """(font size in SVG user units = points, text) of every <text> in the SVG."""
+    out = []
+    for style, body in re.findall(r"<text[^>]*style=\"([^\"]*)\"[^>]*>([^<]*)", svg):
+        size = float(re.search(r"font-size: ([\d.]+)px", style).group(1))
+        out.append((size, body))
+    return out
+
+
+def _svg_rect(svg: str, gid: str) -> tuple[float, float]:
+    """Width and height of the first path in the group ``gid`` (an axes' background)."""
+    group = svg.split(f'<g id="{gid}">', 1)[1]
+    path = re.search(r'<path d="([^"]*)"', group).group(1)
+    nums = [float(v) for v in re.findall(r"-?[\d.]+", path)]
+    xs, ys = nums[0::2], nums[1::2]
+    return max(xs) - min(xs), max(ys) - min(ys)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_svg_of_every_preset_is_publishable(preset, tmp_path):
+    """On the SVG a reader gets: the smallest type is 7 pt (print) / 12 px (web), the map
+    is at least 60% of the graphic, one "Source:" line, no address or file path on the
+    face, and the sidecar beside it. The VRAEM frame, the shipped bundle."""
+    from atlas.data import load_shipped
+
+    spec = MapSpec(
+        title="Violence in the VRAEM",
+        dek="Clashes and attacks around the Apurímac, Ene and Mantaro valleys",
+        notes="Points are placed at the nearest village.",
+        source_line="Desk research",
+        byline="Test desk",
+    ).with_size(preset)
+    result = export(spec, load_shipped(), tmp_path / f"{preset}.svg")
+    svg = result.path.read_text(encoding="utf-8")
+    w_pt, h_pt = spec.width / spec.dpi * 72, spec.height / spec.dpi * 72
+    assert f'viewBox="0 0 {w_pt:g} {h_pt:g}"' in svg
+    texts = _svg_texts(svg)
+    smallest = min(size for size, body in texts if body.strip())
+    if spec.dpi >= 200:
+        assert smallest >= 7.0 - 1e-6, smallest
+    else:
+        assert smallest * spec.dpi / 72 >= 12.0 - 1e-6, smallest * spec.dpi / 72
+    map_w, map_h = _svg_rect(svg, "map")
+    assert map_w * map_h / (w_pt * h_pt) >= 0.60
+    sources = [body for _, body in texts if body.startswith("Source:")]
+    assert len(sources) == 1 and sources[0].startswith("Source: Desk research; synthetic")
+    assert "INEI 2023" in " ".join(body for _, body in texts)
+    face = " ".join(body for _, body in texts)
+    assert not _FACE_FORBIDDEN.search(face), _FACE_FORBIDDEN.search(face).group(0)
+    assert "SAMPLE DATA" in face
+    # Map labels have a white halo, so the SVG holds them as outlines in named groups;
+    # their wording is checked on the figure (test_printmap).
+    assert 'id="reference-label"' in svg
+    assert result.sources_path.is_file()
+    assert "<dc:source>Source: Desk research;" in svg  # and in the file's metadata
+
+
+def test_two_app_views_export_two_frames_centred_where_the_views_were(tmp_path):
+    """What you see is what you export: the recorded view's centre is the map's centre,
+    the view is all inside, widened only to the preset's shape."""
+    from PIL import Image
+
+    from atlas.data import load_shipped
+
+    data = load_shipped()
+    views = [(-74.6, -12.9, -73.6, -12.1), (-75.3, -13.4, -74.9, -13.0)]
+    extents = []
+    for i, bbox in enumerate(views):
+        out = export(MapSpec(bbox=bbox), data, tmp_path / f"v{i}.png").path
+        with Image.open(out) as im:
+            extents.append([float(v) for v in im.text["conflict-atlas:extent"].split(",")])
+    for (w, s_, e, n), (x0, y0, x1, y1) in zip(views, extents, strict=True):
+        assert (x0 + x1) / 2 == pytest.approx((w + e) / 2, abs=1e-4)
+        assert (y0 + y1) / 2 == pytest.approx((s_ + n) / 2, abs=1e-4)
+        assert x0 <= w and x1 >= e and y0 <= s_ and y1 >= n
+        # widened in one direction only: the other fits exactly
+        assert x1 - x0 == pytest.approx(e - w, rel=1e-4) or y1 - y0 == pytest.approx(
+            n - s_, rel=1e-4
+        )
+    assert extents[0] != extents[1]
+
+
+def test_pdf_embeds_the_house_font_and_svg_names_it(tmp_path, monkeypatch):
+    """An operator's font (here matplotlib's own DejaVu Serif file, a real TrueType font)
+    is embedded in the PDF and named as the family in the SVG."""
+    from pathlib import Path as _P
+
+    import matplotlib
+
+    from atlas.fonts import FONTS_ENV
+
+    ttf = _P(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSerif.ttf"
+    monkeypatch.setenv(FONTS_ENV, f"DejaVu Serif={ttf}")
+    spec = MapSpec(title="Font test", font="DejaVu Serif")
+    pdf = export(spec, tiny_data(), tmp_path / "f.pdf").path.read_bytes()
+    assert b"/FontFile2" in pdf and b"DejaVuSerif" in pdf
+    svg = export(spec, tiny_data(), tmp_path / "f.svg").path.read_text(encoding="utf-8")
+    assert "font-family: 'DejaVu Serif'" in svg
+    assert "font-family: 'DejaVu Sans'" not in svg
+
+
+def test_a_missing_or_fake_font_file_is_named(tmp_path):
+    from atlas.fonts import font_family_name
+
+    with pytest.raises(InputError, match=r"font file .*nope\.ttf: .*not found"):
+        font_family_name(tmp_path / "nope.ttf")
+    fake = tmp_path / "fake.ttf"
+    fake.write_text("<html>not a font</html>", encoding="utf-8")
+    with pytest.raises(InputError, match=r"font file .*fake\.ttf: fake\.ttf is not a font"):
+        font_family_name(fake)
+    truncated = tmp_path / "cut.ttf"
+    truncated.write_bytes(b"\x00\x01\x00\x00" + b"\x00" * 20)
+    with pytest.raises(InputError, match=r"font file .*cut\.ttf: not a readable font"):
+        font_family_name(truncated)
+
+
+def test_hostile_title_and_callout_stay_text_in_svg(tmp_path):
+    from atlas.spec import Callout
+
+    spec = MapSpec(
+        title="<script>alert(1)</script> {{ 7*7 }} $x^2$",
+        callouts=(Callout(text="<svg onload=x> {% raw %} $\\alpha$", lon=-73.9, lat=-12.2),),
+    )
+    svg = export(spec, tiny_data(), tmp_path / "h.svg").path.read_text(encoding="utf-8")
+    assert "<script" not in svg and "<svg onload" not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} $x^2$" in svg
+    # The callout has a halo: drawn as outlines in its group, never as markup.
+    assert 'id="callout"' in svg
+
+
+def test_spanish_export_is_spanish_with_accents(tmp_path):
+    from atlas.data import load_shipped
+
+    spec = MapSpec(lang="es", title="Violencia en el VRAEM", byline="Mesa de datos")
+    result = export(spec, load_shipped(), tmp_path / "es.svg")
+    face = " ".join(body for _, body in _svg_texts(result.path.read_text(encoding="utf-8")))
+    for word in ("Fuente: incidentes sintéticos de MUESTRA", "Mapa: Mesa de datos",
+                 "Enfrentamiento armado", "Muertos por evento",
+                 "Coca 2022, ha por departamento"):  # fmt: skip
+        assert word in face, word
+    for english in ("Source:", "People killed", "Armed clash", "killed", "Note:"):
+        assert english not in face, english
+    assert "Junín" in result.alt_text and "Junin " not in result.alt_text
+    assert "eventos" in result.alt_text and "zona de monitoreo de coca" in result.alt_text.lower()
+    md = result.sources_path.read_text(encoding="utf-8")
+    assert "## Conjuntos de datos" in md and "## Advertencias" in md

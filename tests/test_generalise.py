@@ -184,10 +184,10 @@ def test_exports_leak_nothing(bundle, originals, tmp_path: Path) -> None:
                    callouts=(Callout("Here", lon=lon, lat=lat),))  # fmt: skip
     for fmt in ("html", "svg"):
         result = export(spec, bundle, tmp_path / f"map.{fmt}")
-        for path in (result.path, result.alt_text_path, tmp_path / "map.sources.txt"):
+        for path in (result.path, result.alt_text_path, tmp_path / "map.sources.md"):
             text = path.read_text(encoding="utf-8")
             _assert_no_leak(text, originals, path.name)
-        sidecar = (tmp_path / "map.sources.txt").read_text(encoding="utf-8")
+        sidecar = (tmp_path / "map.sources.md").read_text(encoding="utf-8")
         assert note("district", "en") in sidecar
         assert "Locations generalised to districts" in sidecar
 
@@ -209,7 +209,7 @@ def test_cli_export_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["export", "--incidents", str(V1), "--out", str(out), "--generalise",
                  "grid:10"]) == 0  # fmt: skip
     assert "Locations generalised to a 10 km grid (EPSG:32718)" in (
-        tmp_path / "map.sources.txt").read_text(encoding="utf-8")  # fmt: skip
+        tmp_path / "map.sources.md").read_text(encoding="utf-8")  # fmt: skip
     assert main(["export", "--out", str(out), "--generalise", "village"]) == 2
     assert "generalise" in capsys.readouterr().err
 

@@ -137,9 +137,17 @@ def test_registry_is_in_spec_draw_order() -> None:
     assert names == ["basemap", "points", "reference"]
 
 
-def test_every_event_type_has_a_distinct_colour() -> None:
-    assert set(EVENT_COLORS) == set(EVENT_TYPES)
-    assert len(set(EVENT_COLORS.values())) == len(EVENT_TYPES)
+def test_every_event_type_has_a_distinct_colour_and_shape() -> None:
+    """At most five colours (issue 13); types sharing one (riot/protest, strategic/other)
+    differ by marker shape on the print page, except strategic and other: both "not
+    violence", one grey diamond (the type filter keeps them apart)."""
+    from layers.style import EVENT_MARKERS
+
+    assert set(EVENT_COLORS) == set(EVENT_TYPES) == set(EVENT_MARKERS)
+    assert len(set(EVENT_COLORS.values())) <= 5
+    pairs = {(EVENT_COLORS[t], EVENT_MARKERS[t]) for t in EVENT_TYPES}
+    assert len(pairs) == len(EVENT_TYPES) - 1  # strategic and other share the grey diamond
+    assert EVENT_MARKERS["riot"] != EVENT_MARKERS["protest"]
 
 
 def test_radius_grows_with_sqrt_fatalities_and_unknown_is_smallest() -> None:

@@ -11,7 +11,7 @@ import pytest
 import streamlit_folium as sf
 
 from atlas.spec import MapSpec
-from front.map_component import SHARED, MapRenderer
+from front.map_component import RETURNED, SHARED, MapRenderer
 from layers.compose import build_base, build_group, plan_groups
 
 
@@ -52,7 +52,7 @@ def _st_folium_arguments(base, groups, monkeypatch) -> dict:
         key="atlas_map",
         height=620,
         use_container_width=True,
-        returned_objects=["bounds", "center", "zoom"],
+        returned_objects=list(RETURNED),
     )
     return seen
 

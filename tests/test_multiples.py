@@ -23,7 +23,7 @@ from atlas.periods import MAX_PANELS, default_periods, filter_periods, max_panel
 from atlas.spec import MapSpec
 from layers.export import export
 from layers.multiples import build_multiples, period_label
-from layers.style import mpl_marker_area
+from layers.style import fatality_diameter_pt
 
 D = dt.date
 N = 30
@@ -143,18 +143,21 @@ def test_one_marker_scale_across_panels(data):
         (round(p.x, 6), round(p.y, 6)): f
         for p, f in zip(data.incidents.geometry, data.incidents["fatalities"], strict=True)
     }
-    seen: dict[float, set[float]] = {}
+    seen: dict[tuple[float, str], set[float]] = {}
     for ax in _panels(page.figure):
         points = [c for c in ax.collections if c.get_zorder() == 6]
-        assert len(points) == 1
-        offsets, sizes = points[0].get_offsets(), points[0].get_sizes()
-        assert len(offsets) > 0
-        for (x, y), size in zip(offsets, np.broadcast_to(sizes, len(offsets)), strict=True):
-            seen.setdefault(float(fatal[(round(x, 6), round(y, 6))]), set()).add(round(size, 6))
-    assert set(seen) == {0.0, 1.0, 2.0}
+        assert points  # one collection per marker shape (layers.style.EVENT_MARKERS)
+        for coll in points:
+            offsets, sizes = coll.get_offsets(), coll.get_sizes()
+            for (x, y), size in zip(offsets, np.broadcast_to(sizes, len(offsets)), strict=True):
+                key = (float(fatal[(round(x, 6), round(y, 6))]), str(coll.get_gid()))
+                seen.setdefault(key, set()).add(round(size, 6))
+    assert {f for f, _ in seen} == {0.0, 1.0, 2.0}
     k = page.marker_scale
-    for f, sizes in seen.items():
-        assert sizes == {round(float(mpl_marker_area(f)[0]) * k * k, 6)}, (f, sizes)
+    for (f, gid), sizes in seen.items():
+        assert len(sizes) == 1, (f, gid, sizes)  # one scale across panels
+        if gid == "incidents-o":  # circles: the print class diameter, squared, times k²
+            assert sizes == {round(float(fatality_diameter_pt(f)[0]) ** 2 * k * k, 6)}
 
 
 def test_two_periods_side_by_side(data):
@@ -182,7 +185,7 @@ def test_export_png_with_panels_alt_text_and_sidecar(tmp_path, data):
     assert result.path.stat().st_size > 10_000
     text = result.alt_text
     assert "Panels: 2021: 12 incidents, 12 deaths; 2022: 12 incidents, 12 deaths" in text
-    assert (tmp_path / "years.sources.txt").read_text(encoding="utf-8").count("small_multiples")
+    assert (tmp_path / "years.sources.md").read_text(encoding="utf-8").count("small_multiples")
 
 
 def test_export_formats_that_cannot_hold_panels(tmp_path, data):

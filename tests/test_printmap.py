@@ -56,11 +56,13 @@ def test_scale_bar_on_equator_matches_the_ellipsoid_degree():
     # Drawn length in data units (degrees) vs 100 km / 111.3195 km per degree.
     assert bar.lon1 - bar.lon0 == pytest.approx(100 / 111.3195, rel=1e-3)
     drawn = [a for a in bar.artists if a.get_gid() == "scale-bar"]
-    assert len(drawn) == 2
+    assert len(drawn) == 1  # one bar, one label right of it: labels cannot overlap
     total = sum(r.get_width() for r in drawn)
     assert total == pytest.approx(bar.lon1 - bar.lon0)
-    labels = [a.get_text() for a in bar.artists if a.get_gid() == "scale-bar-label"]
-    assert labels == ["0", "100 km"]
+    labels = [a for a in bar.artists if a.get_gid() == "scale-bar-label"]
+    assert [t.get_text() for t in labels] == ["100 km"]
+    # The label starts right of the bar's east end, so it never overlaps the bar.
+    assert labels[0].get_position()[0] > bar.lon1 and labels[0].get_ha() == "left"
 
 
 def test_scale_bar_in_the_vraem_measures_its_label_with_geod():
@@ -109,21 +111,21 @@ def test_approximate_mark():
     assert _marks(ax)["approximate-mark"] == "límite aproximado"
 
 
-def test_inset_draws_the_view_box():
-    basemap = gpd.GeoDataFrame(
-        {"name": ["Peru", "Brazil"]},
-        geometry=[box(-81, -18, -69, 0), box(-70, -30, -35, 5)],
-        crs="EPSG:4326",
-    )
-    fig = Figure(figsize=(4, 4), dpi=100)
-    ax = furniture.inset_locator(fig, (0.1, 0.1, 0.8, 0.8), basemap, (-75.5, -13.5, -73, -11))
-    boxes = [p for p in ax.patches if p.get_gid() == "inset-box"]
-    assert len(boxes) == 1
-    x, y = boxes[0].get_xy()
-    # The view box (2.5 x 2.5 deg) is centred on the view.
-    assert x + boxes[0].get_width() / 2 == pytest.approx(-74.25)
-    assert y + boxes[0].get_height() / 2 == pytest.approx(-12.25)
-    assert len(ax.collections) == 2  # Peru shaded, the others plain
+def test_inset_is_peru_with_the_frame_the_focus_region_and_lima():
+    data = tiny_data()
+    fig = Figure(figsize=(3, 4), dpi=100)
+    extent = (-75.5, -13.5, -73, -11)
+    ax = furniture.inset_peru(fig, (0.1, 0.1, 0.8, 0.8), data, extent, MapSpec(), 7.0)
+    (frame,) = [p for p in ax.patches if p.get_gid() == "inset-box"]
+    assert frame.get_xy() == (-75.5, -13.5)
+    assert (frame.get_width(), frame.get_height()) == (2.5, 2.5)
+    # Peru's box, not South America's
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert -82 < x0 < -81 and -69 < x1 < -68 and -19 < y0 < -18 and 0 <= y1 < 1
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "inset-lima-label"] == ["Lima"]
+    assert any(c.get_gid() == "inset-lima" for c in ax.collections)
+    # neighbours, Peru, and the focus region shaded
+    assert len([c for c in ax.collections if c.get_gid() is None]) == 3
 
 
 def _summary(**kw):
@@ -299,11 +301,20 @@ def _texts(fig):
     return out
 
 
+def _legend_texts(fig):
+    lax = next(a for a in fig.axes if a.get_gid() == "legend")
+    return [t.get_text().replace("\n", " ") for t in lax.texts]
+
+
 def test_page_has_editorial_text_legend_and_furniture():
     from layers.printmap import build_page
 
     spec = MapSpec(
-        title="Test title", dek="Test dek", source_line="Source: test", byline="By: test"
+        title="Test title",
+        dek="Test dek",
+        notes="First note. Second note. Third note.",
+        source_line="Source: test desk",
+        byline="Test desk",
     )
     fig = build_page(spec, tiny_data())
     w, h = fig.get_size_inches() * fig.dpi
@@ -311,21 +322,53 @@ def test_page_has_editorial_text_legend_and_furniture():
     texts = _texts(fig)
     assert texts["title"] == ["Test title"]
     assert texts["dek"] == ["Test dek"]
-    assert texts["source-line"] == ["Source: test"]
-    assert texts["byline"] == ["By: test"]
-    assert "Period: 2021-01-15 –" in texts["filters"][0]
-    method = texts["method"][0].replace("\n", " ")
-    assert "Test incidents (synthetic fixture), v1, accessed 2024-05-01" in method
-    assert "Shown: 6 incidents" in method
-    assert "not drawn: 2" in method
-    assert texts["sample-mark"] == ["SAMPLE DATA — synthetic incidents, not real events"]
-    assert texts["approximate-mark"] == ["approximate boundary"]
-    assert texts["north-arrow-label"] == ["N"]
-    legend = next(a for a in fig.legends if a.get_gid() == "legend")
-    labels = [t.get_text().replace("\n", " ") for t in legend.get_texts()]
-    assert any(label.startswith("Armed clash") for label in labels)
-    assert any("Test zone" in label for label in labels)
+    # One source line: the reader's text first, then the credits of what is drawn.
+    assert texts["source-line"] == ["Source: test desk; synthetic SAMPLE incidents."]
+    assert texts["byline"] == ["Map: Test desk"]
+    # At most two sentences of note: the reader's own come first.
+    assert texts["note"] == ["Note: First note. Second note."]
+    assert texts["sample"] == ["SAMPLE DATA — synthetic incidents, not real events"]
+    assert "method" not in texts and "filters" not in texts  # provenance is off the face
+    # Tests' region is approximate: the legend says so (the only legend row about it).
+    legend = _legend_texts(fig)
+    assert "Test zone (synthetic fixture) (approximate boundary)" in legend
+    assert {"Armed clash", "Violence against civilians", "Explosion / remote violence"} <= set(
+        legend
+    )
+    assert "Protest" in legend and "People killed per event" in legend
+    assert [t.replace("\n", " ") for t in texts["approximate-mark"]] == [
+        "Test zone (synthetic fixture) (approximate boundary)"
+    ]
+    assert "north-arrow-label" not in texts  # north-up map: no arrow unless asked
     assert any(ax.get_gid() == "inset" for ax in fig.axes)
+    assert fig.atlas_layout.dropped == []
+
+
+def test_north_arrow_only_when_asked():
+    from layers.printmap import build_page
+
+    texts = _texts(build_page(MapSpec(north_arrow=True), tiny_data()))
+    assert texts["north-arrow-label"] == ["N"]
+
+
+def test_note_says_what_the_filters_left_out_after_the_readers_note():
+    from layers.printmap import build_page
+
+    spec = MapSpec(date_from=dt.date(2021, 3, 1), notes="Reader's note.")
+    texts = _texts(build_page(spec, tiny_data()))
+    # 8 loaded: 2 before March 2021; of the other 6, 2 are placed only to a department
+    # or the country (tiny_data's last two rows).
+    # Two sentences at most: the reader's, then the first thing the filters left out.
+    assert texts["note"][0].replace("\n", " ") == (
+        "Note: Reader's note. 2 events outside the chosen dates, types or other filters "
+        "are not shown."
+    )
+    texts = _texts(build_page(MapSpec(date_from=dt.date(2021, 3, 1)), tiny_data()))
+    note = texts["note"][0].replace("\n", " ")
+    assert note == (
+        "Note: 2 events outside the chosen dates, types or other filters are not shown. "
+        "2 events located only to a department or the country are not shown."
+    )
 
 
 def test_page_without_sample_or_approximate_data_has_no_marks():
@@ -333,19 +376,23 @@ def test_page_without_sample_or_approximate_data_has_no_marks():
 
     fig = build_page(MapSpec(), tiny_data(sample=False, approximate=False))
     texts = _texts(fig)
-    assert "sample-mark" not in texts
+    assert "sample" not in texts
     assert "approximate-mark" not in texts
-    assert "Boundaries: 2023 vintage" in texts["method"][0].replace("\n", " ")
+    assert "SAMPLE" not in texts["source-line"][0]
+    assert "Test incidents (synthetic fixture)" in texts["source-line"][0]
 
 
 def test_no_spec_setting_hides_the_sample_mark():
     from layers.printmap import build_page
 
-    # Even a filter that leaves no synthetic incident on the map keeps the mark:
-    # the loaded bundle is sample data.
-    spec = MapSpec(date_from=dt.date(2030, 1, 1), layers=("basemap",), title="x")
+    # Even a filter that leaves no synthetic incident on the map keeps the mark while the
+    # incident layer is on: the loaded bundle is sample data.
+    spec = MapSpec(date_from=dt.date(2030, 1, 1), layers=("basemap", "points"), title="x")
     texts = _texts(build_page(spec, tiny_data()))
-    assert texts["sample-mark"]
+    assert texts["sample"] == ["SAMPLE DATA — synthetic incidents, not real events"]
+    # With no incident layer, no synthetic row is drawn: no mark, and none in the source.
+    texts = _texts(build_page(MapSpec(layers=("basemap", "regions")), tiny_data()))
+    assert "sample" not in texts
 
 
 def test_page_scale_bar_matches_geod_on_the_page():
@@ -354,7 +401,7 @@ def test_page_scale_bar_matches_geod_on_the_page():
     fig = build_page(MapSpec(), tiny_data())
     ax = next(a for a in fig.axes if a.get_gid() == "map")
     rects = [p for p in ax.patches if p.get_gid() == "scale-bar"]
-    label = [t.get_text() for t in ax.texts if t.get_gid() == "scale-bar-label"][1]
+    (label,) = [t.get_text() for t in ax.texts if t.get_gid() == "scale-bar-label"]
     km = float(label.split()[0])
     lon0 = min(r.get_x() for r in rects)
     lon1 = max(r.get_x() + r.get_width() for r in rects)
@@ -368,9 +415,9 @@ def test_page_scale_bar_matches_geod_on_the_page():
 
 @pytest.mark.parametrize("preset", ["web", "square", "portrait", "column1", "column2", "a4"])
 def test_every_preset_has_exact_size_and_text_inside_the_page(preset):
-    from layers.printmap import build_page
+    from layers.printmap import PRINT_MIN_PT, build_page
 
-    spec = MapSpec(title="A title", dek="A subtitle", source_line="Source", byline="By").with_size(
+    spec = MapSpec(title="A title", dek="A subtitle", source_line="Desk", byline="By").with_size(
         preset
     )
     fig = build_page(spec, tiny_data())
@@ -378,42 +425,45 @@ def test_every_preset_has_exact_size_and_text_inside_the_page(preset):
     assert (round(w), round(h)) == (spec.width, spec.height)
     renderer = fig.canvas.get_renderer()
     page = fig.bbox
-    for gid in ("title", "dek", "filters", "method", "source-line", "byline"):
-        for text in fig.texts:
-            if text.get_gid() == gid:
-                bb = text.get_window_extent(renderer)
-                assert bb.x0 >= page.x0 - 1 and bb.x1 <= page.x1 + 1, gid
-                assert bb.y0 >= page.y0 - 1 and bb.y1 <= page.y1 + 1, gid
-    legend = next(a for a in fig.legends if a.get_gid() == "legend")
-    lb = legend.get_window_extent(renderer)
+    for text in fig.texts:
+        bb = text.get_window_extent(renderer)
+        assert bb.x0 >= page.x0 - 1 and bb.x1 <= page.x1 + 1, text.get_gid()
+        assert bb.y0 >= page.y0 - 1 and bb.y1 <= page.y1 + 1, text.get_gid()
+    lax = next(a for a in fig.axes if a.get_gid() == "legend")
+    lb = lax.get_window_extent(renderer)
     assert lb.x1 <= page.x1 + 1 and lb.y0 >= page.y0 - 1
-    # Text grows with the page: the title is at least 8 pt and bigger on bigger pages.
-    title = next(t for t in fig.texts if t.get_gid() == "title")
-    assert title.get_fontsize() >= 8
+    minimum = PRINT_MIN_PT if spec.dpi >= 200 else 12 * 72 / spec.dpi
+    assert (
+        min(
+            t.get_fontsize()
+            for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
+            if t.get_visible() and getattr(t, "get_text", lambda: "")()
+        )
+        >= minimum - 1e-6
+    )
+    assert fig.atlas_layout.map_share >= 0.6
 
 
-def test_legend_handles_follow_entry_kinds():
-    from layers.base import LegendEntry
-    from layers.printmap import legend_handles, merge_size_entries
+def test_legend_rows_group_types_by_colour_and_show_fatality_classes():
+    from layers.printmap import filter_view, legend_rows
+    from layers.style import EVENT_COLORS
 
-    entries = [
-        LegendEntry("Clash", "point", "#D55E00"),
-        LegendEntry("Zone", "line", "#1b3a5c", dashed=True),
-        LegendEntry("Coca", "patch", "#e8f3dc", edgecolor="#2f6b1f"),
-        LegendEntry("Ref", "star", "#FFD400"),
-        LegendEntry("0 fatalities", "point", "white", size=4),
-        LegendEntry("1 fatality", "point", "white", size=6),
-        LegendEntry("10 fatalities", "point", "white", size=10),
-    ]
-    handles, labels = legend_handles(entries)
-    assert labels[:4] == ["Clash", "Zone", "Coca", "Ref"]
-    assert handles[0].get_marker() == "o"
-    assert handles[1].get_linestyle() == "--"
-    assert handles[2].get_facecolor()[:3] == pytest.approx((0xE8 / 255, 0xF3 / 255, 0xDC / 255))
-    assert handles[3].get_marker() == "*"
-    merged_h, merged_l = merge_size_entries(handles, labels)
-    assert merged_l == ["Clash", "Zone", "Coca", "Ref", "0 · 1 · 10 fatalities"]
-    assert isinstance(merged_h[-1], tuple) and len(merged_h[-1]) == 3
+    data = tiny_data()
+    for et, n in (("riot", 4), ("strategic", 5)):
+        data.incidents.loc[data.incidents.index[n], "event_type"] = et
+    spec = MapSpec()
+    view, _ = filter_view(spec, data)
+    rows = legend_rows(spec, view, data)
+    kinds = [(r.kind, r.label) for r in rows]
+    assert ("marker", "Explosion / remote violence") in kinds
+    # Riot and protest share a colour: one row, a shape each.
+    pair = next(r for r in rows if r.kind == "pair" and "Riot" in r.label)
+    assert [m for m, _ in pair.items] == ["s", "^"]
+    assert EVENT_COLORS["riot"] == EVENT_COLORS["protest"] == pair.color
+    grey = next(r for r in rows if r.label == "Strategic development")
+    assert (grey.kind, grey.color, grey.marker) == ("marker", EVENT_COLORS["strategic"], "D")
+    sizes = next(r for r in rows if r.kind == "sizes")
+    assert [label for _, label in sizes.items] == ["0", "1–4", "5–19", "20+"]
 
 
 def test_view_extent_fits_the_box_shape():
@@ -495,7 +545,7 @@ def test_tile_basemap_draws_tiles_and_prints_the_provider(tile_server, monkeypat
     assert ax.images, "no tile image on the map"
     texts = _texts(fig)
     assert texts["tile-attribution"] == ["(C) Local test tiles"]
-    assert "Tiles: (C) Local test tiles" in texts["method"][0].replace("\n", " ")
+    assert "(C) Local test tiles" in texts["source-line"][0]
 
 
 def _visible_labels(fig):
@@ -562,3 +612,165 @@ def test_vraem_page_shows_the_named_zone_rivers_and_towns() -> None:
     assert len({p for p in placed if p.startswith("town:")}) >= 8
     gids = {c.get_gid() for c in _ax.collections}
     assert {"department-lines", "province-lines", "rivers"} <= gids
+
+
+def test_reference_event_is_labelled_from_its_own_data_with_a_leader_line():
+    from atlas.data import load_shipped
+    from layers.printmap import build_page
+
+    data = load_shipped()
+    for lang, want in (
+        ("en", "San Miguel del Ene, 23 May 2021: 16 killed"),
+        ("es", "San Miguel del Ene, 23 de mayo de 2021: 16 muertos"),
+    ):
+        fig = build_page(MapSpec(lang=lang), data)
+        ax = next(a for a in fig.axes if a.get_gid() == "map")
+        (label,) = [t for t in ax.texts if t.get_gid() == "reference-label"]
+        assert label.get_text().replace("\n", " ") == want
+        assert label.arrow_patch is not None  # the leader line
+        ref = data.reference_events.iloc[0]
+        assert label.xy == (ref.geometry.x, ref.geometry.y)
+        # It stays off the legend and the inset.
+        renderer = fig.canvas.get_renderer()
+        bb = label.get_window_extent(renderer)
+        for gid in ("legend", "inset"):
+            other = next(a for a in fig.axes if a.get_gid() == gid).get_window_extent(renderer)
+            assert not bb.overlaps(other), gid
+        inset = next(a for a in fig.axes if a.get_gid() == "inset")
+        assert [t.get_text() for t in inset.texts if t.get_gid() == "inset-lima-label"] == ["Lima"]
+        assert inset.get_xlim()[0] > -82 and inset.get_ylim()[0] > -19  # Peru, not the continent
+
+
+# ---- colour vision ---------------------------------------------------------------------------
+#: Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of
+#: color vision deficiency", severity 1.0 matrices, applied to linear RGB.
+CVD = {
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413),
+                     (-0.011820, 0.042940, 0.968881)),
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216),
+                   (-0.003882, -0.048116, 1.051998)),
+    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602),
+                   (0.004733, 0.691367, 0.303900)),
+}  # fmt: skip
+#: Minimum CIELAB distance (CIE76) between two legend colours under every simulation.
+#: About 6.5x the classic just-noticeable difference of 2.3: Stone, Szafir & Setlur (2014,
+#: "An engineering model for color difference as a function of size") found marks a few
+#: points across need several times the difference of large patches to be told apart.
+MIN_DELTA_E = 15.0
+
+
+def _linear(hex_color: str):
+    import numpy as np
+
+    c = np.array([int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(linear):
+    import numpy as np
+
+    xyz = np.array(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+    ) @ np.clip(linear, 0, 1)
+    f = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(f > 0.008856, np.cbrt(f), 7.787 * f + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _seen(hex_color: str, vision: str):
+    import numpy as np
+
+    lin = _linear(hex_color)
+    if vision == "normal":
+        return _lab(lin)
+    if vision == "greyscale":
+        y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        return _lab(np.array([y, y, y]))
+    return _lab(np.array(CVD[vision]) @ lin)
+
+
+def test_simulation_is_not_vacuous():
+    """Red and green collapse under deuteranopia, in this simulation too."""
+    import numpy as np
+
+    red, green = "#d62728", "#2ca02c"
+    assert np.linalg.norm(_seen(red, "normal") - _seen(green, "normal")) > 60
+    assert np.linalg.norm(_seen(red, "deuteranopia") - _seen(green, "deuteranopia")) < 15
+
+
+@pytest.mark.parametrize(
+    "vision", ["normal", "deuteranopia", "protanopia", "tritanopia", "greyscale"]
+)
+def test_event_colours_stay_apart_under_colour_vision_deficiency(vision):
+    """At most five colours; every two legend entries differ by colour (ΔE ≥ 15 under the
+    simulation) or, in greyscale where only lightness is left, by shape or lightness."""
+    import itertools
+
+    import numpy as np
+
+    from layers.style import EVENT_COLORS, EVENT_MARKERS
+
+    assert len(set(EVENT_COLORS.values())) <= 5
+    entries = sorted({(EVENT_COLORS[t], EVENT_MARKERS[t]) for t in EVENT_COLORS})
+    for (ca, ma), (cb, mb) in itertools.combinations(entries, 2):
+        if ca == cb:
+            assert ma != mb, f"{ca}: same colour needs another shape"
+            continue
+        d = float(np.linalg.norm(_seen(ca, vision) - _seen(cb, vision)))
+        if vision == "greyscale" and ma != mb:
+            continue  # the shape tells them apart
+        assert d >= MIN_DELTA_E, f"{vision}: {ca} {ma} vs {cb} {mb}: ΔE {d:.1f}"
+
+
+def test_fatality_classes_differ_between_0_and_1_and_step_visibly():
+    from layers.style import FATALITY_CLASSES, fatality_diameter_pt
+
+    d = fatality_diameter_pt([0, 1, 4, 5, 19, 20, 200])
+    assert list(d) == [3.0, 5.0, 5.0, 7.5, 7.5, 11.0, 11.0]
+    diam = [c[2] for c in FATALITY_CLASSES]
+    assert all((b / a) ** 2 >= 2.0 for a, b in zip(diam, diam[1:], strict=False))
+
+
+def test_callouts_are_drawn_on_the_print_page_with_leaders():
+    from atlas.spec import Callout
+    from layers.printmap import build_page
+
+    spec = MapSpec(
+        callouts=(
+            Callout(text="Checkpoint <b>{{x}}</b>", lon=-73.9, lat=-12.2),
+            Callout(text="The test zone", region_id="vraem-devida", leader=False),
+        )
+    )
+    fig = build_page(spec, tiny_data())
+    ax = next(a for a in fig.axes if a.get_gid() == "map")
+    callouts = [t for t in ax.texts if t.get_gid() == "callout"]
+    assert [t.get_text().replace("\n", " ") for t in callouts] == [
+        "Checkpoint <b>{{x}}</b>",
+        "The test zone",
+    ]
+    assert callouts[0].xy == (-73.9, -12.2) and callouts[0].arrow_patch is not None
+    # leader=False: the text sits on the region's representative point, no line.
+    point = tiny_data().regions.geometry.iloc[0].representative_point()
+    assert callouts[1].get_position() == pytest.approx((point.x, point.y))
+    assert all(t.get_fontsize() >= 12 * 72 / 100 - 1e-6 for t in callouts)
+
+
+def test_the_base_is_drawn_once_and_the_incidents_into_it():
+    from layers.printmap import INCIDENT_LAYERS, build_base, draw_incidents
+
+    assert "choropleth" in INCIDENT_LAYERS and "points" in INCIDENT_LAYERS
+    spec = MapSpec(layers=("basemap", "regions", "points"))
+    parts = build_base(spec, tiny_data())
+    before = len(parts.ax.collections)
+    draw_incidents(parts.ax, spec, parts.view)
+    # the base has no incident dots; the incident step adds one collection per shape
+    assert len(parts.ax.collections) > before
+    gids = {c.get_gid() for c in parts.ax.collections[before:]}
+    assert gids == {"incidents-o", "incidents-^"}  # circles; protests are triangles
+    # An animation clears one frame's incidents and draws the next on the same base.
+    from layers.printmap import clear_incidents
+
+    clear_incidents(parts.ax)
+    assert len(parts.ax.collections) == before
+    draw_incidents(parts.ax, spec.replace(event_types=("protest",)), parts.view)
+    assert len(parts.ax.collections) == before + 2  # the view still has every type

@@ -74,6 +74,7 @@ EVERY_KEY = MapSpec(
     small_multiples="quarter",
     font=HOUSE_FONT,
     coca_year=2020,
+    north_arrow=True,
     lang="es",
 )
 

@@ -34,10 +34,13 @@ from atlas.schema import INCIDENT_COLUMNS, LoadReport, Rejection
 PART = "_part"
 #: Bytes of CSV per partition (dask's blocksize).
 BLOCKSIZE = 64 * 2**20
+#: Seconds to wait for a ``--scheduler`` to answer before saying it does not.
+SCHEDULER_TIMEOUT = 10.0
 
 
 class EngineError(AtlasError):
-    """The dask run failed (a worker was lost); nothing was written."""
+    """The dask run failed (the scheduler did not answer, a worker was lost); nothing
+    was written."""
 
 
 def _require_dask() -> None:
@@ -214,4 +217,4 @@ def join(frames: Any, regions: gpd.GeoDataFrame, client: Any) -> Any:
     return frames.map_partitions(_join_partition, regions_f, meta=meta)
 
 
-__all__ = ["BLOCKSIZE", "EngineError", "join", "read_partitions"]
+__all__ = ["BLOCKSIZE", "SCHEDULER_TIMEOUT", "EngineError", "join", "read_partitions"]

@@ -3,8 +3,9 @@
 A spec (and so a URL) names a font; it never carries a file path. The operator lists the
 fonts this installation offers in ``CONFLICT_ATLAS_FONTS`` as ``Name=/path/to/font.ttf``
 entries separated by ``;``. The house font, DejaVu Sans (shipped with matplotlib), is
-always offered. Entries whose file is missing or is not a TrueType/OpenType/collection
-file are left out with a warning; the renderer resolves names with :func:`font_path`.
+always offered. Entries whose file is missing, or is not a TrueType/OpenType/collection
+file with a character map and glyphs (read with fontTools), are left out with a warning;
+the renderer resolves names with :func:`font_path`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,34 @@ def _font_problem(path: Path) -> str | None:
     with path.open("rb") as fh:
         if fh.read(4) not in _MAGIC:
             return f"{path.name} is not a font file"
+    return _tables_problem(path)
+
+
+def _tables_problem(path: Path) -> str | None:
+    """A font header is not a font: the renderer needs the character map and the glyphs.
+
+    fontTools ships with matplotlib; it reads the table directory, then the tables a
+    renderer looks up first (the first face of a collection).
+    """
+    import struct
+
+    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+    try:
+        if path.suffix.lower() == ".ttc":
+            fonts = TTCollection(path).fonts
+            font = fonts[0]
+        else:
+            font = TTFont(path)
+        missing = [t for t in ("cmap", "head", "name") if t not in font]
+        if not missing and "glyf" not in font and "CFF " not in font and "CFF2" not in font:
+            missing = ["glyf or CFF"]
+        if missing:
+            return f"{path.name} is not a usable font (no {', '.join(missing)} table)"
+        font["cmap"].getBestCmap()
+    except (TTLibError, KeyError, IndexError, ValueError, EOFError, AssertionError,
+            struct.error) as exc:  # fmt: skip
+        return f"{path.name} is not a usable font ({str(exc)[:80] or type(exc).__name__})"
     return None
 
 

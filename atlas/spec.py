@@ -85,6 +85,11 @@ _MAX_CALLOUT_TEXT = 200
 _MAX_ID = 200
 _MIN_SPAN_DEG = 1e-4  # a frame narrower than ~10 m is a mistake, not a view
 _FONT_NAME = re.compile(r"^[\w .+-]{1,64}$")
+#: C0 control characters other than tab and line breaks: no SVG/PDF text can carry them
+#: (an SVG holding one is not XML), so printed text refuses them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Text printed on the page (and callouts): checked for control characters.
+_PRINTED_TEXT = ("title", "dek", "notes", "source_line", "byline")
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class Callout:
             raise InputError(f"spec: callouts: text is longer than {_MAX_CALLOUT_TEXT} characters")
         if len(self.region_id) > _MAX_ID:
             raise InputError(f"spec: callouts: region_id is longer than {_MAX_ID} characters")
+        _check_printable("callouts", self.text)
         if (self.lon is None) != (self.lat is None):
             raise InputError("spec: callouts: give both lon and lat, or neither")
         if self.lon is None and not self.region_id:
@@ -268,6 +274,8 @@ class MapSpec:
         ):
             if len(getattr(self, name)) > _MAX_TEXT:
                 raise InputError(f"spec: {name} is longer than {_MAX_TEXT} characters")
+        for name in _PRINTED_TEXT:
+            _check_printable(name, getattr(self, name))
 
     # ---- conveniences -----------------------------------------------------------------
     def replace(self, **changes: Any) -> MapSpec:
@@ -683,6 +691,15 @@ def _check_choice(name: str, value: Any, allowed: tuple[str, ...], many: bool = 
     if bad:
         raise InputError(
             f"spec: {name} has unknown value {str(bad[0])[:40]!r}; choose from {', '.join(allowed)}"
+        )
+
+
+def _check_printable(name: str, text: str) -> None:
+    found = _CONTROL.search(text)
+    if found:
+        raise InputError(
+            f"spec: {name} holds a control character (U+{ord(found.group()):04X}) that no "
+            "export can print; remove it"
         )
 
 

@@ -228,7 +228,7 @@ def run_dask(
     )
     print(reg_report.summary())
     if args.scheduler:
-        client = Client(args.scheduler)
+        client = _connect(Client, args.scheduler, args.out)
         cluster = None
     else:
         cluster = LocalCluster(
@@ -266,6 +266,42 @@ def run_dask(
             cluster.close()
     print(f"Wrote {args.out} (engine dask, {len(regions):,} regions).")
     return 0
+
+
+def _connect(client_class: type, address: str, out: str) -> object:
+    """A client of the scheduler at ``address``; EngineError naming it when it does not
+    answer within ``dask_join.SCHEDULER_TIMEOUT`` seconds (dask's own wait is 30 s)."""
+    import asyncio
+
+    from atlas import dask_join
+
+    wait = dask_join.SCHEDULER_TIMEOUT
+    try:
+        # dask's Client bounds the TCP connect but not the scheduler's first reply: a
+        # port that accepts and never speaks would hang it, so ask for its identity first
+        reply = asyncio.run(asyncio.wait_for(_identity(address, wait), wait))
+        if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+            raise ValueError("what answered is not a dask scheduler")
+        return client_class(address, timeout=wait)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise dask_join.EngineError(
+            f"the dask scheduler at {address} did not answer within "
+            f"{dask_join.SCHEDULER_TIMEOUT:g} s ({reason}); nothing was written to {out}. "
+            "Check the address and that `dask scheduler` runs there, or leave out "
+            "--scheduler to use this machine's cores"
+        ) from None
+
+
+async def _identity(address: str, wait: float) -> object:
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=wait)
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    finally:
+        comm.abort()
 
 
 def _replace(tmp: Path, target: Path) -> None:

@@ -152,8 +152,13 @@ def plan_columns(
 
 
 def _list(columns: list[str]) -> str:
-    shown = ", ".join(repr(str(c)) for c in columns[:30])
+    """The columns for a message: at most 30, each cut to 80 characters."""
+    shown = ", ".join(repr(_cut(str(c))) for c in columns[:30])
     return shown + (f" and {len(columns) - 30} more" if len(columns) > 30 else "")
+
+
+def _cut(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def stage(

@@ -600,6 +600,82 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Incidents per department (zoom in for districts)",
         "es": "Incidentes por departamento (acerque para ver distritos)",
     },
+    "facts_title": {"en": "Numbers for the article", "es": "Cifras para la nota"},
+    "facts_intro": {
+        "en": "The view's key numbers, each with the filters, boundary vintage and input file "
+        "they come from: text to paste into an article (the same as `conflict-atlas facts`).",
+        "es": "Las cifras clave de la vista, cada una con los filtros, la versión de límites y "
+        "el archivo de entrada de los que provienen: texto para pegar en una nota (lo mismo "
+        "que `conflict-atlas facts`).",
+    },
+    "facts_show": {"en": "Compute the numbers", "es": "Calcular las cifras"},
+    "facts_dl_md": {"en": "Numbers (Markdown)", "es": "Cifras (Markdown)"},
+    "facts_dl_json": {"en": "Numbers (JSON)", "es": "Cifras (JSON)"},
+    "facts_basis": {"en": "What these numbers rest on", "es": "En qué se basan estas cifras"},
+    "facts_counts": {
+        "en": "{n} incidents with {deaths} deaths from {start} to {end}.",
+        "es": "{n} incidentes con {deaths} muertes del {start} al {end}.",
+    },
+    "facts_range": {
+        "en": "Deaths, low to high estimate (UCDP): {low} to {high}.",
+        "es": "Muertes, estimación baja a alta (UCDP): de {low} a {high}.",
+    },
+    "facts_unknown": {
+        "en": "{n} of these incidents have no death figure (counted as 0 above).",
+        "es": "{n} de estos incidentes no tienen cifra de muertes (contados como 0 arriba).",
+    },
+    "facts_imprecise": {
+        "en": "{n} of them are known only to department or country level and are in no "
+        "region count.",
+        "es": "{n} de ellos solo se conocen a nivel de departamento o país y no entran en "
+        "ningún conteo por región.",
+    },
+    "facts_inside": {
+        "en": "Inside {region}: {n} incidents with {deaths} deaths; outside it: {outside}.",
+        "es": "Dentro de {region}: {n} incidentes con {deaths} muertes; fuera: {outside}.",
+    },
+    "facts_previous": {
+        "en": "The period before, of the same length ({start} to {end}): {n} incidents with "
+        "{deaths} deaths; change in incidents: {change}.",
+        "es": "El periodo anterior de igual duración (del {start} al {end}): {n} incidentes "
+        "con {deaths} muertes; cambio en incidentes: {change}.",
+    },
+    "facts_previous_uncovered": {
+        "en": "The data does not cover the whole period before ({start} to {end}): no comparison.",
+        "es": "Los datos no cubren todo el periodo anterior (del {start} al {end}): sin "
+        "comparación.",
+    },
+    "facts_change_new": {"en": "none before", "es": "ninguno antes"},
+    "facts_top": {
+        "en": "Top {n} districts by incidents (INEI ubigeo): {items}.",
+        "es": "Los {n} distritos con más incidentes (ubigeo INEI): {items}.",
+    },
+    "facts_coca_item": {
+        "en": "{name} {n} incidents, {ha} ha of coca, {rate} per 1,000 ha",
+        "es": "{name} {n} incidentes, {ha} ha de coca, {rate} por 1000 ha",
+    },
+    "facts_coca": {
+        "en": "Coca, {year}, by department: {items} ({caveat}).",
+        "es": "Coca, {year}, por departamento: {items} ({caveat}).",
+    },
+    "facts_filters": {"en": "Filters: {filters}.", "es": "Filtros: {filters}."},
+    "facts_no_filter": {"en": "none", "es": "ninguno"},
+    "facts_vintage": {
+        "en": "Boundaries: vintage {vintage}.",
+        "es": "Límites: versión {vintage}.",
+    },
+    "facts_input": {
+        "en": "Input file {name}, SHA-256 {sha}.",
+        "es": "Archivo de entrada {name}, SHA-256 {sha}.",
+    },
+    "facts_sample": {
+        "en": "SAMPLE: these are synthetic incidents, not real events; do not publish them.",
+        "es": "MUESTRA: son incidentes sintéticos, no hechos reales; no los publique.",
+    },
+    "facts_generalised": {
+        "en": "The map's places are generalised ({setting}); the counts are not affected.",
+        "es": "Los lugares del mapa están generalizados ({setting}); los conteos no cambian.",
+    },
     "choro_none": {"en": "none", "es": "ninguno"},
     "choro_count_district": {"en": "Incidents per district", "es": "Incidentes por distrito"},
     "choro_area_department": {

@@ -1,4 +1,4 @@
-"""`conflict-atlas`: the command-line front door (join, fetch, export, diff).
+"""`conflict-atlas`: the command-line front door (join, fetch, export, diff, facts).
 
 Each subcommand is a module in this package with ``add_parser(subparsers)`` and
 ``run(args) -> int``. Errors the user can fix (AtlasError) become a one-line message on
@@ -14,7 +14,7 @@ import sys
 from atlas import __version__
 from atlas.errors import AtlasError
 
-SUBCOMMANDS = ("join", "fetch", "export", "diff")
+SUBCOMMANDS = ("join", "fetch", "export", "diff", "facts")
 #: Options whose value may start with "-" (a western longitude): argparse would read
 #: ``--bbox -75,-13,-73,-11`` as two options, so the value is glued on as ``--bbox=…``.
 SIGNED_VALUE_OPTIONS = ("--bbox",)

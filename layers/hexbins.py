@@ -183,6 +183,10 @@ class _Hexagons(MacroElement):
                 poly.addTo(group);
             }
             var host = {{ this._parent.get_name() }};
+            // the time registry (layers/timeplayer.py): the player's per-step cells replace
+            // these all-period hexagons while it runs, as they replace clustered markers
+            (host._atlasTime = host._atlasTime || []).push(
+                {group: group, markers: [], d0: [], d1: [], ready: true, onready: null});
             group.addTo(host);
             return group;
         })();

@@ -469,7 +469,7 @@ def test_a_missing_or_fake_font_file_is_named(tmp_path):
         font_family_name(fake)
     truncated = tmp_path / "cut.ttf"
     truncated.write_bytes(b"\x00\x01\x00\x00" + b"\x00" * 20)
-    with pytest.raises(InputError, match=r"font file .*cut\.ttf: not a readable font"):
+    with pytest.raises(InputError, match=r"font file .*cut\.ttf: cut\.ttf is not a usable font"):
         font_family_name(truncated)
 
 

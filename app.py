@@ -275,6 +275,48 @@ def _coca_panel(view: AtlasData, lang: str, key: str) -> None:
                          format="%.2f")})  # fmt: skip
 
 
+def _facts_inputs(data: AtlasData) -> list[tuple[str, str]]:
+    """(file name, SHA-256) of the incident files shown: the reader's upload, else the
+    operator's files; [] for the shipped sample (layers.facts hashes it)."""
+    active = st.session_state[K.UPLOAD_ACTIVE].get("incidents")
+    uploads: dict[str, Upload] = st.session_state[K.UPLOADS]
+    if active and active in uploads:
+        digest = active.split(":")[1] if ":" in active else "?"
+        return [(uploads[active].name, digest)]
+    files = [Path(p) for p in os.environ.get(INCIDENTS_ENV, "").split(os.pathsep) if p]
+    return [(p.name, _file_sha256(str(p), p.stat().st_mtime_ns)) for p in files if p.is_file()]
+
+
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: str, _mtime_ns: int) -> str:
+    from layers.facts import file_sha256
+
+    return file_sha256(path)
+
+
+def _facts_panel(spec: MapSpec, data: AtlasData, lang: str) -> None:
+    """Numbers for the article (layers.facts): made when the reader asks for them."""
+    with st.expander(t("facts_title", lang)):
+        st.caption(t("facts_intro", lang))
+        if not st.toggle(t("facts_show", lang), key="atlas_facts_on"):
+            return
+        from layers.facts import article_facts
+
+        try:
+            facts = article_facts(spec, data, inputs=_facts_inputs(data))
+        except AtlasError as exc:
+            st.error(str(exc))
+            return
+        text = facts.markdown()
+        st.markdown(text)
+        st.code(text, language="markdown", wrap_lines=True)
+        c1, c2 = st.columns(2)
+        c1.download_button(t("facts_dl_md", lang), text, "numbers.md", "text/markdown",
+                           on_click="ignore")  # fmt: skip
+        c2.download_button(t("facts_dl_json", lang), facts.to_json(), "numbers.json",
+                           "application/json", on_click="ignore")  # fmt: skip
+
+
 def _datasets(data: AtlasData) -> list[str]:
     inc = data.incidents
     if inc is None or inc.empty:
@@ -1241,6 +1283,7 @@ def main() -> None:
     if data.is_sample:
         st.warning(t("sample_banner", lang), icon="⚠️")
     _coca_panel(view, lang, map_keys[1])
+    _facts_panel(spec, data, lang)
     _upload_panel(lang)
     _changes_panel(diff, data, lang)
     _sources_panel(data, lang)

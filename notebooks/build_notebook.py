@@ -492,6 +492,24 @@ KEY_NUMBERS = {
 }
 print("KEY_NUMBERS = " + json.dumps(KEY_NUMBERS, ensure_ascii=False, sort_keys=True))""",
     ),
+    (
+        "md",
+        """\
+## 10. Numbers for the article
+
+The same figures the app's **Numbers for the article** panel and `conflict-atlas facts`
+give (`layers.facts.article_facts`), for the VRAEM frame: each with the filters, the
+boundary vintage and the input files' SHA-256 it rests on, as Markdown to paste.""",
+    ),
+    (
+        "code",
+        """\
+from layers.facts import article_facts, file_sha256
+
+FACTS = article_facts(spec, data, inputs=[(p.name, file_sha256(p)) for p in incident_files])
+print(FACTS.markdown())
+print("FACTS = " + json.dumps(json.loads(FACTS.to_json()), ensure_ascii=False, sort_keys=True))""",
+    ),
 ]
 
 

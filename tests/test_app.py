@@ -607,3 +607,21 @@ def test_unrecognised_columns_get_a_column_picker(app: AppTest) -> None:
     at.button(key="use_upload").click()
     _run(at)
     assert "2 incidents" in _markdown(at)
+
+
+def test_numbers_for_the_article_panel_shows_the_facts_of_the_view(app: AppTest) -> None:
+    """The panel computes layers.facts.article_facts for the page's own spec when asked,
+    with the sample's hash, and offers Markdown and JSON."""
+    import hashlib
+
+    from atlas.data import SAMPLE_INCIDENTS
+
+    app.run()
+    assert not app.exception
+    toggle = next(w for w in app.toggle if w.key == "atlas_facts_on")
+    toggle.set_value(True).run()
+    assert not app.exception
+    shown = " ".join(m.value for m in app.markdown)
+    assert "Numbers for the article" in shown
+    assert hashlib.sha256(SAMPLE_INCIDENTS.read_bytes()).hexdigest() in shown
+    assert "SAMPLE" in shown

@@ -226,6 +226,27 @@ def test_shipped_key_numbers_match_the_package(shipped_run) -> None:
     assert numbers["coca_vraem_ha"] == {"2017": 20304, "2020": 27994, "2022": 35709}
 
 
+def test_notebook_numbers_for_the_article_are_the_packages(shipped_run) -> None:
+    """The notebook's last section prints layers.facts.article_facts for its view: the
+    same numbers as the app's panel and `conflict-atlas facts`."""
+    from layers.facts import article_facts
+
+    nb, _numbers = shipped_run
+    lines = [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in stream_text(cell).splitlines()
+        if line.startswith("FACTS = ")
+    ]
+    assert len(lines) == 1
+    printed = json.loads(lines[0][len("FACTS = ") :])
+    expected = article_facts(MapSpec(region=VRAEM_ID), load_shipped())
+    assert printed == json.loads(expected.to_json())
+    assert "Numbers for the article" in all_text(nb)
+    assert printed["sample"] is True
+
+
 def test_shipped_run_says_sample_and_exact(shipped_run) -> None:
     nb, numbers = shipped_run
     text = all_text(nb)

@@ -258,3 +258,14 @@ def test_suppress_below_in_the_spec_the_summary_and_the_choropleth(shipped) -> N
     values = [f["properties"]["value"] for f in json.loads(json.dumps(geojson.data))["features"]]
     assert "< 5" in values
     assert not any(v in ("1", "2", "3", "4") for v in values)
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_facts_leak_nothing(bundle, originals, setting) -> None:
+    """The numbers for the article (Markdown and JSON) carry no original place name or
+    coordinate, whatever the setting (they name districts at most)."""
+    from layers.facts import article_facts
+
+    facts = article_facts(MapSpec(generalise=setting), bundle, inputs=[(V1.name, "0" * 64)])
+    _assert_no_leak(facts.markdown(), originals, f"facts markdown ({setting})")
+    _assert_no_leak(facts.to_json(), originals, f"facts json ({setting})")

@@ -52,6 +52,8 @@ SAMPLE_DATASET = "sample (synthetic)"
 DISTRICT_SOURCES = ("pe-districts-2007",)
 #: Layer name of the shipped 2023 districts.
 DISTRICT_LAYER = "district"
+#: The region layers of the shipped VRAEM file (geodata/peru): the zone and its sub-zones.
+SHIPPED_REGION_LAYERS = ("vraem", "vraem-subzone")
 INEI_2023 = (
     "INEI, Límites departamentales, provinciales y distritales: IDE-INEI, actualización "
     "2023 (CC BY 4.0), via lincolneulogio/peru-geojson light variant"

@@ -97,13 +97,16 @@ class Level:
 def live_levels(data: AtlasData, spec: MapSpec) -> tuple[Level, Level] | None:
     """The live map's two choropleths: incidents per department (zoomed out) and per
     district (zoomed in, the districts near the incidents), each with its own classes.
-    ``None`` without shipped departments and districts (an uploaded region layer is then
-    shaded as the print map does)."""
+    ``None`` without shipped departments and districts, or when ``spec.region_layer`` is
+    a layer the reader brought (an upload, a fetched vintage): that layer is then shaded
+    as the print map does."""
     departments = getattr(data, "departments", None)
     districts = getattr(data, "districts_low", None)
     inc = data.incidents
     if departments is None or districts is None or inc is None:
         return None
+    if not _shipped_layer(data, spec.region_layer):
+        return None  # the reader chose their own layer (an upload, another vintage)
     # the legend and the layer ask for the same view in one run
     key = hashlib.sha1(np.column_stack([inc.geometry.x, inc.geometry.y]).tobytes())
     key.update(f"{spec.metric}|{id(departments)}|{id(districts)}|{len(inc)}".encode())
@@ -115,6 +118,14 @@ def live_levels(data: AtlasData, spec: MapSpec) -> tuple[Level, Level] | None:
         while len(_LEVELS_MEMO) > 4:
             _LEVELS_MEMO.popitem(last=False)
     return hit
+
+
+def _shipped_layer(data: AtlasData, layer: str) -> bool:
+    """Whether ``layer`` is one the atlas ships (the VRAEM zone and sub-zones, the 2023
+    districts), not one a reader or operator brought."""
+    from atlas.data import DISTRICT_LAYER, SHIPPED_REGION_LAYERS
+
+    return layer == DISTRICT_LAYER or layer in SHIPPED_REGION_LAYERS
 
 
 _LEVELS_MEMO: OrderedDict[str, tuple[Level, Level]] = OrderedDict()

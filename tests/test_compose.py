@@ -8,6 +8,7 @@ import shutil
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import pytest
 from test_layers import make_data
 
@@ -394,3 +395,20 @@ def test_live_choropleth_per_area_says_so_in_spanish():
     heads = [e.label for e in legend_entries(spec, data, live=True) if e.kind == "heading"]
     assert heads == ["Incidentes por 1000 km², por departamento (acerque para ver distritos)",
                      "Incidentes por 1000 km², por distrito"]  # fmt: skip
+
+
+def test_live_choropleth_keeps_a_layer_the_reader_brought():
+    """A region layer the reader uploaded (or a fetched vintage) is shaded as chosen, not
+    replaced by the shipped departments and districts."""
+    from atlas.data import SHIPPED_REGION_LAYERS, load_shipped
+    from layers.choropleth import live_levels
+
+    data = load_shipped()
+    assert set(data.regions["layer"]) == set(SHIPPED_REGION_LAYERS)
+    mine = data.regions[data.regions["layer"] == "vraem-subzone"].assign(layer="my-zones")
+    data.regions = gpd.GeoDataFrame(pd.concat([data.regions, mine], ignore_index=True),
+                                    crs=data.regions.crs)  # fmt: skip
+    assert live_levels(data, MapSpec(layers=("choropleth",), region_layer="my-zones")) is None
+    html = build_folium_map(MapSpec(layers=("choropleth",), region_layer="my-zones"), data)
+    assert "Incidents per region" in html.get_root().render()
+    assert live_levels(data, MapSpec(layers=("choropleth",))) is not None

@@ -106,8 +106,21 @@ def filter_periods(
             inside=inside,
             districts=data.districts,
         )
-        out.append(Period(lo, hi, dataclasses.replace(data, incidents=drawn), summary))
+        out.append(Period(lo, hi, dataclasses.replace(
+            data, incidents=drawn, reference_events=_happened_by(data.reference_events, hi)),
+            summary))  # fmt: skip
     return out
+
+
+def _happened_by(ref, day: dt.date):
+    """The reference events dated on or before ``day``: a panel of the year before the
+    San Miguel del Ene massacre does not show its star."""
+    if ref is None or ref.empty or "date" not in ref:
+        return ref
+    import pandas as pd
+
+    when = pd.to_datetime(ref["date"], errors="coerce")
+    return ref[(when.isna() | (when <= pd.Timestamp(day))).to_numpy()]
 
 
 def data_range(incidents: gpd.GeoDataFrame | None) -> tuple[dt.date, dt.date] | None:

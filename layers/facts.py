@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -44,14 +42,6 @@ def md_text(value: object) -> str:
     text = " ".join(str(value).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -245,8 +235,9 @@ def _basis(facts: Facts, spec: MapSpec, data: AtlasData, inputs) -> None:
     files = list(inputs or [])
     if not files and data.is_sample:
         from atlas.data import SAMPLE_INCIDENTS
+        from atlas.fetch import sha256_of
 
-        files = [(SAMPLE_INCIDENTS.name, file_sha256(SAMPLE_INCIDENTS))]
+        files = [(SAMPLE_INCIDENTS.name, sha256_of(SAMPLE_INCIDENTS))]
     facts.numbers["inputs"] = [{"file": name, "sha256": sha} for name, sha in files]
     for name, sha in files:
         facts.basis.append(t("facts_input", lang, name=md_text(name), sha=sha))
@@ -257,4 +248,4 @@ def _basis(facts: Facts, spec: MapSpec, data: AtlasData, inputs) -> None:
         facts.basis.append(t("facts_generalised", lang, setting=md_text(spec.generalise)))
 
 
-__all__ = ["Facts", "article_facts", "file_sha256", "md_text", "previous_period"]
+__all__ = ["Facts", "article_facts", "md_text", "previous_period"]

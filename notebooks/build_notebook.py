@@ -504,9 +504,10 @@ boundary vintage and the input files' SHA-256 it rests on, as Markdown to paste.
     (
         "code",
         """\
-from layers.facts import article_facts, file_sha256
+from atlas.fetch import sha256_of
+from layers.facts import article_facts
 
-FACTS = article_facts(spec, data, inputs=[(p.name, file_sha256(p)) for p in incident_files])
+FACTS = article_facts(spec, data, inputs=[(p.name, sha256_of(p)) for p in incident_files])
 print(FACTS.markdown())
 print("FACTS = " + json.dumps(json.loads(FACTS.to_json()), ensure_ascii=False, sort_keys=True))""",
     ),

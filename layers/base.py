@@ -7,6 +7,9 @@ Layers never reproject: they receive EPSG:4326 frames and metric work is done in
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,3 +78,27 @@ class Layer:
 
 #: name -> Layer class, in draw order. Filled explicitly by layers/registry.py.
 REGISTRY: dict[str, type[Layer]] = {}
+
+
+class PointsMemo:
+    """A few answers per point set: the map layer and its legend (or a panel) ask the same
+    question of the same view in one page run. Keyed by the points' coordinates and
+    ``extra`` (what else the answer depends on); the oldest of ``size`` answers goes first.
+    Callers must not change what they get back."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, points: Any, extra: str, compute: Callable[[], Any]) -> Any:
+        import numpy as np
+
+        key = hashlib.sha1(np.column_stack([points.x.to_numpy(), points.y.to_numpy()]).tobytes())
+        key.update(extra.encode())
+        digest = key.hexdigest()
+        hit = self._items.get(digest)
+        if hit is None:
+            hit = self._items[digest] = compute()
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return hit

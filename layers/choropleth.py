@@ -7,21 +7,18 @@ this layer only bins and colours them, with a sequential colour-blind-safe ramp.
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
 
 from atlas.generalise import suppress_counts
 from atlas.i18n import t
-from layers.base import Layer, LegendEntry
+from layers.base import Layer, LegendEntry, PointsMemo
 from layers.regions import layer_regions
 from layers.style import STYLES, bin_colors, choropleth_bins, esc, fmt_number, ramp_for
 
@@ -108,16 +105,9 @@ def live_levels(data: AtlasData, spec: MapSpec) -> tuple[Level, Level] | None:
     if not _shipped_layer(data, spec.region_layer):
         return None  # the reader chose their own layer (an upload, another vintage)
     # the legend and the layer ask for the same view in one run
-    key = hashlib.sha1(np.column_stack([inc.geometry.x, inc.geometry.y]).tobytes())
-    key.update(f"{spec.metric}|{id(departments)}|{id(districts)}|{len(inc)}".encode())
-    hit = _LEVELS_MEMO.get(key.hexdigest())
-    if hit is None:
-        hit = _LEVELS_MEMO[key.hexdigest()] = _levels(
-            inc, departments, districts, getattr(data, "districts", None), spec
-        )
-        while len(_LEVELS_MEMO) > 4:
-            _LEVELS_MEMO.popitem(last=False)
-    return hit
+    extra = f"{spec.metric}|{id(departments)}|{id(districts)}|{len(inc)}"
+    return _LEVELS_MEMO.get(inc.geometry, extra, lambda: _levels(
+        inc, departments, districts, getattr(data, "districts", None), spec))  # fmt: skip
 
 
 def _shipped_layer(data: AtlasData, layer: str) -> bool:
@@ -128,7 +118,7 @@ def _shipped_layer(data: AtlasData, layer: str) -> bool:
     return layer == DISTRICT_LAYER or layer in SHIPPED_REGION_LAYERS
 
 
-_LEVELS_MEMO: OrderedDict[str, tuple[Level, Level]] = OrderedDict()
+_LEVELS_MEMO = PointsMemo()
 
 
 def _levels(inc, departments, districts, exact, spec: MapSpec) -> tuple[Level, Level]:

@@ -11,8 +11,6 @@ not where incidents happen, and the zone figures are not department sums.
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import folium
@@ -22,7 +20,7 @@ import pandas as pd
 import shapely
 
 from atlas import i18n
-from layers.base import Layer, LegendEntry
+from layers.base import Layer, LegendEntry, PointsMemo
 from layers.style import STYLES, esc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,26 +115,21 @@ def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> 
     from atlas.spatial import assign_region
 
     inc = data.incidents
-    xy = np.column_stack([inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()])
-    key = hashlib.sha1(xy.tobytes())
-    key.update(repr((tuple(departments["ubigeo"].astype(str)),
-                     tuple(departments.total_bounds))).encode())  # fmt: skip
-    digest = key.hexdigest()
-    hit = _DEPARTMENT_MEMO.get(digest)
-    if hit is None:
+
+    def assign() -> np.ndarray:
         regions = gpd.GeoDataFrame(
             {"region_id": departments["ubigeo"].astype(str)},
             geometry=departments.geometry,
             crs=departments.crs,
         )
-        hit = assign_region(inc, regions).to_numpy()
-        _DEPARTMENT_MEMO[digest] = hit
-        while len(_DEPARTMENT_MEMO) > 4:
-            _DEPARTMENT_MEMO.popitem(last=False)
+        return assign_region(inc, regions).to_numpy()
+
+    extra = repr((tuple(departments["ubigeo"].astype(str)), tuple(departments.total_bounds)))
+    hit = _DEPARTMENT_MEMO.get(inc.geometry, extra, assign)
     return pd.Series(hit, index=inc.index, name="region_id", dtype="string")
 
 
-_DEPARTMENT_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
+_DEPARTMENT_MEMO = PointsMemo()
 
 
 def _incidents_by_department(data: AtlasData, frame: gpd.GeoDataFrame) -> np.ndarray:

@@ -74,10 +74,12 @@ def export(
     width, height = spec.width, spec.height
     frames = 1
     dropped: tuple[str, ...] = ()
+    density = None
     text = alt_text(spec, data, summary)
     if fmt in (".png", ".svg", ".pdf"):
         fig = printmap.build_page(spec, data, summary=summary)
         dropped = tuple(fig.atlas_layout.dropped)
+        density = fig.atlas_density
         if fmt == ".png":
             _save(fig, out, "png", spec.dpi * spec.scale, spec, text)
             width, height = spec.pixel_size
@@ -92,7 +94,8 @@ def export(
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
     side = sources_text_path(out)
-    side.write_text(sources_text(spec, data, summary, dropped=dropped), encoding="utf-8")
+    side.write_text(sources_text(spec, data, summary, dropped=dropped, density=density),
+                    encoding="utf-8")  # fmt: skip
     return ExportResult(out, alt_path, fmt[1:], width, height, frames, text, dropped, side)
 
 
@@ -173,17 +176,24 @@ def _md(text: str) -> str:
 
 
 def sources_text(
-    spec: MapSpec, data: AtlasData, summary: FilterSummary, *, dropped: tuple[str, ...] = ()
+    spec: MapSpec,
+    data: AtlasData,
+    summary: FilterSummary,
+    *,
+    dropped: tuple[str, ...] = (),
+    density: printmap.DensityChoice | None = None,
 ) -> str:
     """The sources sidecar (Markdown): the words on the face, what the page left off for
     lack of room, every dataset with version, access date, licence and address, the
-    filters and counts, each source's caveats, and the view itself (its MapSpec), so every
-    number on the image can be traced and the map made again."""
+    filters and counts (and, for a page, how its incidents were drawn: ``density``, the
+    page's :func:`layers.printmap.density_choice`), each source's caveats, and the view
+    itself (its MapSpec), so every number on the image can be traced and the map made
+    again."""
     from atlas.i18n import t
     from layers import furniture
 
     lang = spec.lang
-    texts = printmap.page_texts(spec, data, summary)
+    texts = printmap.page_texts(spec, data, summary, density=density)
     title = spec.title or ("Mapa de Conflict Atlas" if lang == "es" else "Conflict Atlas map")
     parts = [
         f"# {_md(title)}: {t('sources_md_title', lang)}",
@@ -216,6 +226,8 @@ def sources_text(
         for line in method.split("\n")
         if line.strip() and not line.startswith(data_word)  # datasets are listed above
     ]
+    if density is not None and density.covered is not None:
+        parts.append(f"- {_md(density.method(lang))}")
     parts += ["", f"## {t('sources_md_caveats', lang)}", ""]
     for src in getattr(data, "sources", []) or []:
         parts += [f"- {_md(src.name)}: {_md(caveat)}" for caveat in src.caveats]

@@ -418,30 +418,46 @@ class PointsLayer(Layer):
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
         """Print symbols: small translucent dots with a thin white outline, one marker
         shape per type group (style.EVENT_MARKERS), diameter by fatality class; the
-        biggest drawn first so small events stay visible on top of them."""
+        biggest drawn first so small events stay visible on top of them. A view the page
+        aggregates (``density``: :func:`layers.printmap.density_choice`) is drawn as the
+        map's hexagons instead (:func:`layers.hexbins.draw_print_hexagons`)."""
+        if hexbins.draw_print_hexagons(ax, data):
+            return
         inc = data.incidents
         if inc is None or inc.empty:
             return
-        order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
-        inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]
-        diam = fatality_diameter_pt(inc["fatalities"])
-        types = inc["event_type"].astype("string").fillna("other").to_numpy()
-        markers = np.array([EVENT_MARKERS.get(t, "D") for t in types])
-        colors = np.asarray(event_colors(inc["event_type"]), dtype=object)
-        x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
-        for marker in dict.fromkeys(markers):
-            sel = markers == marker
-            # A square or a diamond looks bigger than a circle of the same width.
-            k = 0.8 if marker in ("s", "D") else 1.0
+        for marker, x, y, diam, colors in print_markers(inc):
             ax.scatter(
-                x[sel],
-                y[sel],
-                s=(diam[sel] * k) ** 2,
+                x,
+                y,
+                s=diam**2,
                 marker=marker,
-                c=list(colors[sel]),
+                c=list(colors),
                 edgecolors="white",
                 linewidths=0.3,
                 alpha=0.8,
                 zorder=6,
                 gid=f"incidents-{marker}",
             )
+
+
+def print_markers(
+    incidents: gpd.GeoDataFrame,
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The print page's markers in drawing order: per marker shape (marker, lon, lat,
+    width in points at 1x, colours), the biggest events first within each shape. The page
+    and its density measure (:mod:`layers.density`) both read this."""
+    order = pd.to_numeric(incidents["fatalities"], errors="coerce").fillna(0)
+    inc = incidents.loc[order.sort_values(ascending=False, kind="stable").index]
+    diam = fatality_diameter_pt(inc["fatalities"])
+    types = inc["event_type"].astype("string").fillna("other").to_numpy()
+    markers = np.array([EVENT_MARKERS.get(t, "D") for t in types])
+    colors = np.asarray(event_colors(inc["event_type"]), dtype=object)
+    x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
+    out = []
+    for marker in dict.fromkeys(markers):
+        sel = markers == marker
+        # A square or a diamond looks bigger than a circle of the same width.
+        k = 0.8 if marker in ("s", "D") else 1.0
+        out.append((str(marker), x[sel], y[sel], diam[sel] * k, colors[sel]))
+    return out

@@ -38,6 +38,7 @@ from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
 from atlas.spec import (
     BASEMAPS,
     BUCKETS,
+    DENSITIES,
     LAYER_NAMES,
     SIZE_PRESETS,
     STEP_MODES,
@@ -74,7 +75,7 @@ ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
 #: Spec keys with no widget in the page: a link's values are kept and shared on as they are.
 CARRIED_KEYS = ("callouts", "suppress_below", "periods", "small_multiples", "font", "title",
-                "dek", "notes", "source_line", "byline")  # fmt: skip
+                "dek", "notes", "source_line", "byline", "density")  # fmt: skip
 #: Safe-location choices in the sidebar (a link's other grid size is offered too).
 GENERALISE_CHOICES = ("none", "district", "grid:1", "grid:5", "grid:10", "grid:25")
 #: Layers the reader can toggle (the basemap is always drawn; its style is a selectbox).
@@ -1026,6 +1027,9 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                 t("export_source", lang), max_chars=300, value=spec.source_line
             )
             byline = st.text_input(t("export_byline", lang), max_chars=200, value=spec.byline)
+            density = st.selectbox(t("export_density", lang), DENSITIES,
+                                   index=DENSITIES.index(spec.density),
+                                   format_func=lambda v: t(f"density_{v}", lang))  # fmt: skip
             c1, c2 = st.columns(2)
             fmt = c1.selectbox(t("export_format", lang), EXPORT_FORMATS)
             scale = c2.radio(t("export_scale", lang), (1, 2), horizontal=True)
@@ -1036,7 +1040,7 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
 
                 out_spec = spec.with_size(size).replace(
                     title=title, dek=dek, notes=notes, source_line=source_line,
-                    byline=byline, scale=int(scale),
+                    byline=byline, scale=int(scale), density=density,
                 )  # fmt: skip
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / f"conflict_atlas.{fmt}"

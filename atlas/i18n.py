@@ -709,6 +709,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "dibujarlos uno a uno (más de {limit}), así que el mapa los cuenta en hexágonos de "
         "unos {km} km. Acerque o filtre para ver cada incidente.",
     },
+    "map_aggregate_asked": {
+        "en": "HEXAGONS: the map counts the {n} incidents in and around this view in "
+        "hexagons about {km} km wide, as the view asks (density: hexagons).",
+        "es": "HEXÁGONOS: el mapa cuenta los {n} incidentes en esta vista y alrededor en "
+        "hexágonos de unos {km} km, como pide la vista (densidad: hexágonos).",
+    },
     "map_hex_count": {
         "en": "Incidents per hexagon (~{km}\u00a0km)",
         "es": "Incidentes por hexágono (~{km}\u00a0km)",

@@ -61,7 +61,11 @@ def incident_view(
 ) -> AtlasData:
     """``data`` with ``shown`` set for the recorded ``view`` (None: the spec's frame, as
     the map first opens on it). With at most ``threshold`` incidents in all, ``data`` is
-    returned as it is: every incident drawn, whatever the view."""
+    returned as it is: every incident drawn, whatever the view. A spec asking for hexagons
+    (``density = "hexagons"``) gets them at any count (threshold 0); "auto" and "points"
+    keep ``threshold`` (the browser cannot carry more points than that)."""
+    if getattr(spec, "density", "auto") == "hexagons":
+        threshold = 0
     inc = data.incidents
     if inc is None or len(inc) <= threshold:
         return data
@@ -106,6 +110,9 @@ def aggregate_banner(data: AtlasData, lang: str) -> str | None:
     if bins is None:
         return None
     choice = data.shown
+    if choice.threshold == 0:  # asked for (density = hexagons), not forced by the count
+        return t("map_aggregate_asked", lang, n=fmt_int(choice.in_view, lang),
+                 km=_km_text(hex_km(bins), lang))  # fmt: skip
     return t("map_aggregate_banner", lang, n=fmt_int(choice.in_view, lang),
              km=_km_text(hex_km(bins), lang), limit=fmt_int(choice.threshold, lang))  # fmt: skip
 

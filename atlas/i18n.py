@@ -778,10 +778,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "print_devida_zone": {"en": "DEVIDA (VRAEM zone)", "es": "DEVIDA (zona VRAEM)"},
     "print_press": {"en": "press reports", "es": "informes de prensa"},
     "print_hexagons_auto": {
-        "en": "Too many events overlap to show one by one here: each hexagon (about "
-        "{km}\u00a0km) counts the events of every type in it.",
-        "es": "Hay demasiados eventos superpuestos para mostrarlos uno por uno: cada "
-        "hexágono (de unos {km}\u00a0km) cuenta los eventos de todo tipo que contiene.",
+        "en": "Too many events overlap to show one by one: each hexagon (~{km}\u00a0km) "
+        "counts those of every type in it.",
+        "es": "Los eventos se superponen demasiado para verlos uno a uno: cada hexágono "
+        "(~{km}\u00a0km) cuenta los de todo tipo.",
     },
     "print_hexagons_asked": {
         "en": "Each hexagon (about {km}\u00a0km across) counts the events of every type in it.",

@@ -1276,6 +1276,10 @@ def _corner_counts(view: AtlasData, extent: tuple[float, float, float, float],
     }
 
 
+def _overlap(a: Box, b: Box) -> bool:
+    return a.x < b.right and b.x < a.right and a.y < b.top and b.y < a.top
+
+
 def _corner_box(layout: PageLayout, corner: str, w: float, h: float) -> Box:
     mb = layout.map
     pad = layout.sizes.small * 0.5
@@ -1315,7 +1319,10 @@ def _place_legend_and_inset(
         else:
             iw, ih = layout.inset_size
             counts = _corner_counts(view, extent, (iw / mb.w, ih / mb.h))
-            free = [c for c in ("ul", "lr") if counts[c] == 0]
+            # a corner with no incident under it, and not under the legend (lower right
+            # was taken under a legend reaching down past the inset's top)
+            free = [c for c in ("ul", "lr") if counts[c] == 0
+                    and not _overlap(_corner_box(layout, c, iw, ih), legend_box)]  # fmt: skip
             if free:
                 inset_box = _corner_box(layout, free[0], iw, ih)
             else:

@@ -418,9 +418,7 @@ def test_svg_of_every_preset_is_publishable(preset, density, tmp_path):
     if density == "hexagons":  # the legend's classes and the note say what is drawn
         assert "Incidents per hexagon" in face
         # the note's sentence, unless the note gave way for room (then the page says so)
-        assert "counts the events of every type" in face or any(
-            "note" in d for d in result.dropped
-        )
+        assert "counts the events of every type" in face or any("note" in d for d in result.dropped)
         side = result.sources_path.read_text(encoding="utf-8")
         assert "Drawing: hexagons about" in side
 

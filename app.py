@@ -30,9 +30,12 @@ from atlas.catalog import CATALOG
 from atlas.data import (
     AtlasData,
     compact_incidents,
+    is_acled_source,
     load_bundle,
     load_shipped,
     return_freed_memory,
+    with_access_date,
+    with_incidents,
 )
 from atlas.errors import AtlasError, FetchError
 from atlas.frame import MapView
@@ -163,7 +166,7 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str]:
     inc_key = active.get("incidents")
     if inc_key and inc_key in uploads:
         up = uploads[inc_key]
-        data = dataclasses.replace(data, incidents=up.frame, reports=[*data.reports, up.report])
+        data = with_incidents(data, up.frame, up.report)  # credited as the reader's file
         key += f"|{inc_key[:24]}"
     for reg_key in active.get("regions", []):
         if reg_key in uploads:
@@ -1038,6 +1041,22 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                 t("export_source", lang), max_chars=300, value=spec.source_line
             )
             byline = st.text_input(t("export_byline", lang), max_chars=200, value=spec.byline)
+            # ACLED's terms ask for the access date beside its credit: the day the reader
+            # downloaded the file (only they know it; the credit says "undated" without)
+            undated = [src for src in view.sources if is_acled_source(src) and
+                       not src.access_date]  # fmt: skip
+            accessed = (
+                st.date_input(
+                    t("export_accessed", lang),
+                    value=None,
+                    key=K.ACCESSED,
+                    max_value=dt.date.today(),
+                    format="YYYY-MM-DD",
+                    help=t("export_accessed_help", lang),
+                )  # fmt: skip
+                if undated
+                else None
+            )
             c1, c2 = st.columns(2)
             fmt = c1.selectbox(t("export_format", lang), EXPORT_FORMATS)
             scale = c2.radio(t("export_scale", lang), (1, 2), horizontal=True)
@@ -1050,18 +1069,23 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                     title=title, dek=dek, notes=notes, source_line=source_line,
                     byline=byline, scale=int(scale),
                 )  # fmt: skip
+                if isinstance(accessed, dt.date):
+                    view = with_access_date(view, accessed.isoformat())
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / f"conflict_atlas.{fmt}"
                     with st.spinner("…"):
-                        export(out_spec, view, path, summary=summary)
+                        result = export(out_spec, view, path, summary=summary)
                     sidecar = sources_text_path(path).read_text(encoding="utf-8")
-                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt], sidecar)
+                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt], sidecar,
+                                    tuple(result.dropped))  # fmt: skip
             except AtlasError as exc:
                 st.error(str(exc))
                 ss[K.EXPORT] = None
         if ss.get(K.EXPORT):
-            name, blob, mime, sidecar = ss[K.EXPORT]
+            name, blob, mime, sidecar, dropped = ss[K.EXPORT]
             st.success(t("export_done", lang, name=name))
+            if dropped:  # what a small page left off, as the CLI prints it
+                st.caption(t("export_dropped", lang, parts="; ".join(dropped)))
             if mime in ("image/png", "image/gif"):
                 st.image(blob)
             c1, c2 = st.columns(2)

@@ -439,6 +439,38 @@ def _incident_source(report: LoadReport, gdf: gpd.GeoDataFrame) -> DatasetInfo:
     )
 
 
+def with_incidents(data: AtlasData, frame: gpd.GeoDataFrame, report: LoadReport) -> AtlasData:
+    """``data`` with ``frame`` as its incidents (a reader's upload): the load report is
+    added and the synthetic sample's credit is replaced by the file's own, so a map of a
+    real ACLED upload never credits "synthetic SAMPLE incidents"."""
+    import dataclasses
+
+    sources = [s for s in data.sources if not s.sample] + [_incident_source(report, frame)]
+    return dataclasses.replace(data, incidents=frame, reports=[*data.reports, report],
+                               sources=sources)  # fmt: skip
+
+
+def is_acled_source(src: DatasetInfo) -> bool:
+    """An ACLED dataset the map credits (its terms ask for the access date beside it)."""
+    return not src.sample and ("acled" in src.version.lower() or "acled" in src.name.lower())
+
+
+def with_access_date(data: AtlasData, date: str) -> AtlasData:
+    """``data`` with ``date`` (YYYY-MM-DD, the day the files were downloaded) as the access
+    date of the incident files it loaded that have none (not the shipped sources); ACLED's
+    terms ask for it beside the credit."""
+    import dataclasses
+
+    loaded = {str(r.source) for r in data.reports}
+    sources = [
+        dataclasses.replace(src, access_date=date)
+        if not src.sample and src.name in loaded and not src.access_date
+        else src
+        for src in data.sources
+    ]
+    return dataclasses.replace(data, sources=sources)
+
+
 def read_incident_file(
     path: Path, *, limits: Limits | None = None, cache: bool = False
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:

@@ -70,6 +70,13 @@ class K:
     PENDING_LAYER = "atlas_pending_layer"  # region layer to select on the next run
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
     EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text, dropped)
+    # folded panels made only while open (app._lazy_panel): their open/closed state
+    SHARE_OPEN = "atlas_share_open"
+    COCA_OPEN = "atlas_coca_open"
+    SOURCES_OPEN = "atlas_sources_open"
+    DOWNLOADS_OPEN = "atlas_downloads_open"
+    EXPORT_OPEN = "atlas_export_open"
+    FETCH_OPEN = "atlas_fetch_open"
     ACCESSED = "w_accessed"  # the day the reader downloaded their ACLED file (export credit)
     CALLOUT_MODE = "w_callout_mode"  # clicks on the map place a callout
     CALLOUT_AT = "atlas_callout_at"  # (lon, lat) of the last click, waiting for its text

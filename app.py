@@ -631,15 +631,20 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
     is made once per filter state, ``key``)."""
     bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
     st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
-    ss = st.session_state
-    memo = ss.get(K.CHART_MEMO)
-    if memo is None or memo[0] != (key, lang, region_name):
-        chart = _chart_spec(drawn, spec, lang, dmin, dmax)
-        ss[K.CHART_MEMO] = memo = ((key, lang, region_name), chart)
-    if memo[1] is None:
+    chart = _shared_chart_spec(key, lang, region_name, dmin, dmax, drawn, spec)
+    if chart is None:
         st.caption(t("no_match", lang))
         return
-    st.vega_lite_chart(memo[1], width="stretch")
+    st.vega_lite_chart(chart, width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _shared_chart_spec(key: str, lang: str, region_name: str, dmin: dt.date, dmax: dt.date,
+                       _drawn: gpd.GeoDataFrame, _spec: MapSpec) -> dict | None:  # fmt: skip
+    """The chart's Vega-Lite spec, made once per filter state for every session: ``key``
+    (app._map_keys) names the spec's content and the data version, so a new reader's first
+    page does not build it again (~0.4 s of Altair while the browser draws the map)."""
+    return _chart_spec(_drawn, _spec, lang, dmin, dmax)
 
 
 def _chart_spec(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, dmin: dt.date,

@@ -58,7 +58,6 @@ class K:
     PAGE_RUNS = "atlas_page_runs"  # full-page runs
     SIDEBAR_CHANGED = "atlas_sidebar_changed"  # a sidebar widget changed in this run
     WIDGET_LANG = "atlas_widget_lang"  # the language the sidebar widgets were last drawn in
-    CHART_MEMO = "atlas_chart_memo"  # ((layers key, lang, region), Vega-Lite spec or None)
     UPLOAD_KIND = "w_upload_kind"
     UPLOAD_FILE = "w_upload_file"
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}

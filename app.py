@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import geopandas as gpd
@@ -27,7 +28,16 @@ from streamlit_folium import st_folium
 
 from atlas import query
 from atlas.catalog import CATALOG
-from atlas.data import AtlasData, compact_incidents, load_bundle, load_shipped
+from atlas.data import (
+    AtlasData,
+    compact_incidents,
+    is_acled_source,
+    load_bundle,
+    load_shipped,
+    return_freed_memory,
+    with_access_date,
+    with_incidents,
+)
 from atlas.errors import AtlasError, FetchError
 from atlas.frame import MapView
 from atlas.generalise import note as generalise_note
@@ -94,6 +104,9 @@ MIME = {
 DISTRICTS_ENTRY = "pe-districts-2023"
 #: Incident files given at start-up (the app's own copy of the notebook's variable).
 INCIDENTS_ENV = "CONFLICT_ATLAS_INCIDENTS"
+#: From this many incidents a page run ends by handing its freed temporaries back to the
+#: system (atlas.data.return_freed_memory, ~0.15 s at 1M rows, after the page is sent).
+TRIM_ROWS = 200_000
 #: Words in a FetchError that mean the network could not be reached at all.
 _OFFLINE_HINTS = ("ConnectionError", "NameResolution", "Name or service", "timed out",
                   "Connection refused", "Network is unreachable")  # fmt: skip
@@ -125,7 +138,9 @@ def _bundle(paths: tuple[str, ...], districts: str | None, fingerprint: str) -> 
         use_cache=False,
     )
     # repeated text as categoricals: a 1M-row file in a fraction of the memory
-    return dataclasses.replace(data, incidents=compact_incidents(data.incidents))
+    data = dataclasses.replace(data, incidents=compact_incidents(data.incidents))
+    return_freed_memory()  # the load's temporaries: ~0.5 GB held by allocators at 1M
+    return data
 
 
 def _base_data() -> tuple[AtlasData, str]:
@@ -153,7 +168,7 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str]:
     inc_key = active.get("incidents")
     if inc_key and inc_key in uploads:
         up = uploads[inc_key]
-        data = dataclasses.replace(data, incidents=up.frame, reports=[*data.reports, up.report])
+        data = with_incidents(data, up.frame, up.report)  # credited as the reader's file
         key += f"|{inc_key[:24]}"
     for reg_key in active.get("regions", []):
         if reg_key in uploads:
@@ -259,12 +274,25 @@ def _coca_table(_view: AtlasData, key: str) -> pd.DataFrame:
     return incidents_per_1000_ha(_view)
 
 
+def _lazy_panel(label: str, key: str) -> Any:
+    """A folded panel whose content is made only while it is open (``on_change="rerun"``
+    tracks its state; opening it reruns the page), else None. A first page then carries
+    none of the panels' tables and forms, nor the scripts that draw them, which competed
+    with the map for the browser's one main thread."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def _coca_panel(view: AtlasData, lang: str, key: str) -> None:
     """Incidents per 1,000 ha of coca by department and year, with its caveat."""
-    table = _coca_table(view, key)
-    if table.empty:
+    box = _lazy_panel(t("coca_panel_title", lang), K.COCA_OPEN)
+    if box is None:  # made only while open (the table is a join of every incident)
         return
-    with st.expander(t("coca_panel_title", lang)):
+    table = _coca_table(view, key)
+    with box:
+        if table.empty:
+            st.caption(t("no_match", lang))
+            return
         st.caption(t("coca_panel_caveat", lang))
         shown = table.rename(columns={
             "ubigeo": "ubigeo", "name": t("coca_col_department", lang),
@@ -604,15 +632,20 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
     is made once per filter state, ``key``)."""
     bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
     st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
-    ss = st.session_state
-    memo = ss.get(K.CHART_MEMO)
-    if memo is None or memo[0] != (key, lang, region_name):
-        chart = _chart_spec(drawn, spec, lang, dmin, dmax)
-        ss[K.CHART_MEMO] = memo = ((key, lang, region_name), chart)
-    if memo[1] is None:
+    chart = _shared_chart_spec(key, lang, region_name, dmin, dmax, drawn, spec)
+    if chart is None:
         st.caption(t("no_match", lang))
         return
-    st.vega_lite_chart(memo[1], width="stretch")
+    st.vega_lite_chart(chart, width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _shared_chart_spec(key: str, lang: str, region_name: str, dmin: dt.date, dmax: dt.date,
+                       _drawn: gpd.GeoDataFrame, _spec: MapSpec) -> dict | None:  # fmt: skip
+    """The chart's Vega-Lite spec, made once per filter state for every session: ``key``
+    (app._map_keys) names the spec's content and the data version, so a new reader's first
+    page does not build it again (~0.4 s of Altair while the browser draws the map)."""
+    return _chart_spec(_drawn, _spec, lang, dmin, dmax)
 
 
 def _chart_spec(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, dmin: dt.date,
@@ -791,6 +824,7 @@ def _upload_panel(lang: str) -> None:
                     st.error(str(exc))
                 return
             ss[K.UPLOADS][key] = upload
+            return_freed_memory()  # the parse's temporaries, back to the system
         show_report(upload.report, lang)
         if upload.report.rows_kept == 0:
             st.warning(t("nothing_kept", lang, name=upload.name))
@@ -943,7 +977,10 @@ def show_report(report, lang: str) -> None:
 
 
 def _sources_panel(data: AtlasData, lang: str) -> None:
-    with st.expander(t("sources_title", lang)):
+    box = _lazy_panel(t("sources_title", lang), K.SOURCES_OPEN)
+    if box is None:
+        return
+    with box:
         rows = [
             {
                 t("src_name", lang): s.name,
@@ -964,7 +1001,13 @@ def _sources_panel(data: AtlasData, lang: str) -> None:
 
 
 def _share_panel(lang: str) -> None:
-    with st.expander(t("share_title", lang)):
+    """The view's link with a copy button, drawn only while the panel is open: st.code
+    loads Streamlit's syntax highlighter, the costliest script of a first page (~0.8 s of
+    main-thread time measured in chromium), which a reader who does not share never needs."""
+    box = _lazy_panel(t("share_title", lang), K.SHARE_OPEN)
+    if box is None:
+        return
+    with box:
         st.caption(t("copy_link", lang))
         st.code(share_url(st.context.url or "", st.query_params.to_dict()), language=None,
                 wrap_lines=True)  # fmt: skip
@@ -996,7 +1039,10 @@ def _incidents_geojson(drawn: gpd.GeoDataFrame) -> str:
 def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:
     """The filtered data as files; each is made when its button is pressed (a filter
     change costs nothing here), and pressing one does not rerun the page."""
-    with st.expander(t("downloads_title", lang)):
+    box = _lazy_panel(t("downloads_title", lang), K.DOWNLOADS_OPEN)
+    if box is None:
+        return
+    with box:
         c1, c2, c3, c4 = st.columns(4)
         c1.download_button(t("dl_csv", lang), functools.partial(_incidents_csv, drawn),
                            "incidents_filtered.csv", "text/csv", on_click="ignore")  # fmt: skip
@@ -1015,7 +1061,10 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                   lang: str) -> None:  # fmt: skip
     """A form: the file is generated only when the button is pressed."""
     ss = st.session_state
-    with st.expander(t("export_title", lang)):
+    box = _lazy_panel(t("export_title", lang), K.EXPORT_OPEN)
+    if box is None:
+        return
+    with box:
         with st.form("export_form"):
             size = st.selectbox(t("export_size", lang), list(SIZE_PRESETS), index=0)
             title = st.text_input(
@@ -1030,6 +1079,22 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
             density = st.selectbox(t("export_density", lang), DENSITIES,
                                    index=DENSITIES.index(spec.density),
                                    format_func=lambda v: t(f"density_{v}", lang))  # fmt: skip
+            # ACLED's terms ask for the access date beside its credit: the day the reader
+            # downloaded the file (only they know it; the credit says "undated" without)
+            undated = [src for src in view.sources if is_acled_source(src) and
+                       not src.access_date]  # fmt: skip
+            accessed = (
+                st.date_input(
+                    t("export_accessed", lang),
+                    value=None,
+                    key=K.ACCESSED,
+                    max_value=dt.date.today(),
+                    format="YYYY-MM-DD",
+                    help=t("export_accessed_help", lang),
+                )  # fmt: skip
+                if undated
+                else None
+            )
             c1, c2 = st.columns(2)
             fmt = c1.selectbox(t("export_format", lang), EXPORT_FORMATS)
             scale = c2.radio(t("export_scale", lang), (1, 2), horizontal=True)
@@ -1042,18 +1107,23 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                     title=title, dek=dek, notes=notes, source_line=source_line,
                     byline=byline, scale=int(scale), density=density,
                 )  # fmt: skip
+                if isinstance(accessed, dt.date):
+                    view = with_access_date(view, accessed.isoformat())
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / f"conflict_atlas.{fmt}"
                     with st.spinner("…"):
-                        export(out_spec, view, path, summary=summary)
+                        result = export(out_spec, view, path, summary=summary)
                     sidecar = sources_text_path(path).read_text(encoding="utf-8")
-                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt], sidecar)
+                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt], sidecar,
+                                    tuple(result.dropped))  # fmt: skip
             except AtlasError as exc:
                 st.error(str(exc))
                 ss[K.EXPORT] = None
         if ss.get(K.EXPORT):
-            name, blob, mime, sidecar = ss[K.EXPORT]
+            name, blob, mime, sidecar, dropped = ss[K.EXPORT]
             st.success(t("export_done", lang, name=name))
+            if dropped:  # what a small page left off, as the CLI prints it
+                st.caption(t("export_dropped", lang, parts="; ".join(dropped)))
             if mime in ("image/png", "image/gif"):
                 st.image(blob)
             c1, c2 = st.columns(2)
@@ -1066,7 +1136,10 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
 
 def _fetch_panel(lang: str) -> None:
     ss = st.session_state
-    with st.expander(t("fetch_title", lang)):
+    box = _lazy_panel(t("fetch_title", lang), K.FETCH_OPEN)
+    if box is None:
+        return
+    with box:
         st.caption(t("fetch_intro", lang))
         cat = pd.DataFrame(
             [
@@ -1175,6 +1248,8 @@ def _compare_page(spec: MapSpec, data: AtlasData, data_key: str, inside: pd.Seri
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):
         _close_sidebar_on_phone()
     _count_page_run()
+    if data.incidents is not None and len(data.incidents) >= TRIM_ROWS:
+        return_freed_memory()  # a run's 1M-row temporaries, freed in this run's thread
 
 
 @st.fragment

@@ -432,7 +432,7 @@ class PointsLayer(Layer):
                 y,
                 s=diam**2,
                 marker=marker,
-                c=list(colors),
+                c=colors,
                 edgecolors="white",
                 linewidths=0.3,
                 alpha=0.8,
@@ -445,14 +445,17 @@ def print_markers(
     incidents: gpd.GeoDataFrame,
 ) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """The print page's markers in drawing order: per marker shape (marker, lon, lat,
-    width in points at 1x, colours), the biggest events first within each shape. The page
+    width in points at 1x, RGBA colours), the biggest events first within each shape. The page
     and its density measure (:mod:`layers.density`) both read this."""
+    from matplotlib.colors import to_rgba_array
+
     order = pd.to_numeric(incidents["fatalities"], errors="coerce").fillna(0)
     inc = incidents.loc[order.sort_values(ascending=False, kind="stable").index]
     diam = fatality_diameter_pt(inc["fatalities"])
-    types = inc["event_type"].astype("string").fillna("other").to_numpy()
-    markers = np.array([EVENT_MARKERS.get(t, "D") for t in types])
-    colors = np.asarray(event_colors(inc["event_type"]), dtype=object)
+    # shape and colour looked up once per type, as arrays (no per-point Python)
+    codes, kinds = pd.factorize(inc["event_type"].astype("string").fillna("other"))
+    markers = np.array([EVENT_MARKERS.get(k, "D") for k in kinds], dtype=object)[codes]
+    colors = to_rgba_array(event_colors(pd.Series(kinds, dtype="string")))[codes]
     x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
     out = []
     for marker in dict.fromkeys(markers):

@@ -860,6 +860,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "(densidad: hexágonos); como puntos, el {pct} % de los {n} símbolos del encuadre "
         "tendría su centro cubierto por otro símbolo.",
     },
+    "sources_md_points_only": {
+        "en": "Drawing: one marker per event where events are drawn (small multiples and "
+        "animations draw points whatever the density setting asks).",
+        "es": "Dibujo: un símbolo por evento donde se dibujan eventos (los paneles múltiples "
+        "y las animaciones dibujan puntos, pida lo que pida el ajuste de densidad).",
+    },
     "sources_md_points": {
         "en": "Drawing: one marker per event; {pct}% of the {n} markers in the frame have "
         "their centre covered by another marker (density: auto draws hexagons above "

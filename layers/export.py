@@ -92,6 +92,7 @@ def export(
         _write_html(spec, data, out)
     else:
         frames = write_animation(spec, data, out, summary, fmt)
+        density = printmap.DensityChoice("points", spec.density)  # frames draw points
         width, height = spec.pixel_size
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
@@ -127,7 +128,8 @@ def _export_panels(spec: MapSpec, data: AtlasData, out: Path, fmt: str) -> Expor
         _save(page.figure, out, fmt[1:], spec.dpi, spec, text)
         width, height = spec.width, spec.height
     dropped = tuple(getattr(page, "dropped", ()) or ())
-    return _sidecars(spec, data, out, fmt, width, height, text, page.summary, dropped)
+    return _sidecars(spec, data, out, fmt, width, height, text, page.summary, dropped,
+                     density=printmap.DensityChoice("points", spec.density))  # fmt: skip
 
 
 def _panels_sentence(page: multiples.Multiples, lang: str) -> str:
@@ -152,12 +154,13 @@ def _write_dual_html(spec: MapSpec, data: AtlasData, out: Path) -> ExportResult:
 
 
 def _sidecars(spec: MapSpec, data: AtlasData, out: Path, fmt: str, width: int, height: int,
-              text: str, summary: FilterSummary,
-              dropped: tuple[str, ...] = ()) -> ExportResult:  # fmt: skip
+              text: str, summary: FilterSummary, dropped: tuple[str, ...] = (), *,
+              density: printmap.DensityChoice | None = None) -> ExportResult:  # fmt: skip
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
     side = sources_text_path(out)
-    side.write_text(sources_text(spec, data, summary, dropped=dropped), encoding="utf-8")
+    side.write_text(sources_text(spec, data, summary, dropped=dropped, density=density),
+                    encoding="utf-8")  # fmt: skip
     return ExportResult(out, alt_path, fmt[1:], width, height, 1, text, dropped, side)
 
 
@@ -228,8 +231,9 @@ def sources_text(
         for line in method.split("\n")
         if line.strip() and not line.startswith(data_word)  # datasets are listed above
     ]
-    if density is not None and density.covered is not None:
-        parts.append(f"- {_md(density.method(lang))}")
+    drawing = density.method(lang) if density is not None else ""
+    if drawing:
+        parts.append(f"- {_md(drawing)}")
     parts += ["", f"## {t('sources_md_caveats', lang)}", ""]
     for src in getattr(data, "sources", []) or []:
         parts += [f"- {_md(src.name)}: {_md(caveat)}" for caveat in src.caveats]

@@ -876,8 +876,12 @@ class DensityChoice:
         return i18n.t(key, lang, km=_km_words(self.km or 0.0, lang))
 
     def method(self, lang: str) -> str:
-        """The sidecar's line: what the points layer draws, and the measure behind it."""
+        """The sidecar's line: what the points layer draws, and the measure behind it
+        ("" when nothing was measured and nothing else was asked)."""
         from layers.density import AUTO_MAX
+
+        if self.covered is None:  # small multiples, animations, or no points drawn
+            return "" if self.asked == "points" else i18n.t("sources_md_points_only", lang)
 
         pct = (i18n.fmt_number(100 * self.covered, lang, decimals=0)
                if self.covered is not None else "–")  # fmt: skip

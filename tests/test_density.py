@@ -181,3 +181,12 @@ def test_drawn_markers_leave_out_what_the_map_clips() -> None:
     fig = printmap.build_page(spec, data)
     x, _, _ = density.drawn_markers(_map_ax(fig))
     assert len(x) == fig.atlas_density.markers == 6  # 8 + 1, less 2 imprecise, less far
+
+
+def test_small_multiples_draw_points_and_the_sidecar_says_so(tmp_path) -> None:
+    spec = MapSpec(density="hexagons", small_multiples="quarter")
+    result = export(spec, tiny_data(), tmp_path / "panels.png")
+    side = result.sources_path.read_text(encoding="utf-8")
+    assert "small multiples and animations draw points whatever the density" in side
+    plain = export(MapSpec(density="points"), tiny_data(), tmp_path / "plain.png")
+    assert "Drawing:" in plain.sources_path.read_text(encoding="utf-8")

@@ -432,7 +432,9 @@ def _top_places(names: pd.Series, official: dict[str, str] | None, k: int = 3) -
     shown = [place_name(official.get(_fold(u), u) if official else u) for u in uniques]
     shown_codes, shown_uniques = pd.factorize(pd.Index(shown, dtype=object))
     counts = np.bincount(shown_codes[codes], minlength=len(shown_uniques))
-    return pd.Series(counts, index=shown_uniques).sort_values(ascending=False, kind="stable").head(k)
+    return (
+        pd.Series(counts, index=shown_uniques).sort_values(ascending=False, kind="stable").head(k)
+    )
 
 
 def _concentration(drawn, lang: str, official: dict[str, str] | None = None) -> str:

@@ -50,6 +50,7 @@ from atlas.ui_state import (
     K,
     Upload,
     add_callout,
+    carry_step,
     clicked_point,
     files_fingerprint,
     hiding_filters,
@@ -61,6 +62,7 @@ from atlas.ui_state import (
     rejected_details,
     report_sentence,
     report_table,
+    reported_step,
     share_url,
     short_region_name,
     spec_from_params,
@@ -69,6 +71,7 @@ from atlas.ui_state import (
     widget_key,
 )
 from front.map_component import MapRenderer
+from layers.timeplayer import steps_key
 
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
@@ -210,6 +213,7 @@ def _init_state(data: AtlasData) -> None:
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
     ss[K.STEP] = step if step is not None else 0
+    ss[K.STEP_STEPS] = None  # the link's step counts in the link's own steps
     ss[K.REGION_LAYER] = spec.region_layer
     ss[K.REGION] = spec.region
     ss[K.FRAME] = (spec.bbox, spec.focus)  # the link's frame, until the reader moves the map
@@ -580,7 +584,10 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
                    ) -> tuple[list[tuple[dt.date, dt.date]], int] | None:  # fmt: skip
     """Through time: the switch and the step mode. The stepping and playing happen in the
     browser (the map's own player, layers/timeplayer.py); this returns its steps and the
-    step it opens on (from the link), or None when the switch is off."""
+    step it opens on, or None when the switch is off. The step is the link's, then where
+    the reader last stopped the player (the map fragment records it); when the dates,
+    quick range or time step change the steps, the new step holding the old one's first
+    day (``ui_state.carry_step``)."""
     ss = st.session_state
     c1, c2 = st.columns([2, 3], vertical_alignment="center")
     on = c1.toggle(t("step_on", lang), key=_w(K.STEP_ON))
@@ -590,9 +597,8 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
     c2.radio(t("step_mode", lang), STEP_MODES, key=_w(K.STEP_MODE), horizontal=True,
              format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
     all_steps = query.steps(spec.date_from or dmin, spec.date_to or dmax, spec.bucket)
-    index = ss.get(K.STEP)
-    if not isinstance(index, int) or not 0 <= index < len(all_steps):
-        index = ss[K.STEP] = 0
+    index = ss[K.STEP] = carry_step(ss.get(K.STEP_STEPS), ss.get(K.STEP), all_steps)
+    ss[K.STEP_STEPS] = all_steps
     st.caption(t("step_player_note", lang))
     return all_steps, index
 
@@ -699,6 +705,8 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
         return
+    if player is not None:
+        _record_step(out, player[0])
     moved = view_from_map(out)
     if moved is not None and moved != ss.get(K.VIEW):
         ss[K.VIEW] = moved
@@ -710,6 +718,22 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
             _rerun_map()  # the new view needs other points or hexagons
     _callout_panel(out, lang)
     _share_panel(lang)
+
+
+def _record_step(out: object, steps: list[tuple[dt.date, dt.date]]) -> None:
+    """Where the reader stopped the map's player (it reports pauses and steps, not frames):
+    into session state and the URL's ``step``, which the player has already written into
+    the address bar; nothing else reruns."""
+    ss = st.session_state
+    report = reported_step(out, steps_key(steps))
+    if report is None or report[1] == ss.get(K.STEP_SEEN):
+        return  # nothing new (the component repeats its last value on every run)
+    ss[K.STEP_SEEN] = report[1]
+    if report[0] >= len(steps) or ss.get(K.STEP_STEPS) != steps:
+        return
+    ss[K.STEP] = report[0]
+    if st.query_params.get(STEP_PARAM) != str(report[0]):
+        st.query_params[STEP_PARAM] = str(report[0])
 
 
 def _rerun_map() -> None:

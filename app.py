@@ -596,6 +596,8 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
         return None
     c2.radio(t("step_mode", lang), STEP_MODES, key=_w(K.STEP_MODE), horizontal=True,
              format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
+    if isinstance(ss.get(K.STEP_STEPS), list):  # a report that came with this page run
+        _record_step(ss.get(K.MAP), ss[K.STEP_STEPS])
     all_steps = query.steps(spec.date_from or dmin, spec.date_to or dmax, spec.bucket)
     index = ss[K.STEP] = carry_step(ss.get(K.STEP_STEPS), ss.get(K.STEP), all_steps)
     ss[K.STEP_STEPS] = all_steps
@@ -723,7 +725,8 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
 def _record_step(out: object, steps: list[tuple[dt.date, dt.date]]) -> None:
     """Where the reader stopped the map's player (it reports pauses and steps, not frames):
     into session state and the URL's ``step``, which the player has already written into
-    the address bar; nothing else reruns."""
+    the address bar. Called by the map fragment (a report reruns only it) and, before the
+    steps are worked out, by a page run that a widget started at the same moment."""
     ss = st.session_state
     report = reported_step(out, steps_key(steps))
     if report is None or report[1] == ss.get(K.STEP_SEEN):

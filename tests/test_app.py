@@ -325,6 +325,33 @@ def test_step_in_a_link_opens_the_player_on_it(app: AppTest) -> None:
     assert at.query_params["step"] == "2"
 
 
+def test_a_step_the_map_reports_is_kept_and_written_into_the_url(app: AppTest) -> None:
+    """What the browser's player sends (tests/browser/test_player_url.py drives the real
+    one), set here as the component's value in session state: the next run keeps it."""
+    from layers.timeplayer import steps_key
+
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    app.query_params["stepping"] = "1"
+    at = _run(app)
+    assert _player_config(at)["index"] == 0 and at.query_params["step"] == "0"
+    months = query.steps(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "month")
+    report = {"index": 5, "key": steps_key(months), "token": "t.1"}
+    at.session_state[K.MAP] = {"zoom": 8, STEP_REPORT: report}
+    _run(at)
+    assert _player_config(at)["index"] == 5 and at.query_params["step"] == "5"
+    # a report for other steps (a map drawn before the steps changed) is not taken
+    stale = {**report, "index": 2, "key": "another", "token": "t.2"}
+    at.session_state[K.MAP] = {STEP_REPORT: stale}
+    _run(at)
+    assert _player_config(at)["index"] == 5 and at.query_params["step"] == "5"
+    # the component repeats its last value: an old token changes nothing
+    at.session_state[K.STEP] = 7
+    at.session_state[K.MAP] = {STEP_REPORT: report}
+    _run(at)
+    assert _player_config(at)["index"] == 7
+
+
 def test_a_new_time_step_carries_the_links_step_to_the_same_period(app: AppTest) -> None:
     app.query_params["date_from"] = "2021-01-01"
     app.query_params["date_to"] = "2021-12-31"

@@ -686,6 +686,8 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
 
     ss = st.session_state
     ss[K.MAP_RUNS] = ss.get(K.MAP_RUNS, 0) + 1
+    if player is not None:  # first: a run the reader starts next must not lose it
+        _record_step(ss.get(K.MAP), player[0])
     base_key, data_key = keys
     renderer = ss.get(K.MAP_CACHE)
     if not isinstance(renderer, MapRenderer):
@@ -707,8 +709,6 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
         return
-    if player is not None:
-        _record_step(out, player[0])
     moved = view_from_map(out)
     if moved is not None and moved != ss.get(K.VIEW):
         ss[K.VIEW] = moved
@@ -725,8 +725,9 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
 def _record_step(out: object, steps: list[tuple[dt.date, dt.date]]) -> None:
     """Where the reader stopped the map's player (it reports pauses and steps, not frames):
     into session state and the URL's ``step``, which the player has already written into
-    the address bar. Called by the map fragment (a report reruns only it) and, before the
-    steps are worked out, by a page run that a widget started at the same moment."""
+    the address bar. Reads the component's value as its change callback left it (before
+    this run draws anything). Called by the map fragment (a report reruns only it) and,
+    before the steps are worked out, by a page run a widget started at the same moment."""
     ss = st.session_state
     report = reported_step(out, steps_key(steps))
     if report is None or report[1] == ss.get(K.STEP_SEEN):

@@ -122,6 +122,9 @@ def test_next_twice_puts_step_2_in_the_url_and_the_link_opens_there(
     assert page_runs(page) == runs  # the page did not run again
     assert _query(page.url)["step"] == ["2"]
     assert _others(page.url) == _others(before_url)  # every other parameter as it was
+    page.get_by_text("Share this view", exact=True).click()  # the link the page offers
+    link = page.locator("[data-testid=stCode]").filter(has_text="stepping=1").inner_text()
+    assert _query(link.strip())["step"] == ["2"]
     spec = MapSpec(date_from=YEAR[0], date_to=YEAR[1])
     shown = _player(frame)
     assert (shown["label"], shown["count"]) == _expect(shipped, spec, 2)
@@ -135,6 +138,10 @@ def test_next_twice_puts_step_2_in_the_url_and_the_link_opens_there(
         copy = _player(_frame(again))
         assert (copy["step"], copy["label"], copy["count"]) == (2, shown["label"], shown["count"])
         assert _query(again.url)["step"] == ["2"]
+        quick = again.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(
+            has_text="Quick range"
+        )
+        assert "Year 2021" in quick.inner_text() + " " + quick.locator("input").first.input_value()
         assert other.errors == [] and other.blocked == []
     finally:
         other.page.context.close()

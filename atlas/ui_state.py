@@ -71,7 +71,8 @@ class K:
     REGION = "w_region"
     PENDING_LAYER = "atlas_pending_layer"  # region layer to select on the next run
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
-    EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text)
+    EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text, dropped)
+    ACCESSED = "w_accessed"  # the day the reader downloaded their ACLED file (export credit)
     CALLOUT_MODE = "w_callout_mode"  # clicks on the map place a callout
     CALLOUT_AT = "atlas_callout_at"  # (lon, lat) of the last click, waiting for its text
     CALLOUT_SEEN = "atlas_callout_seen"  # the map's last click already handled

@@ -378,7 +378,7 @@ def test_export_only_when_button_pressed(app: AppTest) -> None:
     assert submit, "no export button"
     submit[0].click()
     _run(at)
-    name, blob, mime, sidecar = at.session_state[K.EXPORT]
+    name, blob, mime, sidecar, _dropped = at.session_state[K.EXPORT]
     assert name == "conflict_atlas.png" and mime == "image/png"
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
     assert sidecar.startswith("# Test title: Sources and method\n")
@@ -700,3 +700,48 @@ def test_numbers_for_the_article_panel_shows_the_facts_of_the_view(app: AppTest)
     assert "Numbers for the article" in shown
     assert hashlib.sha256(SAMPLE_INCIDENTS.read_bytes()).hexdigest() in shown
     assert "SAMPLE" in shown
+
+
+def _export(at: AppTest, **fields: object) -> tuple[str, bytes, str, str, tuple[str, ...]]:
+    """Press the export panel's button with ``fields`` set (widget key -> value)."""
+    for key, value in fields.items():
+        widget = next(w for kind in ("text_input", "date_input", "selectbox")
+                      for w in at.get(kind) if getattr(w, "key", None) == key)  # fmt: skip
+        widget.set_value(value)
+    [b for b in at.button if b.label == t("export_button", "en")][0].click()
+    _run(at)
+    return at.session_state[K.EXPORT]
+
+
+def test_export_of_an_acled_upload_credits_the_file_with_its_access_date(app: AppTest) -> None:
+    """The reader's ACLED upload is credited as ACLED with the day they downloaded it (the
+    app's field), never as the synthetic sample it replaced."""
+    at = _run(app)
+    raw = (ROOT / "tests" / "fixtures" / "acled" / "acled_current_columns.csv").read_bytes()
+    up = read_upload("acled_current_columns.csv", raw, "incidents", 2**20)
+    key = f"incidents:{up.sha256}"
+    at.session_state[K.UPLOADS] = {key: up}
+    at.session_state[K.UPLOAD_ACTIVE] = {"incidents": key, "regions": []}
+    _run(at)
+    undated = _export(at)[3]
+    source = next(line for line in undated.splitlines() if line.startswith("- Source:"))
+    assert "ACLED (access date not recorded)" in source
+    assert "SAMPLE" not in source and "Sample incidents (SYNTHETIC)" not in undated
+    dated = _export(at, **{K.ACCESSED: dt.date(2026, 11, 2)})[3]
+    source = next(line for line in dated.splitlines() if line.startswith("- Source:"))
+    assert "ACLED (accessed 2026-11-02)" in source
+    assert "accessed 2026-11-02" in dated.split("## Datasets", 1)[1]
+
+
+def test_export_panel_says_what_a_small_page_left_off(app: AppTest) -> None:
+    """A column-wide page gives way (dek first) and the panel says so, as the CLI does."""
+    at = _run(app)
+    dek = "A long standfirst that cannot fit a single newspaper column at its minimum size. " * 3
+    widget = next(w for w in at.text_input if w.label == t("export_dek", "en"))
+    widget.set_value(dek)
+    size = next(w for w in at.selectbox if w.label == t("export_size", "en"))
+    size.set_value("column1")
+    *_, dropped = _export(at)
+    assert dropped, "column1 with a three-sentence dek kept everything"
+    shown = " ".join(c.value for c in at.caption)
+    assert t("export_dropped", "en", parts="; ".join(dropped)) in shown

@@ -52,7 +52,7 @@ def test_export_in_compare_mode_makes_the_two_panels(at: AppTest) -> None:
     submit[0].click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    name, blob, mime, sidecar = at.session_state[K.EXPORT]
+    name, blob, mime, sidecar, _dropped = at.session_state[K.EXPORT]
     assert (name, mime) == ("conflict_atlas.png", "image/png")
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
     # the sidecar ends with the view's MapSpec as JSON (plain, or fenced in Markdown)

@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import geopandas as gpd
@@ -276,12 +277,25 @@ def _coca_table(_view: AtlasData, key: str) -> pd.DataFrame:
     return incidents_per_1000_ha(_view)
 
 
+def _lazy_panel(label: str, key: str) -> Any:
+    """A folded panel whose content is made only while it is open (``on_change="rerun"``
+    tracks its state; opening it reruns the page), else None. A first page then carries
+    none of the panels' tables and forms, nor the scripts that draw them, which competed
+    with the map for the browser's one main thread."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def _coca_panel(view: AtlasData, lang: str, key: str) -> None:
     """Incidents per 1,000 ha of coca by department and year, with its caveat."""
-    table = _coca_table(view, key)
-    if table.empty:
+    box = _lazy_panel(t("coca_panel_title", lang), K.COCA_OPEN)
+    if box is None:  # made only while open (the table is a join of every incident)
         return
-    with st.expander(t("coca_panel_title", lang)):
+    table = _coca_table(view, key)
+    with box:
+        if table.empty:
+            st.caption(t("no_match", lang))
+            return
         st.caption(t("coca_panel_caveat", lang))
         shown = table.rename(columns={
             "ubigeo": "ubigeo", "name": t("coca_col_department", lang),
@@ -625,15 +639,20 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
     is made once per filter state, ``key``)."""
     bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
     st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
-    ss = st.session_state
-    memo = ss.get(K.CHART_MEMO)
-    if memo is None or memo[0] != (key, lang, region_name):
-        chart = _chart_spec(drawn, spec, lang, dmin, dmax)
-        ss[K.CHART_MEMO] = memo = ((key, lang, region_name), chart)
-    if memo[1] is None:
+    chart = _shared_chart_spec(key, lang, region_name, dmin, dmax, drawn, spec)
+    if chart is None:
         st.caption(t("no_match", lang))
         return
-    st.vega_lite_chart(memo[1], width="stretch")
+    st.vega_lite_chart(chart, width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _shared_chart_spec(key: str, lang: str, region_name: str, dmin: dt.date, dmax: dt.date,
+                       _drawn: gpd.GeoDataFrame, _spec: MapSpec) -> dict | None:  # fmt: skip
+    """The chart's Vega-Lite spec, made once per filter state for every session: ``key``
+    (app._map_keys) names the spec's content and the data version, so a new reader's first
+    page does not build it again (~0.4 s of Altair while the browser draws the map)."""
+    return _chart_spec(_drawn, _spec, lang, dmin, dmax)
 
 
 def _chart_spec(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, dmin: dt.date,
@@ -985,7 +1004,10 @@ def show_report(report, lang: str) -> None:
 
 
 def _sources_panel(data: AtlasData, lang: str) -> None:
-    with st.expander(t("sources_title", lang)):
+    box = _lazy_panel(t("sources_title", lang), K.SOURCES_OPEN)
+    if box is None:
+        return
+    with box:
         rows = [
             {
                 t("src_name", lang): s.name,
@@ -1006,7 +1028,13 @@ def _sources_panel(data: AtlasData, lang: str) -> None:
 
 
 def _share_panel(lang: str) -> None:
-    with st.expander(t("share_title", lang)):
+    """The view's link with a copy button, drawn only while the panel is open: st.code
+    loads Streamlit's syntax highlighter, the costliest script of a first page (~0.8 s of
+    main-thread time measured in chromium), which a reader who does not share never needs."""
+    box = _lazy_panel(t("share_title", lang), K.SHARE_OPEN)
+    if box is None:
+        return
+    with box:
         st.caption(t("copy_link", lang))
         st.code(share_url(st.context.url or "", st.query_params.to_dict()), language=None,
                 wrap_lines=True)  # fmt: skip
@@ -1038,7 +1066,10 @@ def _incidents_geojson(drawn: gpd.GeoDataFrame) -> str:
 def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:
     """The filtered data as files; each is made when its button is pressed (a filter
     change costs nothing here), and pressing one does not rerun the page."""
-    with st.expander(t("downloads_title", lang)):
+    box = _lazy_panel(t("downloads_title", lang), K.DOWNLOADS_OPEN)
+    if box is None:
+        return
+    with box:
         c1, c2, c3, c4 = st.columns(4)
         c1.download_button(t("dl_csv", lang), functools.partial(_incidents_csv, drawn),
                            "incidents_filtered.csv", "text/csv", on_click="ignore")  # fmt: skip
@@ -1057,7 +1088,10 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                   lang: str) -> None:  # fmt: skip
     """A form: the file is generated only when the button is pressed."""
     ss = st.session_state
-    with st.expander(t("export_title", lang)):
+    box = _lazy_panel(t("export_title", lang), K.EXPORT_OPEN)
+    if box is None:
+        return
+    with box:
         with st.form("export_form"):
             size = st.selectbox(t("export_size", lang), list(SIZE_PRESETS), index=0)
             title = st.text_input(
@@ -1126,7 +1160,10 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
 
 def _fetch_panel(lang: str) -> None:
     ss = st.session_state
-    with st.expander(t("fetch_title", lang)):
+    box = _lazy_panel(t("fetch_title", lang), K.FETCH_OPEN)
+    if box is None:
+        return
+    with box:
         st.caption(t("fetch_intro", lang))
         cat = pd.DataFrame(
             [

@@ -60,7 +60,6 @@ class K:
     PAGE_RUNS = "atlas_page_runs"  # full-page runs
     SIDEBAR_CHANGED = "atlas_sidebar_changed"  # a sidebar widget changed in this run
     WIDGET_LANG = "atlas_widget_lang"  # the language the sidebar widgets were last drawn in
-    CHART_MEMO = "atlas_chart_memo"  # ((layers key, lang, region), Vega-Lite spec or None)
     UPLOAD_KIND = "w_upload_kind"
     UPLOAD_FILE = "w_upload_file"
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
@@ -72,6 +71,13 @@ class K:
     PENDING_LAYER = "atlas_pending_layer"  # region layer to select on the next run
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
     EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text, dropped)
+    # folded panels made only while open (app._lazy_panel): their open/closed state
+    SHARE_OPEN = "atlas_share_open"
+    COCA_OPEN = "atlas_coca_open"
+    SOURCES_OPEN = "atlas_sources_open"
+    DOWNLOADS_OPEN = "atlas_downloads_open"
+    EXPORT_OPEN = "atlas_export_open"
+    FETCH_OPEN = "atlas_fetch_open"
     ACCESSED = "w_accessed"  # the day the reader downloaded their ACLED file (export credit)
     CALLOUT_MODE = "w_callout_mode"  # clicks on the map place a callout
     CALLOUT_AT = "atlas_callout_at"  # (lon, lat) of the last click, waiting for its text

@@ -371,6 +371,7 @@ def test_a_new_time_step_carries_the_links_step_to_the_same_period(app: AppTest)
 
 
 def test_export_only_when_button_pressed(app: AppTest) -> None:
+    app.session_state[K.EXPORT_OPEN] = True  # the panel is made only while open
     at = _run(app)
     assert not at.session_state[K.EXPORT]  # nothing generated on a plain rerun
     at.text_input(key="export_title").set_value("Test title")
@@ -391,6 +392,7 @@ def test_fetch_offline_shows_clear_message(
 ) -> None:
     monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CONFLICT_ATLAS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
+    app.session_state[K.FETCH_OPEN] = True
     at = _run(app)
     [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
     _run(at)
@@ -422,6 +424,7 @@ def test_fetched_districts_add_a_layer_and_the_vraem_stays(
     try:
         monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(tmp_path / "cache"))
         monkeypatch.setenv("CONFLICT_ATLAS_MIRROR", f"http://127.0.0.1:{server.server_port}/")
+        app.session_state[K.FETCH_OPEN] = True
         at = _run(app)
         [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
         _run(at)
@@ -641,6 +644,7 @@ def test_link_settings_without_widgets_travel_on(app: AppTest) -> None:
     )  # fmt: skip
     for key, value in linked.to_query().items():
         app.query_params[key] = value
+    app.session_state[K.EXPORT_OPEN] = True
     at = _run(app)
     back = MapSpec.from_query(dict(at.query_params))
     assert (back.generalise, back.callouts, back.periods, back.title) == (
@@ -716,6 +720,7 @@ def _export(at: AppTest, **fields: object) -> tuple[str, bytes, str, str, tuple[
 def test_export_of_an_acled_upload_credits_the_file_with_its_access_date(app: AppTest) -> None:
     """The reader's ACLED upload is credited as ACLED with the day they downloaded it (the
     app's field), never as the synthetic sample it replaced."""
+    app.session_state[K.EXPORT_OPEN] = True
     at = _run(app)
     raw = (ROOT / "tests" / "fixtures" / "acled" / "acled_current_columns.csv").read_bytes()
     up = read_upload("acled_current_columns.csv", raw, "incidents", 2**20)
@@ -735,6 +740,7 @@ def test_export_of_an_acled_upload_credits_the_file_with_its_access_date(app: Ap
 
 def test_export_panel_says_what_a_small_page_left_off(app: AppTest) -> None:
     """A column-wide page gives way (dek first) and the panel says so, as the CLI does."""
+    app.session_state[K.EXPORT_OPEN] = True
     at = _run(app)
     dek = "A long standfirst that cannot fit a single newspaper column at its minimum size. " * 3
     widget = next(w for w in at.text_input if w.label == t("export_dek", "en"))
@@ -745,3 +751,20 @@ def test_export_panel_says_what_a_small_page_left_off(app: AppTest) -> None:
     assert dropped, "column1 with a three-sentence dek kept everything"
     shown = " ".join(c.value for c in at.caption)
     assert t("export_dropped", "en", parts="; ".join(dropped)) in shown
+
+
+def test_folded_panels_are_made_only_while_open(app: AppTest) -> None:
+    """A first page carries no panel tables, forms or share link (their scripts competed
+    with the map in the browser); opening a panel draws its content."""
+    at = _run(app)
+    assert not at.dataframe and not at.code
+    assert not [b for b in at.button if b.label == t("export_button", "en")]
+    for key in (K.COCA_OPEN, K.SOURCES_OPEN, K.EXPORT_OPEN, K.FETCH_OPEN, K.SHARE_OPEN):
+        at.session_state[key] = True
+    _run(at)
+    frames = [d.value for d in at.dataframe]
+    assert any(t("coca_col_per_1000ha", "en") in f.columns for f in frames)  # coca
+    assert any(t("src_licence", "en") in f.columns for f in frames)  # sources
+    assert any("licence" in f.columns and "vintage" in f.columns for f in frames)  # fetch
+    assert [b for b in at.button if b.label == t("export_button", "en")]
+    assert len(at.code) == 1  # the share link (its text: tests of share_url)

@@ -48,6 +48,8 @@ def test_a_link_with_periods_opens_two_synced_maps(at: AppTest) -> None:
 
 
 def test_export_in_compare_mode_makes_the_two_panels(at: AppTest) -> None:
+    at.session_state[K.EXPORT_OPEN] = True  # the panel is made only while open
+    at.run()
     submit = [b for b in at.button if b.label == t("export_button", "en")]
     submit[0].click()
     at.run()

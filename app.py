@@ -694,11 +694,12 @@ def _recorded_bbox() -> tuple[float, float, float, float] | None:
     return view.bbox if view is not None else st.session_state[K.FRAME][0]
 
 
-def _map_keys(spec: MapSpec, data_key: str, step: int | None) -> tuple[str, str]:
+def _map_keys(spec: MapSpec, data_key: str) -> tuple[str, str]:
     """(base key, layers key): what the base map and what its layer groups show, without
-    where the map looks. The same base key keeps the same map component."""
+    where the map looks or the player's step (the chart and coca panel key on it; the
+    groups' own keys carry the player). The same base key keeps the same map component."""
     content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="")
-    layers = hashlib.sha256(f"{content.to_json()}|{data_key}|{step}".encode()).hexdigest()
+    layers = hashlib.sha256(f"{content.to_json()}|{data_key}".encode()).hexdigest()
     return f"{spec.basemap}|{data_key}", layers
 
 
@@ -1362,7 +1363,7 @@ def main() -> None:
     _sync_url(spec)
     if diff is not None:
         data_key = f"{data_key}|changes:{st.session_state[K.CHANGES].sha256}"
-    map_keys = _map_keys(spec, data_key, player[1] if player else None)
+    map_keys = _map_keys(spec, data_key)
     with map_slot:
         _map_fragment(spec, view, lang, (map_keys[0], data_key), player)
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),

@@ -61,6 +61,7 @@ from atlas.ui_state import (
     K,
     Upload,
     add_callout,
+    carry_step,
     clicked_point,
     files_fingerprint,
     hiding_filters,
@@ -72,6 +73,7 @@ from atlas.ui_state import (
     rejected_details,
     report_sentence,
     report_table,
+    reported_step,
     share_url,
     short_region_name,
     spec_from_params,
@@ -80,6 +82,7 @@ from atlas.ui_state import (
     widget_key,
 )
 from front.map_component import MapRenderer
+from layers.timeplayer import steps_key
 
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
@@ -226,6 +229,7 @@ def _init_state(data: AtlasData) -> None:
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
     ss[K.STEP] = step if step is not None else 0
+    ss[K.STEP_STEPS] = None  # the link's step counts in the link's own steps
     ss[K.REGION_LAYER] = spec.region_layer
     ss[K.REGION] = spec.region
     ss[K.FRAME] = (spec.bbox, spec.focus)  # the link's frame, until the reader moves the map
@@ -609,7 +613,10 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
                    ) -> tuple[list[tuple[dt.date, dt.date]], int] | None:  # fmt: skip
     """Through time: the switch and the step mode. The stepping and playing happen in the
     browser (the map's own player, layers/timeplayer.py); this returns its steps and the
-    step it opens on (from the link), or None when the switch is off."""
+    step it opens on, or None when the switch is off. The step is the link's, then where
+    the reader last stopped the player (the map fragment records it); when the dates,
+    quick range or time step change the steps, the new step holding the old one's first
+    day (``ui_state.carry_step``)."""
     ss = st.session_state
     c1, c2 = st.columns([2, 3], vertical_alignment="center")
     on = c1.toggle(t("step_on", lang), key=_w(K.STEP_ON))
@@ -618,10 +625,11 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
         return None
     c2.radio(t("step_mode", lang), STEP_MODES, key=_w(K.STEP_MODE), horizontal=True,
              format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
+    if isinstance(ss.get(K.STEP_STEPS), list):  # a report that came with this page run
+        _record_step(ss.get(K.MAP), ss[K.STEP_STEPS])
     all_steps = query.steps(spec.date_from or dmin, spec.date_to or dmax, spec.bucket)
-    index = ss.get(K.STEP)
-    if not isinstance(index, int) or not 0 <= index < len(all_steps):
-        index = ss[K.STEP] = 0
+    index = ss[K.STEP] = carry_step(ss.get(K.STEP_STEPS), ss.get(K.STEP), all_steps)
+    ss[K.STEP_STEPS] = all_steps
     st.caption(t("step_player_note", lang))
     return all_steps, index
 
@@ -687,11 +695,12 @@ def _recorded_bbox() -> tuple[float, float, float, float] | None:
     return view.bbox if view is not None else st.session_state[K.FRAME][0]
 
 
-def _map_keys(spec: MapSpec, data_key: str, step: int | None) -> tuple[str, str]:
+def _map_keys(spec: MapSpec, data_key: str) -> tuple[str, str]:
     """(base key, layers key): what the base map and what its layer groups show, without
-    where the map looks. The same base key keeps the same map component."""
+    where the map looks or the player's step (the chart and coca panel key on it; the
+    groups' own keys carry the player). The same base key keeps the same map component."""
     content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="")
-    layers = hashlib.sha256(f"{content.to_json()}|{data_key}|{step}".encode()).hexdigest()
+    layers = hashlib.sha256(f"{content.to_json()}|{data_key}".encode()).hexdigest()
     return f"{spec.basemap}|{data_key}", layers
 
 
@@ -712,6 +721,8 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
 
     ss = st.session_state
     ss[K.MAP_RUNS] = ss.get(K.MAP_RUNS, 0) + 1
+    if player is not None:  # first: a run the reader starts next must not lose it
+        _record_step(ss.get(K.MAP), player[0])
     base_key, data_key = keys
     renderer = ss.get(K.MAP_CACHE)
     if not isinstance(renderer, MapRenderer):
@@ -744,6 +755,24 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
             _rerun_map()  # the new view needs other points or hexagons
     _callout_panel(out, lang)
     _share_panel(lang)
+
+
+def _record_step(out: object, steps: list[tuple[dt.date, dt.date]]) -> None:
+    """Where the reader stopped the map's player (it reports pauses and steps, not frames):
+    into session state and the URL's ``step``, which the player has already written into
+    the address bar. Reads the component's value as its change callback left it (before
+    this run draws anything). Called by the map fragment (a report reruns only it) and,
+    before the steps are worked out, by a page run a widget started at the same moment."""
+    ss = st.session_state
+    report = reported_step(out, steps_key(steps))
+    if report is None or report[1] == ss.get(K.STEP_SEEN):
+        return  # nothing new (the component repeats its last value on every run)
+    ss[K.STEP_SEEN] = report[1]
+    if report[0] >= len(steps) or ss.get(K.STEP_STEPS) != steps:
+        return
+    ss[K.STEP] = report[0]
+    if st.query_params.get(STEP_PARAM) != str(report[0]):
+        st.query_params[STEP_PARAM] = str(report[0])
 
 
 def _rerun_map() -> None:
@@ -1338,7 +1367,7 @@ def main() -> None:
     _sync_url(spec)
     if diff is not None:
         data_key = f"{data_key}|changes:{st.session_state[K.CHANGES].sha256}"
-    map_keys = _map_keys(spec, data_key, player[1] if player else None)
+    map_keys = _map_keys(spec, data_key)
     with map_slot:
         _map_fragment(spec, view, lang, (map_keys[0], data_key), player)
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),

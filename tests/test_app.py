@@ -20,7 +20,9 @@ from atlas.errors import InputError, LimitError
 from atlas.i18n import fmt_int, t
 from atlas.spec import Callout, MapSpec, legacy_bbox
 from atlas.ui_state import (
+    STEP_REPORT,
     K,
+    carry_step,
     check_upload_size,
     hiding_filters,
     quick_ranges,
@@ -28,6 +30,7 @@ from atlas.ui_state import (
     region_layers,
     region_summary,
     report_table,
+    reported_step,
     share_url,
     short_region_name,
     spec_from_params,
@@ -61,6 +64,33 @@ def test_spec_from_params_falls_back_on_bad_value() -> None:
     assert step_from_params({"step": "3"}) == 3
     assert step_from_params({"step": "-1"}) is None
     assert step_from_params({}) is None
+
+
+def test_reported_step_takes_only_a_wellformed_report_for_these_steps() -> None:
+    key = "k1"
+    good = {"bounds": {}, STEP_REPORT: {"index": 3, "key": key, "token": "a.1"}}
+    assert reported_step(good, key) == (3, "a.1")
+    assert reported_step(good, "other steps") is None  # drawn before the steps changed
+    assert reported_step(None, key) is None and reported_step({"zoom": 7}, key) is None
+    for bad in ({"index": -1}, {"index": True}, {"index": "3"}, {"index": 1.0},
+                {"token": ""}, {"token": 7}, {"token": "x" * 65}):  # fmt: skip
+        report = {"index": 3, "key": key, "token": "a.1", **bad}
+        assert reported_step({STEP_REPORT: report}, key) is None, bad
+
+
+def test_carry_step_keeps_the_period_on_screen() -> None:
+    months = query.steps(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "month")
+    quarters = query.steps(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "quarter")
+    two_years = query.steps(dt.date(2020, 1, 1), dt.date(2021, 12, 31), "month")
+    assert carry_step(None, 4, months) == 4  # the link's step, in the link's steps
+    assert carry_step(None, 12, months) == 0  # out of range
+    assert carry_step(months, 4, months) == 4  # same steps (another filter changed)
+    assert carry_step(months, 4, quarters) == 1  # May 2021 is in the second quarter
+    assert carry_step(quarters, 1, months) == 3  # the quarter's first month, April
+    assert carry_step(months, 4, two_years) == 16  # May 2021 again
+    assert carry_step(two_years, 3, months) == 0  # April 2020 is no longer in the range
+    assert carry_step(months, "4", months) == 0 and carry_step(months, True, months) == 0
+    assert carry_step(months, 4, []) == 0
 
 
 def test_quick_ranges() -> None:
@@ -293,6 +323,51 @@ def test_step_in_a_link_opens_the_player_on_it(app: AppTest) -> None:
     cfg = _player_config(at)
     assert cfg["index"] == 2 and len(cfg["days"]) == 3
     assert at.query_params["step"] == "2"
+
+
+def test_a_step_the_map_reports_is_kept_and_written_into_the_url(app: AppTest) -> None:
+    """What the browser's player sends (tests/browser/test_player_url.py drives the real
+    one), set here as the component's value in session state: the next run keeps it."""
+    from layers.timeplayer import steps_key
+
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    app.query_params["stepping"] = "1"
+    at = _run(app)
+    assert _player_config(at)["index"] == 0 and at.query_params["step"] == "0"
+    months = query.steps(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "month")
+    report = {"index": 5, "key": steps_key(months), "token": "t.1"}
+    at.session_state[K.MAP] = {"zoom": 8, STEP_REPORT: report}
+    _run(at)
+    assert _player_config(at)["index"] == 5 and at.query_params["step"] == "5"
+    # a report for other steps (a map drawn before the steps changed) is not taken
+    stale = {**report, "index": 2, "key": "another", "token": "t.2"}
+    at.session_state[K.MAP] = {STEP_REPORT: stale}
+    _run(at)
+    assert _player_config(at)["index"] == 5 and at.query_params["step"] == "5"
+    # the component repeats its last value: an old token changes nothing
+    at.session_state[K.STEP] = 7
+    at.session_state[K.MAP] = {STEP_REPORT: report}
+    _run(at)
+    assert _player_config(at)["index"] == 7
+
+
+def test_a_new_time_step_carries_the_links_step_to_the_same_period(app: AppTest) -> None:
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    app.query_params["stepping"] = "1"
+    app.query_params["step"] = "4"  # May 2021
+    at = _run(app)
+    assert _player_config(at)["index"] == 4
+    at.number_input(key=W(K.MIN_FAT)).set_value(1)  # the steps stay: so does the step
+    _run(at)
+    assert _player_config(at)["index"] == 4 and at.query_params["step"] == "4"
+    at.selectbox(key=W(K.BUCKET)).set_value("quarter")
+    _run(at)
+    cfg = _player_config(at)
+    assert len(cfg["days"]) == 4 and cfg["index"] == 1  # the quarter holding May
+    assert at.query_params["step"] == "1"
+    assert cfg["labels"][1] == "2021-01-01 to 2021-06-30"
 
 
 def test_export_only_when_button_pressed(app: AppTest) -> None:

@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import geopandas as gpd
@@ -27,7 +28,16 @@ from streamlit_folium import st_folium
 
 from atlas import query
 from atlas.catalog import CATALOG
-from atlas.data import AtlasData, compact_incidents, load_bundle, load_shipped
+from atlas.data import (
+    AtlasData,
+    compact_incidents,
+    is_acled_source,
+    load_bundle,
+    load_shipped,
+    return_freed_memory,
+    with_access_date,
+    with_incidents,
+)
 from atlas.errors import AtlasError, FetchError
 from atlas.frame import MapView
 from atlas.generalise import note as generalise_note
@@ -50,6 +60,7 @@ from atlas.ui_state import (
     K,
     Upload,
     add_callout,
+    carry_step,
     clicked_point,
     files_fingerprint,
     hiding_filters,
@@ -61,6 +72,7 @@ from atlas.ui_state import (
     rejected_details,
     report_sentence,
     report_table,
+    reported_step,
     share_url,
     short_region_name,
     spec_from_params,
@@ -69,6 +81,7 @@ from atlas.ui_state import (
     widget_key,
 )
 from front.map_component import MapRenderer
+from layers.timeplayer import steps_key
 
 ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
@@ -93,6 +106,9 @@ MIME = {
 DISTRICTS_ENTRY = "pe-districts-2023"
 #: Incident files given at start-up (the app's own copy of the notebook's variable).
 INCIDENTS_ENV = "CONFLICT_ATLAS_INCIDENTS"
+#: From this many incidents a page run ends by handing its freed temporaries back to the
+#: system (atlas.data.return_freed_memory, ~0.15 s at 1M rows, after the page is sent).
+TRIM_ROWS = 200_000
 #: Words in a FetchError that mean the network could not be reached at all.
 _OFFLINE_HINTS = ("ConnectionError", "NameResolution", "Name or service", "timed out",
                   "Connection refused", "Network is unreachable")  # fmt: skip
@@ -124,7 +140,9 @@ def _bundle(paths: tuple[str, ...], districts: str | None, fingerprint: str) -> 
         use_cache=False,
     )
     # repeated text as categoricals: a 1M-row file in a fraction of the memory
-    return dataclasses.replace(data, incidents=compact_incidents(data.incidents))
+    data = dataclasses.replace(data, incidents=compact_incidents(data.incidents))
+    return_freed_memory()  # the load's temporaries: ~0.5 GB held by allocators at 1M
+    return data
 
 
 def _base_data() -> tuple[AtlasData, str]:
@@ -152,7 +170,7 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str]:
     inc_key = active.get("incidents")
     if inc_key and inc_key in uploads:
         up = uploads[inc_key]
-        data = dataclasses.replace(data, incidents=up.frame, reports=[*data.reports, up.report])
+        data = with_incidents(data, up.frame, up.report)  # credited as the reader's file
         key += f"|{inc_key[:24]}"
     for reg_key in active.get("regions", []):
         if reg_key in uploads:
@@ -210,6 +228,7 @@ def _init_state(data: AtlasData) -> None:
     step = step_from_params(params) if error is None else None
     ss[K.STEP_ON] = error is None and params.get(STEP_ON_PARAM) == "1"
     ss[K.STEP] = step if step is not None else 0
+    ss[K.STEP_STEPS] = None  # the link's step counts in the link's own steps
     ss[K.REGION_LAYER] = spec.region_layer
     ss[K.REGION] = spec.region
     ss[K.FRAME] = (spec.bbox, spec.focus)  # the link's frame, until the reader moves the map
@@ -258,12 +277,25 @@ def _coca_table(_view: AtlasData, key: str) -> pd.DataFrame:
     return incidents_per_1000_ha(_view)
 
 
+def _lazy_panel(label: str, key: str) -> Any:
+    """A folded panel whose content is made only while it is open (``on_change="rerun"``
+    tracks its state; opening it reruns the page), else None. A first page then carries
+    none of the panels' tables and forms, nor the scripts that draw them, which competed
+    with the map for the browser's one main thread."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def _coca_panel(view: AtlasData, lang: str, key: str) -> None:
     """Incidents per 1,000 ha of coca by department and year, with its caveat."""
-    table = _coca_table(view, key)
-    if table.empty:
+    box = _lazy_panel(t("coca_panel_title", lang), K.COCA_OPEN)
+    if box is None:  # made only while open (the table is a join of every incident)
         return
-    with st.expander(t("coca_panel_title", lang)):
+    table = _coca_table(view, key)
+    with box:
+        if table.empty:
+            st.caption(t("no_match", lang))
+            return
         st.caption(t("coca_panel_caveat", lang))
         shown = table.rename(columns={
             "ubigeo": "ubigeo", "name": t("coca_col_department", lang),
@@ -580,7 +612,10 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
                    ) -> tuple[list[tuple[dt.date, dt.date]], int] | None:  # fmt: skip
     """Through time: the switch and the step mode. The stepping and playing happen in the
     browser (the map's own player, layers/timeplayer.py); this returns its steps and the
-    step it opens on (from the link), or None when the switch is off."""
+    step it opens on, or None when the switch is off. The step is the link's, then where
+    the reader last stopped the player (the map fragment records it); when the dates,
+    quick range or time step change the steps, the new step holding the old one's first
+    day (``ui_state.carry_step``)."""
     ss = st.session_state
     c1, c2 = st.columns([2, 3], vertical_alignment="center")
     on = c1.toggle(t("step_on", lang), key=_w(K.STEP_ON))
@@ -589,10 +624,11 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
         return None
     c2.radio(t("step_mode", lang), STEP_MODES, key=_w(K.STEP_MODE), horizontal=True,
              format_func=lambda m: t(f"step_{m}", lang))  # fmt: skip
+    if isinstance(ss.get(K.STEP_STEPS), list):  # a report that came with this page run
+        _record_step(ss.get(K.MAP), ss[K.STEP_STEPS])
     all_steps = query.steps(spec.date_from or dmin, spec.date_to or dmax, spec.bucket)
-    index = ss.get(K.STEP)
-    if not isinstance(index, int) or not 0 <= index < len(all_steps):
-        index = ss[K.STEP] = 0
+    index = ss[K.STEP] = carry_step(ss.get(K.STEP_STEPS), ss.get(K.STEP), all_steps)
+    ss[K.STEP_STEPS] = all_steps
     st.caption(t("step_player_note", lang))
     return all_steps, index
 
@@ -603,15 +639,20 @@ def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
     is made once per filter state, ``key``)."""
     bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
     st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
-    ss = st.session_state
-    memo = ss.get(K.CHART_MEMO)
-    if memo is None or memo[0] != (key, lang, region_name):
-        chart = _chart_spec(drawn, spec, lang, dmin, dmax)
-        ss[K.CHART_MEMO] = memo = ((key, lang, region_name), chart)
-    if memo[1] is None:
+    chart = _shared_chart_spec(key, lang, region_name, dmin, dmax, drawn, spec)
+    if chart is None:
         st.caption(t("no_match", lang))
         return
-    st.vega_lite_chart(memo[1], width="stretch")
+    st.vega_lite_chart(chart, width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _shared_chart_spec(key: str, lang: str, region_name: str, dmin: dt.date, dmax: dt.date,
+                       _drawn: gpd.GeoDataFrame, _spec: MapSpec) -> dict | None:  # fmt: skip
+    """The chart's Vega-Lite spec, made once per filter state for every session: ``key``
+    (app._map_keys) names the spec's content and the data version, so a new reader's first
+    page does not build it again (~0.4 s of Altair while the browser draws the map)."""
+    return _chart_spec(_drawn, _spec, lang, dmin, dmax)
 
 
 def _chart_spec(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, dmin: dt.date,
@@ -653,11 +694,12 @@ def _recorded_bbox() -> tuple[float, float, float, float] | None:
     return view.bbox if view is not None else st.session_state[K.FRAME][0]
 
 
-def _map_keys(spec: MapSpec, data_key: str, step: int | None) -> tuple[str, str]:
+def _map_keys(spec: MapSpec, data_key: str) -> tuple[str, str]:
     """(base key, layers key): what the base map and what its layer groups show, without
-    where the map looks. The same base key keeps the same map component."""
+    where the map looks or the player's step (the chart and coca panel key on it; the
+    groups' own keys carry the player). The same base key keeps the same map component."""
     content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="")
-    layers = hashlib.sha256(f"{content.to_json()}|{data_key}|{step}".encode()).hexdigest()
+    layers = hashlib.sha256(f"{content.to_json()}|{data_key}".encode()).hexdigest()
     return f"{spec.basemap}|{data_key}", layers
 
 
@@ -678,6 +720,8 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
 
     ss = st.session_state
     ss[K.MAP_RUNS] = ss.get(K.MAP_RUNS, 0) + 1
+    if player is not None:  # first: a run the reader starts next must not lose it
+        _record_step(ss.get(K.MAP), player[0])
     base_key, data_key = keys
     renderer = ss.get(K.MAP_CACHE)
     if not isinstance(renderer, MapRenderer):
@@ -710,6 +754,24 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
             _rerun_map()  # the new view needs other points or hexagons
     _callout_panel(out, lang)
     _share_panel(lang)
+
+
+def _record_step(out: object, steps: list[tuple[dt.date, dt.date]]) -> None:
+    """Where the reader stopped the map's player (it reports pauses and steps, not frames):
+    into session state and the URL's ``step``, which the player has already written into
+    the address bar. Reads the component's value as its change callback left it (before
+    this run draws anything). Called by the map fragment (a report reruns only it) and,
+    before the steps are worked out, by a page run a widget started at the same moment."""
+    ss = st.session_state
+    report = reported_step(out, steps_key(steps))
+    if report is None or report[1] == ss.get(K.STEP_SEEN):
+        return  # nothing new (the component repeats its last value on every run)
+    ss[K.STEP_SEEN] = report[1]
+    if report[0] >= len(steps) or ss.get(K.STEP_STEPS) != steps:
+        return
+    ss[K.STEP] = report[0]
+    if st.query_params.get(STEP_PARAM) != str(report[0]):
+        st.query_params[STEP_PARAM] = str(report[0])
 
 
 def _rerun_map() -> None:
@@ -790,6 +852,7 @@ def _upload_panel(lang: str) -> None:
                     st.error(str(exc))
                 return
             ss[K.UPLOADS][key] = upload
+            return_freed_memory()  # the parse's temporaries, back to the system
         show_report(upload.report, lang)
         if upload.report.rows_kept == 0:
             st.warning(t("nothing_kept", lang, name=upload.name))
@@ -942,7 +1005,10 @@ def show_report(report, lang: str) -> None:
 
 
 def _sources_panel(data: AtlasData, lang: str) -> None:
-    with st.expander(t("sources_title", lang)):
+    box = _lazy_panel(t("sources_title", lang), K.SOURCES_OPEN)
+    if box is None:
+        return
+    with box:
         rows = [
             {
                 t("src_name", lang): s.name,
@@ -963,7 +1029,13 @@ def _sources_panel(data: AtlasData, lang: str) -> None:
 
 
 def _share_panel(lang: str) -> None:
-    with st.expander(t("share_title", lang)):
+    """The view's link with a copy button, drawn only while the panel is open: st.code
+    loads Streamlit's syntax highlighter, the costliest script of a first page (~0.8 s of
+    main-thread time measured in chromium), which a reader who does not share never needs."""
+    box = _lazy_panel(t("share_title", lang), K.SHARE_OPEN)
+    if box is None:
+        return
+    with box:
         st.caption(t("copy_link", lang))
         st.code(share_url(st.context.url or "", st.query_params.to_dict()), language=None,
                 wrap_lines=True)  # fmt: skip
@@ -995,7 +1067,10 @@ def _incidents_geojson(drawn: gpd.GeoDataFrame) -> str:
 def _downloads(drawn: gpd.GeoDataFrame, data: AtlasData, spec: MapSpec, lang: str) -> None:
     """The filtered data as files; each is made when its button is pressed (a filter
     change costs nothing here), and pressing one does not rerun the page."""
-    with st.expander(t("downloads_title", lang)):
+    box = _lazy_panel(t("downloads_title", lang), K.DOWNLOADS_OPEN)
+    if box is None:
+        return
+    with box:
         c1, c2, c3, c4 = st.columns(4)
         c1.download_button(t("dl_csv", lang), functools.partial(_incidents_csv, drawn),
                            "incidents_filtered.csv", "text/csv", on_click="ignore")  # fmt: skip
@@ -1014,7 +1089,10 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                   lang: str) -> None:  # fmt: skip
     """A form: the file is generated only when the button is pressed."""
     ss = st.session_state
-    with st.expander(t("export_title", lang)):
+    box = _lazy_panel(t("export_title", lang), K.EXPORT_OPEN)
+    if box is None:
+        return
+    with box:
         with st.form("export_form"):
             size = st.selectbox(t("export_size", lang), list(SIZE_PRESETS), index=0)
             title = st.text_input(
@@ -1026,6 +1104,22 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                 t("export_source", lang), max_chars=300, value=spec.source_line
             )
             byline = st.text_input(t("export_byline", lang), max_chars=200, value=spec.byline)
+            # ACLED's terms ask for the access date beside its credit: the day the reader
+            # downloaded the file (only they know it; the credit says "undated" without)
+            undated = [src for src in view.sources if is_acled_source(src) and
+                       not src.access_date]  # fmt: skip
+            accessed = (
+                st.date_input(
+                    t("export_accessed", lang),
+                    value=None,
+                    key=K.ACCESSED,
+                    max_value=dt.date.today(),
+                    format="YYYY-MM-DD",
+                    help=t("export_accessed_help", lang),
+                )  # fmt: skip
+                if undated
+                else None
+            )
             c1, c2 = st.columns(2)
             fmt = c1.selectbox(t("export_format", lang), EXPORT_FORMATS)
             scale = c2.radio(t("export_scale", lang), (1, 2), horizontal=True)
@@ -1038,18 +1132,23 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                     title=title, dek=dek, notes=notes, source_line=source_line,
                     byline=byline, scale=int(scale),
                 )  # fmt: skip
+                if isinstance(accessed, dt.date):
+                    view = with_access_date(view, accessed.isoformat())
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / f"conflict_atlas.{fmt}"
                     with st.spinner("…"):
-                        export(out_spec, view, path, summary=summary)
+                        result = export(out_spec, view, path, summary=summary)
                     sidecar = sources_text_path(path).read_text(encoding="utf-8")
-                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt], sidecar)
+                    ss[K.EXPORT] = (path.name, path.read_bytes(), MIME[fmt], sidecar,
+                                    tuple(result.dropped))  # fmt: skip
             except AtlasError as exc:
                 st.error(str(exc))
                 ss[K.EXPORT] = None
         if ss.get(K.EXPORT):
-            name, blob, mime, sidecar = ss[K.EXPORT]
+            name, blob, mime, sidecar, dropped = ss[K.EXPORT]
             st.success(t("export_done", lang, name=name))
+            if dropped:  # what a small page left off, as the CLI prints it
+                st.caption(t("export_dropped", lang, parts="; ".join(dropped)))
             if mime in ("image/png", "image/gif"):
                 st.image(blob)
             c1, c2 = st.columns(2)
@@ -1062,7 +1161,10 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
 
 def _fetch_panel(lang: str) -> None:
     ss = st.session_state
-    with st.expander(t("fetch_title", lang)):
+    box = _lazy_panel(t("fetch_title", lang), K.FETCH_OPEN)
+    if box is None:
+        return
+    with box:
         st.caption(t("fetch_intro", lang))
         cat = pd.DataFrame(
             [
@@ -1171,6 +1273,8 @@ def _compare_page(spec: MapSpec, data: AtlasData, data_key: str, inside: pd.Seri
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):
         _close_sidebar_on_phone()
     _count_page_run()
+    if data.incidents is not None and len(data.incidents) >= TRIM_ROWS:
+        return_freed_memory()  # a run's 1M-row temporaries, freed in this run's thread
 
 
 @st.fragment
@@ -1259,7 +1363,7 @@ def main() -> None:
     _sync_url(spec)
     if diff is not None:
         data_key = f"{data_key}|changes:{st.session_state[K.CHANGES].sha256}"
-    map_keys = _map_keys(spec, data_key, player[1] if player else None)
+    map_keys = _map_keys(spec, data_key)
     with map_slot:
         _map_fragment(spec, view, lang, (map_keys[0], data_key), player)
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),

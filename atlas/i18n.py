@@ -97,8 +97,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Elija dos columnas distintas para la latitud y la longitud.",
     },
     "export_sources": {
-        "en": "Sources and caveats (TXT)",
-        "es": "Fuentes y advertencias (TXT)",
+        "en": "Sources and caveats (Markdown)",
+        "es": "Fuentes y advertencias (Markdown)",
     },
     "about_title": {"en": "Data, sources and downloads", "es": "Datos, fuentes y descargas"},
     "approx_note": {
@@ -430,6 +430,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "export_button": {"en": "Generate export", "es": "Generar exportación"},
     "export_download": {"en": "Download {fmt}", "es": "Descargar {fmt}"},
     "export_done": {"en": "Export ready: {name}", "es": "Exportación lista: {name}"},
+    "export_accessed": {
+        "en": "ACLED data downloaded on",
+        "es": "Datos de ACLED descargados el",
+    },
+    "export_accessed_help": {
+        "en": "ACLED's terms ask for the access date beside the credit; the image's source "
+        "line says 'ACLED (accessed …)'. Left empty, it says \"access date not recorded\".",
+        "es": "Los términos de ACLED piden la fecha de consulta junto al crédito; la línea de "
+        "fuente dirá 'ACLED (consultado el …)'. Si se deja vacío, dirá \"fecha de consulta no registrada\".",
+    },
+    "export_dropped": {
+        "en": "Left off the page for lack of room: {parts}. A larger size keeps them.",
+        "es": "Quedó fuera de la página por falta de espacio: {parts}. Un tamaño mayor lo "
+        "conserva.",
+    },
     "export_unavailable": {
         "en": "Export is not available yet: {error}",
         "es": "La exportación aún no está disponible: {error}",

@@ -43,6 +43,8 @@ class K:
     COCA_YEAR = "w_coca_year"
     STEP_ON = "w_step_on"
     STEP = "w_step"
+    STEP_STEPS = "atlas_step_steps"  # the steps K.STEP counts in (a filter may change them)
+    STEP_SEEN = "atlas_step_seen"  # token of the last step the map's player reported
     STEP_MODE = "w_step_mode"
     GENERALISE = "w_generalise"  # safe locations: none | district | grid:<km>
     CHANGES_FILE = "w_changes_file"  # the uploader of a second version of the incidents
@@ -58,7 +60,6 @@ class K:
     PAGE_RUNS = "atlas_page_runs"  # full-page runs
     SIDEBAR_CHANGED = "atlas_sidebar_changed"  # a sidebar widget changed in this run
     WIDGET_LANG = "atlas_widget_lang"  # the language the sidebar widgets were last drawn in
-    CHART_MEMO = "atlas_chart_memo"  # ((layers key, lang, region), Vega-Lite spec or None)
     UPLOAD_KIND = "w_upload_kind"
     UPLOAD_FILE = "w_upload_file"
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
@@ -69,7 +70,15 @@ class K:
     REGION = "w_region"
     PENDING_LAYER = "atlas_pending_layer"  # region layer to select on the next run
     FLASH = "atlas_flash"  # a success message to show once after an action and rerun
-    EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text)
+    EXPORT = "atlas_export"  # (file name, bytes, mime, sources sidecar text, dropped)
+    # folded panels made only while open (app._lazy_panel): their open/closed state
+    SHARE_OPEN = "atlas_share_open"
+    COCA_OPEN = "atlas_coca_open"
+    SOURCES_OPEN = "atlas_sources_open"
+    DOWNLOADS_OPEN = "atlas_downloads_open"
+    EXPORT_OPEN = "atlas_export_open"
+    FETCH_OPEN = "atlas_fetch_open"
+    ACCESSED = "w_accessed"  # the day the reader downloaded their ACLED file (export credit)
     CALLOUT_MODE = "w_callout_mode"  # clicks on the map place a callout
     CALLOUT_AT = "atlas_callout_at"  # (lon, lat) of the last click, waiting for its text
     CALLOUT_SEEN = "atlas_callout_seen"  # the map's last click already handled
@@ -85,6 +94,9 @@ class K:
 #: Extra URL parameter (not part of MapSpec): the step index when stepping through time.
 STEP_PARAM = "step"
 STEP_ON_PARAM = "stepping"
+#: Key of the step the map's time player reports through the component's value
+#: (``{"index": i, "key": steps_key, "token": ...}``, see layers/timeplayer.py).
+STEP_REPORT = "atlas_step"
 
 
 @dataclass
@@ -184,6 +196,48 @@ def step_from_params(params: dict[str, str | list[str]]) -> int | None:
     if raw is None or not str(raw).isdigit() or len(str(raw)) > 5:
         return None
     return int(raw)
+
+
+def reported_step(out: object, steps_key: str) -> tuple[int, str] | None:
+    """(index, token) of the step the map's time player reported where the reader stopped,
+    or None: nothing reported, or reported for other steps than ``steps_key`` names (a
+    report from a map drawn before a filter changed the steps), or malformed."""
+    if not isinstance(out, dict):
+        return None
+    report = out.get(STEP_REPORT)
+    if not isinstance(report, dict) or report.get("key") != steps_key:
+        return None
+    index, token = report.get("index"), report.get("token")
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        return None
+    if not isinstance(token, str) or not 0 < len(token) <= 64:
+        return None
+    return index, token
+
+
+def carry_step(
+    old_steps: list[tuple[dt.date, dt.date]] | None,
+    index: object,
+    steps: list[tuple[dt.date, dt.date]],
+) -> int:
+    """The step of ``steps`` to show, given the reader was on ``old_steps[index]``.
+
+    Same steps: the same index (0 when out of range). Other steps (the dates, quick range
+    or time step changed): the new step holding the old step's first day, so the same
+    period stays on screen; 0 when the new range does not hold it. ``old_steps`` None
+    (the first run: the index came from the link, counted in the link's own steps): the
+    index as it is, if in range."""
+    if not steps or isinstance(index, bool) or not isinstance(index, int):
+        return 0
+    if old_steps is None or list(old_steps) == list(steps):
+        return index if 0 <= index < len(steps) else 0
+    if not 0 <= index < len(old_steps):
+        return 0
+    day = old_steps[index][0]
+    for i, (start, end) in enumerate(steps):
+        if start <= day <= end:
+            return i
+    return 0
 
 
 def quick_ranges(date_min: dt.date, date_max: dt.date) -> dict[str, tuple[dt.date, dt.date] | None]:
@@ -396,8 +450,10 @@ def files_fingerprint(paths: list[Path]) -> str:
 __all__ = [
     "STEP_ON_PARAM",
     "STEP_PARAM",
+    "STEP_REPORT",
     "K",
     "Upload",
+    "carry_step",
     "check_upload_size",
     "files_fingerprint",
     "quick_ranges",
@@ -406,6 +462,7 @@ __all__ = [
     "region_summary",
     "rejected_details",
     "report_table",
+    "reported_step",
     "share_url",
     "short_region_name",
     "spec_from_params",

@@ -96,9 +96,11 @@ def bench_memory(rec: Recorder, workdir: Path, csv_paths: dict[int, Path]) -> No
     if path is None:
         path = workdir / f"acled_synthetic_{n}.csv"
         acled_frame(n).to_csv(path, index=False)
+    load = round(os.getloadavg()[0], 2)
     t0 = time.perf_counter()
     figures = child_memory(["app", str(path)])
     res = Result("memory", "peak RSS: load + map", n, "ours", runs_s=[time.perf_counter() - t0])
+    res.extra["load_avg_1m"] = load
     res.note = (
         "subprocess: read_incidents + load_shipped + build_folium_map + render; peak RSS = VmHWM"
     )
@@ -134,6 +136,7 @@ def bench_app_process(rec: Recorder, workdir: Path, n: int) -> None:
                             stderr=subprocess.DEVNULL)  # fmt: skip
     t0 = time.perf_counter()
     res = Result("memory", name, n, "ours")
+    res.extra["load_avg_1m"] = round(os.getloadavg()[0], 2)
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 

@@ -232,18 +232,26 @@ def table_rows(results: list[Result], plan: Plan) -> list[dict[str, str]]:
                 "-",
                 "-",
             )
-    engine_ns = sorted({r.n for r in results if r.group == "engine"})
+    engine_ns = sorted({r.n for r in results if r.group in ("engine", "engine10m")})
     for n in engine_ns:
-        o = idx.get(("engine", "join command: default vs dask engine", n, "dask"))
-        s = idx.get(("engine", "join command: default vs dask engine", n, "default"))
+
+        def engine_row(impl: str, n: int = n) -> Result | None:
+            # the on-demand 10M run (group engine10m) over the regular run's "not run" row
+            name = "join command: default vs dask engine"
+            return idx.get(("engine10m", name, n, impl)) or idx.get(("engine", name, n, impl))
+
+        o, s = engine_row("dask"), engine_row("default")
         ratio = _ratio(o, s)
+        peaks = [f"{label} {r.extra['rss_peak_mb'] / 1024:.1f} GB" for label, r in
+                 (("dask", o), ("default", s)) if r is not None and r.extra.get("rss_peak_mb")]  # fmt: skip
         add(
             "join command (read CSV + join + GeoParquet): dask engine vs default",
             n,
             _labelled("dask", o, plan),
             _labelled("default", s, plan),
             (f"{ratio:.2f}" if ratio is not None else "-")
-            + f"; identical after sorting: {_yes_no(o.extra.get('identical') if o else None)}",
+            + f"; identical after sorting: {_yes_no(o.extra.get('identical') if o else None)}"
+            + (f"; peak RSS of the process tree: {', '.join(peaks)}" if peaks else ""),
             "-",
             "-",
         )

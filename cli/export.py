@@ -169,13 +169,14 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
 
 def run(args: argparse.Namespace) -> int:
     """Load the data, print its LoadReports, export, print what was written."""
+    from atlas.data import with_access_date
     from layers.export import export, sources_text_path
 
     spec = spec_from_args(args)
     out = Path(args.out)
     data = _load(args)
     if getattr(args, "accessed", None):
-        _set_access_date(data, _date(args.accessed, "--accessed"))
+        data = with_access_date(data, _date(args.accessed, "--accessed"))
     for report in data.reports:
         print(report.summary())
     if args.focus is not None:
@@ -191,21 +192,6 @@ def run(args: argparse.Namespace) -> int:
     if result.dropped:
         print("left off the page for lack of room: " + "; ".join(result.dropped))
     return 0
-
-
-def _set_access_date(data: Any, date: str) -> None:
-    """Record the download day on the user's incident sources (not the shipped ones)."""
-    import dataclasses
-
-    if not getattr(data, "sources", None):
-        return
-    loaded = {str(getattr(r, "source", "")) for r in getattr(data, "reports", [])}
-    data.sources = [
-        dataclasses.replace(src, access_date=date)
-        if not src.sample and src.name in loaded and not src.access_date
-        else src
-        for src in data.sources
-    ]
 
 
 def _load(args: argparse.Namespace) -> Any:

@@ -116,17 +116,18 @@ def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> 
 
     inc = data.incidents
 
-    def assign() -> np.ndarray:
+    def assign() -> pd.api.extensions.ExtensionArray:
         regions = gpd.GeoDataFrame(
             {"region_id": departments["ubigeo"].astype(str)},
             geometry=departments.geometry,
             crs=departments.crs,
         )
-        return assign_region(inc, regions).to_numpy()
+        # kept as a string array: each later ask wraps it without converting 100k values
+        return pd.array(assign_region(inc, regions).to_numpy(), dtype="string")
 
     extra = repr((tuple(departments["ubigeo"].astype(str)), tuple(departments.total_bounds)))
     hit = _DEPARTMENT_MEMO.get(inc.geometry, extra, assign)
-    return pd.Series(hit, index=inc.index, name="region_id", dtype="string")
+    return pd.Series(hit, index=inc.index, name="region_id", copy=False)
 
 
 _DEPARTMENT_MEMO = PointsMemo()

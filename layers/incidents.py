@@ -425,9 +425,12 @@ class PointsLayer(Layer):
         order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
         inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]
         diam = fatality_diameter_pt(inc["fatalities"])
-        types = inc["event_type"].astype("string").fillna("other").to_numpy()
-        markers = np.array([EVENT_MARKERS.get(t, "D") for t in types])
-        colors = np.asarray(event_colors(inc["event_type"]), dtype=object)
+        from matplotlib.colors import to_rgba_array
+
+        # shape and colour looked up once per type, as arrays (no per-point Python)
+        codes, kinds = pd.factorize(inc["event_type"].astype("string").fillna("other"))
+        markers = np.array([EVENT_MARKERS.get(k, "D") for k in kinds], dtype=object)[codes]
+        colors = to_rgba_array(event_colors(pd.Series(kinds, dtype="string")))[codes]
         x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
         for marker in dict.fromkeys(markers):
             sel = markers == marker
@@ -438,7 +441,7 @@ class PointsLayer(Layer):
                 y[sel],
                 s=(diam[sel] * k) ** 2,
                 marker=marker,
-                c=list(colors[sel]),
+                c=colors[sel],
                 edgecolors="white",
                 linewidths=0.3,
                 alpha=0.8,

@@ -19,11 +19,22 @@ Two paths, chosen by the number of incidents:
 
 Labels are computed here (es-PE dates via :func:`atlas.i18n.fmt_date`) and set in the
 page with ``textContent`` only.
+
+Inside the dashboard (the streamlit-folium component's frame, same origin as the page) the
+player tells where the reader stopped, never each frame while playing: on previous/next,
+a slider change, a pause and the end of play it writes ``step=<index>`` into the page's
+address (``history.replaceState``, every other parameter kept byte for byte) and, a
+moment later (debounced), sends ``{"atlas_step": {"index", "key", "token"}}`` as the
+component's value, added to the last value streamlit-folium sent. That reruns the map
+fragment only (as a pan does), which records the step (``atlas.ui_state.reported_step``).
+``key`` (:func:`steps_key`) names the steps the index counts in. A page without that
+component (an exported HTML file, or one embedded elsewhere) reports nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from typing import TYPE_CHECKING
 
@@ -35,6 +46,7 @@ from folium.template import Template
 from atlas.errors import InputError
 from atlas.i18n import fmt_date, fmt_int, t
 from atlas.spec import STEP_MODES
+from atlas.ui_state import STEP_PARAM, STEP_REPORT
 from layers.incidents import incident_days
 from layers.style import STYLES
 
@@ -43,6 +55,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Milliseconds per frame while playing (2.5 frames/s).
 FRAME_MS = 400
+#: Milliseconds the player waits after the reader's last step before telling the server
+#: (a run of clicks on "next" sends one report).
+REPORT_MS = 250
 #: Above this many incidents the player draws per-cell counts instead of markers.
 PLAYER_MAX_MARKERS = 20_000
 #: Grid cell of the "cells" path, degrees (~11 km in the VRAEM), as the print clusters.
@@ -50,6 +65,12 @@ CELL_DEG = 0.1
 PATHS = ("markers", "cells")
 
 _EPOCH = dt.date(1970, 1, 1)
+
+
+def steps_key(steps: list[tuple[dt.date, dt.date]]) -> str:
+    """A short name of a list of steps: a reported index counts in the steps it names."""
+    text = ";".join(f"{s.isoformat()}/{e.isoformat()}" for s, e in steps)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def step_days(steps: list[tuple[dt.date, dt.date]], mode: str) -> np.ndarray:
@@ -175,7 +196,7 @@ class TimePlayer(MacroElement):
             var T = cfg.text, n = cfg.days.length;
             var reg = host._atlasTime || map._atlasTime || [];
             map._atlasTime = reg;  // where a page (and a test) finds the markers played
-            var st = {i: -1, playing: false, timer: null, next: 0};
+            var st = {i: -1, playing: false, timer: null, next: 0, reportTimer: null};
 
             function el(tag, cls, parent) {
                 var e = document.createElement(tag);
@@ -325,9 +346,9 @@ class TimePlayer(MacroElement):
             // ---- playing --------------------------------------------------------
             function tick() {
                 if (!st.playing) { return; }
-                if (st.i >= n - 1) { pause(); return; }
+                if (st.i >= n - 1) { pause(); report(); return; }
                 show(st.i + 1);
-                if (st.i >= n - 1) { pause(); return; }
+                if (st.i >= n - 1) { pause(); report(); return; }
                 st.next += cfg.frameMs;  // a steady clock: a slow frame does not add up
                 st.timer = setTimeout(tick, Math.max(0, st.next - performance.now()));
             }
@@ -355,11 +376,43 @@ class TimePlayer(MacroElement):
             function stepBy(d) {
                 pause();
                 show(st.i + d);
+                report();
             }
-            L.DomEvent.on(play, 'click', function () { if (st.playing) { pause(); } else { start(); } });
+
+            // ---- where the reader stopped goes to the page's URL ---------------------
+            // only inside the dashboard's map component (streamlit-folium's frame)
+            var page = window.parent !== window && window.__GLOBAL_DATA__ ? window.parent : null;
+            function report() {
+                if (!page) { return; }
+                var i = st.i;
+                try {  // the address at once; every other parameter kept as it is
+                    var loc = page.location, q = loc.search;
+                    var re = new RegExp('([?&]' + cfg.param + '=)[^&#]*');
+                    var nq = re.test(q) ? q.replace(re, '$1' + i)
+                        : (q ? q + '&' : '?') + cfg.param + '=' + i;
+                    if (nq !== q) {
+                        page.history.replaceState(page.history.state, '', loc.pathname + nq + loc.hash);
+                    }
+                } catch (e) { /* another origin: the server's answer sets the address */ }
+                clearTimeout(st.reportTimer);
+                st.reportTimer = setTimeout(function () {  // the server: once, when settled
+                    var g = window.__GLOBAL_DATA__, value = {};
+                    var last = (g && g.previous_data) || {};
+                    for (var k in last) { value[k] = last[k]; }
+                    window.__atlasReports = (window.__atlasReports || 0) + 1;
+                    value[cfg.report] = {index: i, key: cfg.stepsKey,
+                        token: Date.now().toString(36) + '.' + window.__atlasReports};
+                    page.postMessage({isStreamlitMessage: true, type: 'streamlit:setComponentValue',
+                                      value: value, dataType: 'json'}, '*');
+                }, cfg.reportMs);
+            }
+            L.DomEvent.on(play, 'click', function () {
+                if (st.playing) { pause(); report(); } else { start(); }
+            });
             L.DomEvent.on(prev, 'click', function () { stepBy(-1); });
             L.DomEvent.on(next, 'click', function () { stepBy(1); });
             L.DomEvent.on(slider, 'input', function () { pause(); show(parseInt(slider.value, 10)); });
+            L.DomEvent.on(slider, 'change', report);
             L.DomEvent.on(box, 'keydown', function (e) {
                 if (e.target !== slider) {
                     if (e.key === 'ArrowLeft') { stepBy(-1); e.preventDefault(); }
@@ -387,6 +440,7 @@ class TimePlayer(MacroElement):
             map._atlasPlayer = {show: show, play: start, pause: pause, state: st};
             return function () {  // take the player down with its group
                 pause();
+                clearTimeout(st.reportTimer);
                 control.remove();
                 if (cells) { map.off('zoomend', onZoom); map.removeLayer(cells.layer); }
                 if (map._atlasPlayer && map._atlasPlayer.state === st) { delete map._atlasPlayer; }
@@ -439,6 +493,10 @@ def add_time_player(
         "mode": mode,
         "index": index,
         "frameMs": FRAME_MS,
+        "reportMs": REPORT_MS,
+        "report": STEP_REPORT,
+        "param": STEP_PARAM,
+        "stepsKey": steps_key(steps),
         "days": days.tolist(),
         "labels": [
             t("player_range", lang, start=fmt_date(s, lang), end=fmt_date(e, lang))
@@ -490,10 +548,12 @@ def add_time_player(
 __all__ = [
     "CELL_DEG",
     "FRAME_MS",
+    "REPORT_MS",
     "PLAYER_MAX_MARKERS",
     "TimePlayer",
     "add_time_player",
     "cell_counts",
     "step_counts",
     "step_days",
+    "steps_key",
 ]

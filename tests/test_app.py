@@ -20,7 +20,9 @@ from atlas.errors import InputError, LimitError
 from atlas.i18n import fmt_int, t
 from atlas.spec import Callout, MapSpec, legacy_bbox
 from atlas.ui_state import (
+    STEP_REPORT,
     K,
+    carry_step,
     check_upload_size,
     hiding_filters,
     quick_ranges,
@@ -28,6 +30,7 @@ from atlas.ui_state import (
     region_layers,
     region_summary,
     report_table,
+    reported_step,
     share_url,
     short_region_name,
     spec_from_params,
@@ -61,6 +64,33 @@ def test_spec_from_params_falls_back_on_bad_value() -> None:
     assert step_from_params({"step": "3"}) == 3
     assert step_from_params({"step": "-1"}) is None
     assert step_from_params({}) is None
+
+
+def test_reported_step_takes_only_a_wellformed_report_for_these_steps() -> None:
+    key = "k1"
+    good = {"bounds": {}, STEP_REPORT: {"index": 3, "key": key, "token": "a.1"}}
+    assert reported_step(good, key) == (3, "a.1")
+    assert reported_step(good, "other steps") is None  # drawn before the steps changed
+    assert reported_step(None, key) is None and reported_step({"zoom": 7}, key) is None
+    for bad in ({"index": -1}, {"index": True}, {"index": "3"}, {"index": 1.0},
+                {"token": ""}, {"token": 7}, {"token": "x" * 65}):  # fmt: skip
+        report = {"index": 3, "key": key, "token": "a.1", **bad}
+        assert reported_step({STEP_REPORT: report}, key) is None, bad
+
+
+def test_carry_step_keeps_the_period_on_screen() -> None:
+    months = query.steps(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "month")
+    quarters = query.steps(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "quarter")
+    two_years = query.steps(dt.date(2020, 1, 1), dt.date(2021, 12, 31), "month")
+    assert carry_step(None, 4, months) == 4  # the link's step, in the link's steps
+    assert carry_step(None, 12, months) == 0  # out of range
+    assert carry_step(months, 4, months) == 4  # same steps (another filter changed)
+    assert carry_step(months, 4, quarters) == 1  # May 2021 is in the second quarter
+    assert carry_step(quarters, 1, months) == 3  # the quarter's first month, April
+    assert carry_step(months, 4, two_years) == 16  # May 2021 again
+    assert carry_step(two_years, 3, months) == 0  # April 2020 is no longer in the range
+    assert carry_step(months, "4", months) == 0 and carry_step(months, True, months) == 0
+    assert carry_step(months, 4, []) == 0
 
 
 def test_quick_ranges() -> None:
@@ -295,7 +325,53 @@ def test_step_in_a_link_opens_the_player_on_it(app: AppTest) -> None:
     assert at.query_params["step"] == "2"
 
 
+def test_a_step_the_map_reports_is_kept_and_written_into_the_url(app: AppTest) -> None:
+    """What the browser's player sends (tests/browser/test_player_url.py drives the real
+    one), set here as the component's value in session state: the next run keeps it."""
+    from layers.timeplayer import steps_key
+
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    app.query_params["stepping"] = "1"
+    at = _run(app)
+    assert _player_config(at)["index"] == 0 and at.query_params["step"] == "0"
+    months = query.steps(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "month")
+    report = {"index": 5, "key": steps_key(months), "token": "t.1"}
+    at.session_state[K.MAP] = {"zoom": 8, STEP_REPORT: report}
+    _run(at)
+    assert _player_config(at)["index"] == 5 and at.query_params["step"] == "5"
+    # a report for other steps (a map drawn before the steps changed) is not taken
+    stale = {**report, "index": 2, "key": "another", "token": "t.2"}
+    at.session_state[K.MAP] = {STEP_REPORT: stale}
+    _run(at)
+    assert _player_config(at)["index"] == 5 and at.query_params["step"] == "5"
+    # the component repeats its last value: an old token changes nothing
+    at.session_state[K.STEP] = 7
+    at.session_state[K.MAP] = {STEP_REPORT: report}
+    _run(at)
+    assert _player_config(at)["index"] == 7
+
+
+def test_a_new_time_step_carries_the_links_step_to_the_same_period(app: AppTest) -> None:
+    app.query_params["date_from"] = "2021-01-01"
+    app.query_params["date_to"] = "2021-12-31"
+    app.query_params["stepping"] = "1"
+    app.query_params["step"] = "4"  # May 2021
+    at = _run(app)
+    assert _player_config(at)["index"] == 4
+    at.number_input(key=W(K.MIN_FAT)).set_value(1)  # the steps stay: so does the step
+    _run(at)
+    assert _player_config(at)["index"] == 4 and at.query_params["step"] == "4"
+    at.selectbox(key=W(K.BUCKET)).set_value("quarter")
+    _run(at)
+    cfg = _player_config(at)
+    assert len(cfg["days"]) == 4 and cfg["index"] == 1  # the quarter holding May
+    assert at.query_params["step"] == "1"
+    assert cfg["labels"][1] == "2021-01-01 to 2021-06-30"
+
+
 def test_export_only_when_button_pressed(app: AppTest) -> None:
+    app.session_state[K.EXPORT_OPEN] = True  # the panel is made only while open
     at = _run(app)
     assert not at.session_state[K.EXPORT]  # nothing generated on a plain rerun
     at.text_input(key="export_title").set_value("Test title")
@@ -303,7 +379,7 @@ def test_export_only_when_button_pressed(app: AppTest) -> None:
     assert submit, "no export button"
     submit[0].click()
     _run(at)
-    name, blob, mime, sidecar = at.session_state[K.EXPORT]
+    name, blob, mime, sidecar, _dropped = at.session_state[K.EXPORT]
     assert name == "conflict_atlas.png" and mime == "image/png"
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
     assert sidecar.startswith("# Test title: Sources and method\n")
@@ -316,6 +392,7 @@ def test_fetch_offline_shows_clear_message(
 ) -> None:
     monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CONFLICT_ATLAS_MIRROR", "http://127.0.0.1:9/")  # nothing listens
+    app.session_state[K.FETCH_OPEN] = True
     at = _run(app)
     [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
     _run(at)
@@ -347,6 +424,7 @@ def test_fetched_districts_add_a_layer_and_the_vraem_stays(
     try:
         monkeypatch.setenv("CONFLICT_ATLAS_CACHE", str(tmp_path / "cache"))
         monkeypatch.setenv("CONFLICT_ATLAS_MIRROR", f"http://127.0.0.1:{server.server_port}/")
+        app.session_state[K.FETCH_OPEN] = True
         at = _run(app)
         [b for b in at.button if b.label == t("fetch_districts", "en")][0].click()
         _run(at)
@@ -566,6 +644,7 @@ def test_link_settings_without_widgets_travel_on(app: AppTest) -> None:
     )  # fmt: skip
     for key, value in linked.to_query().items():
         app.query_params[key] = value
+    app.session_state[K.EXPORT_OPEN] = True
     at = _run(app)
     back = MapSpec.from_query(dict(at.query_params))
     assert (back.generalise, back.callouts, back.periods, back.title) == (
@@ -625,3 +704,67 @@ def test_numbers_for_the_article_panel_shows_the_facts_of_the_view(app: AppTest)
     assert "Numbers for the article" in shown
     assert hashlib.sha256(SAMPLE_INCIDENTS.read_bytes()).hexdigest() in shown
     assert "SAMPLE" in shown
+
+
+def _export(at: AppTest, **fields: object) -> tuple[str, bytes, str, str, tuple[str, ...]]:
+    """Press the export panel's button with ``fields`` set (widget key -> value)."""
+    for key, value in fields.items():
+        widget = next(w for kind in ("text_input", "date_input", "selectbox")
+                      for w in at.get(kind) if getattr(w, "key", None) == key)  # fmt: skip
+        widget.set_value(value)
+    [b for b in at.button if b.label == t("export_button", "en")][0].click()
+    _run(at)
+    return at.session_state[K.EXPORT]
+
+
+def test_export_of_an_acled_upload_credits_the_file_with_its_access_date(app: AppTest) -> None:
+    """The reader's ACLED upload is credited as ACLED with the day they downloaded it (the
+    app's field), never as the synthetic sample it replaced."""
+    app.session_state[K.EXPORT_OPEN] = True
+    at = _run(app)
+    raw = (ROOT / "tests" / "fixtures" / "acled" / "acled_current_columns.csv").read_bytes()
+    up = read_upload("acled_current_columns.csv", raw, "incidents", 2**20)
+    key = f"incidents:{up.sha256}"
+    at.session_state[K.UPLOADS] = {key: up}
+    at.session_state[K.UPLOAD_ACTIVE] = {"incidents": key, "regions": []}
+    _run(at)
+    undated = _export(at)[3]
+    source = next(line for line in undated.splitlines() if line.startswith("- Source:"))
+    assert "ACLED (access date not recorded)" in source
+    assert "SAMPLE" not in source and "Sample incidents (SYNTHETIC)" not in undated
+    dated = _export(at, **{K.ACCESSED: dt.date(2026, 11, 2)})[3]
+    source = next(line for line in dated.splitlines() if line.startswith("- Source:"))
+    assert "ACLED (accessed 2026-11-02)" in source
+    assert "accessed 2026-11-02" in dated.split("## Datasets", 1)[1]
+
+
+def test_export_panel_says_what_a_small_page_left_off(app: AppTest) -> None:
+    """A column-wide page gives way (dek first) and the panel says so, as the CLI does."""
+    app.session_state[K.EXPORT_OPEN] = True
+    at = _run(app)
+    dek = "A long standfirst that cannot fit a single newspaper column at its minimum size. " * 3
+    widget = next(w for w in at.text_input if w.label == t("export_dek", "en"))
+    widget.set_value(dek)
+    size = next(w for w in at.selectbox if w.label == t("export_size", "en"))
+    size.set_value("column1")
+    *_, dropped = _export(at)
+    assert dropped, "column1 with a three-sentence dek kept everything"
+    shown = " ".join(c.value for c in at.caption)
+    assert t("export_dropped", "en", parts="; ".join(dropped)) in shown
+
+
+def test_folded_panels_are_made_only_while_open(app: AppTest) -> None:
+    """A first page carries no panel tables, forms or share link (their scripts competed
+    with the map in the browser); opening a panel draws its content."""
+    at = _run(app)
+    assert not at.dataframe and not at.code
+    assert not [b for b in at.button if b.label == t("export_button", "en")]
+    for key in (K.COCA_OPEN, K.SOURCES_OPEN, K.EXPORT_OPEN, K.FETCH_OPEN, K.SHARE_OPEN):
+        at.session_state[key] = True
+    _run(at)
+    frames = [d.value for d in at.dataframe]
+    assert any(t("coca_col_per_1000ha", "en") in f.columns for f in frames)  # coca
+    assert any(t("src_licence", "en") in f.columns for f in frames)  # sources
+    assert any("licence" in f.columns and "vintage" in f.columns for f in frames)  # fetch
+    assert [b for b in at.button if b.label == t("export_button", "en")]
+    assert len(at.code) == 1  # the share link (its text: tests of share_url)

@@ -48,11 +48,13 @@ def test_a_link_with_periods_opens_two_synced_maps(at: AppTest) -> None:
 
 
 def test_export_in_compare_mode_makes_the_two_panels(at: AppTest) -> None:
+    at.session_state[K.EXPORT_OPEN] = True  # the panel is made only while open
+    at.run()
     submit = [b for b in at.button if b.label == t("export_button", "en")]
     submit[0].click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    name, blob, mime, sidecar = at.session_state[K.EXPORT]
+    name, blob, mime, sidecar, _dropped = at.session_state[K.EXPORT]
     assert (name, mime) == ("conflict_atlas.png", "image/png")
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
     # the sidecar ends with the view's MapSpec as JSON (plain, or fenced in Markdown)

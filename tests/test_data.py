@@ -187,3 +187,41 @@ def test_load_bundle_reads_the_ucdp_extract_fetch_writes(
     assert not data.is_sample
     src = next(s for s in data.sources if s.name == "ged_country_135.csv")
     assert any("25 battle-related deaths" in c for c in src.caveats)
+
+
+_FREED_SCRIPT = """
+import gc
+import pandas as pd
+from atlas.data import return_freed_memory
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        return int(next(x for x in f if x.startswith("VmRSS")).split()[1]) // 1024
+
+# a load's temporaries: Arrow-backed strings (pyarrow's allocator) and many C-heap blocks
+# (glibc), freed while a few survivors stay scattered among them, as after a file read
+notes = [pd.Series([f"note {i} " * 3 for i in range(300_000)], dtype="string[pyarrow]")
+         for _ in range(3)]
+blocks = [bytearray(2000) for _ in range(100_000)]
+survivors = blocks[::1000]
+del notes, blocks
+gc.collect()
+before = rss_mb()
+return_freed_memory()
+print(before, rss_mb(), len(survivors))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_return_freed_memory_hands_freed_pages_back(tmp_path: Path) -> None:
+    """After a big load the server keeps what the allocators hold unless they are told to
+    return it (1M rows: 1,202 MB resident, 642 MB after); ~270 MB of freed temporaries here."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", _FREED_SCRIPT], cwd=root, check=True,
+                         capture_output=True, text=True, timeout=300).stdout.split()  # fmt: skip
+    before, after, kept = (int(v) for v in out)
+    assert kept == 100  # the survivors are still alive: nothing live was freed
+    assert before - after >= 120, f"RSS {before} MB -> {after} MB"

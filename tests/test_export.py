@@ -503,3 +503,27 @@ def test_spanish_export_is_spanish_with_accents(tmp_path):
     assert "eventos" in result.alt_text and "zona de monitoreo de coca" in result.alt_text.lower()
     md = result.sources_path.read_text(encoding="utf-8")
     assert "## Conjuntos de datos" in md and "## Advertencias" in md
+
+
+def test_top_places_equal_a_plain_value_counts_ties_included() -> None:
+    """The alt text's "Most are in …" looks each distinct name up once; its ranking is the
+    plain one (every name spelled officially, then value_counts), ties included."""
+    import random
+
+    import pandas as pd
+
+    from atlas.i18n import place_name
+    from layers.export import _fold, _top_places
+
+    rng = random.Random(7)
+    pool = ["Junin", "Junín", "Satipo", "La Convencion", "Huanta", "Pangoa", "Rio Tambo", "X"]
+    official = {"junin": "Junín", "la convencion": "La Convención"}
+    for trial in range(400):
+        size = rng.randint(1, 40)
+        names = pd.Series([rng.choice(pool[: rng.randint(1, len(pool))]) for _ in range(size)],
+                          dtype="string")  # fmt: skip
+        off = official if trial % 2 else None
+        plain = names.map(lambda n, off=off: off.get(_fold(n), n)) if off else names
+        want = plain.map(place_name).value_counts().head(3)
+        got = _top_places(names, off)
+        assert list(got.index) == list(want.index) and list(got) == list(want), list(names)

@@ -28,6 +28,7 @@ from layers.timeplayer import (
     cell_counts,
     step_counts,
     step_days,
+    steps_key,
 )
 
 POINTS = ("basemap", "regions", "points")
@@ -220,3 +221,24 @@ def test_empty_incidents_still_get_a_control() -> None:
         add_time_player(fmap, data.incidents, steps, mode="window", lang="en", path=path)
         cfg = _config(fmap.get_root().render())
         assert cfg["counts"] == ["0 incidents"] * 3
+
+
+def test_the_player_names_its_steps_and_reports_into_the_step_parameter() -> None:
+    """The report the player sends names the steps its index counts in (the app accepts a
+    report only for the steps it drew) and the URL parameter the app reads on load."""
+    from atlas.ui_state import STEP_PARAM, STEP_REPORT
+
+    data = make_data(30)
+    months, quarters = _steps(data), _steps(data, "quarter")
+    cfg = _config(
+        build_folium_map(MapSpec(layers=POINTS), data, player=(months, 2)).get_root().render()
+    )
+    assert cfg["stepsKey"] == steps_key(months) and cfg["index"] == 2
+    assert cfg["param"] == STEP_PARAM == "step" and cfg["report"] == STEP_REPORT
+    assert steps_key(months) == steps_key(list(months))  # the same steps, the same name
+    assert steps_key(months) != steps_key(quarters)
+    assert steps_key(months) != steps_key(months[:-1])
+    # the window and cumulative modes count in the same steps: one name
+    window = build_folium_map(MapSpec(layers=POINTS, step_mode="window"), data,
+                              player=(months, 0))  # fmt: skip
+    assert _config(window.get_root().render())["stepsKey"] == cfg["stepsKey"]

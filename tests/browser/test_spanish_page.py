@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from atlas.i18n import STRINGS
+from atlas.i18n import STRINGS, t
 
-from .conftest import MAP_IFRAME, wait_for_app
+from .conftest import MAP_IFRAME, page_runs, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,16 @@ def test_every_string_the_spanish_reader_sees_is_spanish(app_page, app_server):
     wait_for_app(page)
     for summary in page.locator("[data-testid=stExpander] summary").all():
         summary.click()
-    page.wait_for_timeout(1500)
+        page.wait_for_timeout(300)
+    # folded panels are made when opened (a rerun each): wait until the runs settle and
+    # the last panel's content is drawn
+    page.get_by_role("button", name=t("fetch_districts", "es")).wait_for(timeout=60_000)
+    runs = -1
+    for _ in range(40):
+        if page_runs(page) == runs:
+            break
+        runs = page_runs(page)
+        page.wait_for_timeout(1500)
     text = page.evaluate("() => document.body.innerText")
     frame = page.query_selector(MAP_IFRAME).content_frame()
     text += "\n" + frame.evaluate("() => document.body.innerText")

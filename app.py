@@ -48,6 +48,7 @@ from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
 from atlas.spec import (
     BASEMAPS,
     BUCKETS,
+    DENSITIES,
     LAYER_NAMES,
     SIZE_PRESETS,
     STEP_MODES,
@@ -87,7 +88,7 @@ ROOT = Path(__file__).resolve().parent
 GEODATA = ROOT / "geodata"
 #: Spec keys with no widget in the page: a link's values are kept and shared on as they are.
 CARRIED_KEYS = ("callouts", "suppress_below", "periods", "small_multiples", "font", "title",
-                "dek", "notes", "source_line", "byline")  # fmt: skip
+                "dek", "notes", "source_line", "byline", "density")  # fmt: skip
 #: Safe-location choices in the sidebar (a link's other grid size is offered too).
 GENERALISE_CHOICES = ("none", "district", "grid:1", "grid:5", "grid:10", "grid:25")
 #: Layers the reader can toggle (the basemap is always drawn; its style is a selectbox).
@@ -1104,6 +1105,9 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
                 t("export_source", lang), max_chars=300, value=spec.source_line
             )
             byline = st.text_input(t("export_byline", lang), max_chars=200, value=spec.byline)
+            density = st.selectbox(t("export_density", lang), DENSITIES,
+                                   index=DENSITIES.index(spec.density),
+                                   format_func=lambda v: t(f"density_{v}", lang))  # fmt: skip
             # ACLED's terms ask for the access date beside its credit: the day the reader
             # downloaded the file (only they know it; the credit says "undated" without)
             undated = [src for src in view.sources if is_acled_source(src) and
@@ -1130,7 +1134,7 @@ def _export_panel(spec: MapSpec, view: AtlasData, summary: query.FilterSummary,
 
                 out_spec = spec.with_size(size).replace(
                     title=title, dek=dek, notes=notes, source_line=source_line,
-                    byline=byline, scale=int(scale),
+                    byline=byline, scale=int(scale), density=density,
                 )  # fmt: skip
                 if isinstance(accessed, dt.date):
                     view = with_access_date(view, accessed.isoformat())

@@ -427,6 +427,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "export_byline": {"en": "Byline", "es": "Firma"},
     "export_format": {"en": "Format", "es": "Formato"},
     "export_scale": {"en": "Scale (PNG)", "es": "Escala (PNG)"},
+    "export_density": {
+        "en": "Incidents drawn as (image files)",
+        "es": "Incidentes dibujados como (imágenes)",
+    },
+    "density_auto": {
+        "en": "automatic: hexagons when the points pile up",
+        "es": "automático: hexágonos cuando los puntos se amontonan",
+    },
+    "density_points": {"en": "points", "es": "puntos"},
+    "density_hexagons": {"en": "hexagons (count per area)", "es": "hexágonos (conteo por área)"},
     "export_button": {"en": "Generate export", "es": "Generar exportación"},
     "export_download": {"en": "Download {fmt}", "es": "Descargar {fmt}"},
     "export_done": {"en": "Export ready: {name}", "es": "Exportación lista: {name}"},
@@ -714,9 +724,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "dibujarlos uno a uno (más de {limit}), así que el mapa los cuenta en hexágonos de "
         "unos {km} km. Acerque o filtre para ver cada incidente.",
     },
+    "map_aggregate_asked": {
+        "en": "HEXAGONS: the map counts the {n} incidents in and around this view in "
+        "hexagons about {km} km wide, as the view asks (density: hexagons).",
+        "es": "HEXÁGONOS: el mapa cuenta los {n} incidentes en esta vista y alrededor en "
+        "hexágonos de unos {km} km, como pide la vista (densidad: hexágonos).",
+    },
     "map_hex_count": {
-        "en": "Incidents per hexagon (~{km} km)",
-        "es": "Incidentes por hexágono (~{km} km)",
+        "en": "Incidents per hexagon (~{km}\u00a0km)",
+        "es": "Incidentes por hexágono (~{km}\u00a0km)",
     },
     "map_incident": {"en": "incident", "es": "incidente"},
     "map_incidents": {"en": "incidents", "es": "incidentes"},
@@ -776,6 +792,16 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "print_devida_zone": {"en": "DEVIDA (VRAEM zone)", "es": "DEVIDA (zona VRAEM)"},
     "print_press": {"en": "press reports", "es": "informes de prensa"},
+    "print_hexagons_auto": {
+        "en": "Too many events overlap to show one by one: each hexagon (~{km}\u00a0km) "
+        "counts those of every type in it.",
+        "es": "Los eventos se superponen demasiado para verlos uno a uno: cada hexágono "
+        "(~{km}\u00a0km) cuenta los de todo tipo.",
+    },
+    "print_hexagons_asked": {
+        "en": "Each hexagon (about {km}\u00a0km across) counts the events of every type in it.",
+        "es": "Cada hexágono (de unos {km}\u00a0km) cuenta los eventos de todo tipo que contiene.",
+    },
     "print_left_out": {
         "en": "{n} events outside the chosen dates, types or other filters are not shown.",
         "es": "No se muestran {n} eventos fuera de las fechas, tipos u otros filtros elegidos.",
@@ -817,6 +843,37 @@ STRINGS: dict[str, dict[str, str]] = {
     "sources_md_face": {"en": "On the image", "es": "En la imagen"},
     "sources_md_datasets": {"en": "Datasets", "es": "Conjuntos de datos"},
     "sources_md_method": {"en": "Filters and counts", "es": "Filtros y conteos"},
+    "sources_md_hexagons_auto": {
+        "en": "Drawing: hexagons about {km} km across instead of points (density: auto), "
+        "because drawn as points {pct}% of the {n} markers in the frame would have their "
+        "centre covered by another marker at this size (hexagons above {limit}%).",
+        "es": "Dibujo: hexágonos de unos {km} km en lugar de puntos (densidad: automática), "
+        "porque dibujados como puntos el {pct} % de los {n} símbolos del encuadre tendría "
+        "su centro cubierto por otro símbolo en este tamaño (hexágonos por encima del "
+        "{limit} %).",
+    },
+    "sources_md_hexagons": {
+        "en": "Drawing: hexagons about {km} km across instead of points, as the view asks "
+        "(density: hexagons); as points, {pct}% of the {n} markers in the frame would have "
+        "their centre covered by another marker.",
+        "es": "Dibujo: hexágonos de unos {km} km en lugar de puntos, como pide la vista "
+        "(densidad: hexágonos); como puntos, el {pct} % de los {n} símbolos del encuadre "
+        "tendría su centro cubierto por otro símbolo.",
+    },
+    "sources_md_points_only": {
+        "en": "Drawing: one marker per event where events are drawn (small multiples and "
+        "animations draw points whatever the density setting asks).",
+        "es": "Dibujo: un símbolo por evento donde se dibujan eventos (los paneles múltiples "
+        "y las animaciones dibujan puntos, pida lo que pida el ajuste de densidad).",
+    },
+    "sources_md_points": {
+        "en": "Drawing: one marker per event; {pct}% of the {n} markers in the frame have "
+        "their centre covered by another marker (density: auto draws hexagons above "
+        "{limit}%).",
+        "es": "Dibujo: un símbolo por evento; el {pct} % de los {n} símbolos del encuadre "
+        "tiene su centro cubierto por otro símbolo (densidad automática: hexágonos por "
+        "encima del {limit} %).",
+    },
     "sources_md_caveats": {"en": "Caveats", "es": "Advertencias"},
     "sources_md_dropped": {
         "en": "Left off the page for lack of room",

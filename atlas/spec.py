@@ -70,6 +70,10 @@ SMALL_MULTIPLES: tuple[str, ...] = ("none", "year", "quarter")
 #: centre of a square grid cell of the given size (``grid:<km>``, 0.5..500 km).
 GENERALISE_CHOICES: tuple[str, ...] = ("none", "district", "grid:<km>")
 GRID_KM_RANGE: tuple[float, float] = (0.5, 500.0)
+#: How the print page draws the points layer: "auto" (hexagons when the markers pile up,
+#: see layers.density.AUTO_MAX), always "points", or always "hexagons" (counts per area;
+#: the app's map then shows hexagons at every zoom too).
+DENSITIES: tuple[str, ...] = ("auto", "points", "hexagons")
 #: The frame when a spec gives none: the DEVIDA VRAEM zone.
 DEFAULT_FOCUS = "vraem-devida"
 #: URL parameter that carries the nested values (version prefix + base64url JSON).
@@ -201,6 +205,7 @@ class MapSpec:
     font: str = ""  # "" = the house font; else a name from atlas.fonts.configured_fonts()
     coca_year: int | None = None  # None = the latest year with figures
     north_arrow: bool = False  # print pages are north-up: an arrow only when asked
+    density: str = "auto"  # auto | points | hexagons: how dense incidents are drawn
     lang: str = "en"
 
     # ---- validation -------------------------------------------------------------------
@@ -219,6 +224,7 @@ class MapSpec:
         _check_choice("size", self.size, tuple(SIZE_PRESETS))
         _check_choice("basemap", self.basemap, BASEMAPS)
         _check_choice("small_multiples", self.small_multiples, SMALL_MULTIPLES)
+        _check_choice("density", self.density, DENSITIES)
         _check_choice("lang", self.lang, LANGS)
         if self.date_from and self.date_to and self.date_to < self.date_from:
             raise InputError(
@@ -460,7 +466,7 @@ _BOOL_FIELDS = {"north_arrow"}
 _TEXT_FIELDS = {
     "actor", "title", "dek", "notes", "source_line", "byline", "region", "region_layer",
     "metric", "bucket", "step_mode", "size", "basemap", "focus", "generalise",
-    "small_multiples", "font", "lang",
+    "small_multiples", "font", "density", "lang",
 }  # fmt: skip
 
 
@@ -720,6 +726,7 @@ __all__ = [
     "DATE_PRECISIONS",
     "DEFAULT_FOCUS",
     "DEFAULT_LAYERS",
+    "DENSITIES",
     "GENERALISE_CHOICES",
     "LAYER_NAMES",
     "NESTED_PARAM",

@@ -15,7 +15,7 @@ from typing import Any
 
 from atlas.errors import InputError
 from atlas.schema import EVENT_TYPES
-from atlas.spec import BASEMAPS, LANGS, SIZE_PRESETS, MapSpec
+from atlas.spec import BASEMAPS, DENSITIES, LANGS, SIZE_PRESETS, MapSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -81,6 +81,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--north-arrow", action="store_true", default=None, help="draw a north arrow"
     )
     parser.add_argument(
+        "--density",
+        choices=DENSITIES,
+        help="incidents as points, as hexagons counting them (the app's binning, sized for "
+        "the page), or auto (default): hexagons when more than half of the markers would "
+        "have their centre covered by another; PNG/SVG/PDF pages (small multiples and "
+        "GIF/MP4 frames draw points)",
+    )
+    parser.add_argument(
         "--small-multiples",
         dest="small_multiples",
         choices=("year", "quarter"),
@@ -131,6 +139,7 @@ def spec_from_args(args: argparse.Namespace) -> MapSpec:
         "dpi",
         "generalise",
         "suppress_below",
+        "density",
     ):
         value = getattr(args, name)
         if value is not None:

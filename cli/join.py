@@ -83,6 +83,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--workers", type=int, default=None, metavar="N", help="local cluster size (cores)"
     )
     parser.add_argument(
+        "--worker-memory",
+        default="auto",
+        metavar="SIZE",
+        help="memory per local worker (e.g. 4GB): dask spills to disk above it and pauses "
+        "near it; default: the machine's memory shared between the workers",
+    )
+    parser.add_argument(
         "--generalise",
         metavar="SETTING",
         default="none",
@@ -233,7 +240,7 @@ def run_dask(
     else:
         cluster = LocalCluster(
             n_workers=args.workers or None, threads_per_worker=1, processes=True,
-            dashboard_address=None,
+            dashboard_address=None, memory_limit=getattr(args, "worker_memory", "auto"),
         )  # fmt: skip
         client = Client(cluster)
     target = Path(args.out)

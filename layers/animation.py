@@ -288,7 +288,9 @@ def _render(spec: MapSpec, data: AtlasData, summary: FilterSummary | None) -> Fr
         summary = printmap.compute_summary(spec, data)
     ranges = animation_ranges(spec, summary)
     # The base is the whole animation's page; every frame shows the same area.
-    whole_spec = spec.replace(date_from=ranges[0][0], date_to=ranges[-1][1])
+    # Frames draw points (each frame its own incidents; hexagon classes would change from
+    # frame to frame), so the base's legend is the points' whatever spec.density says.
+    whole_spec = spec.replace(date_from=ranges[0][0], date_to=ranges[-1][1], density="points")
     whole, whole_summary = printmap.filter_view(whole_spec, data)
     bounds = frame_of(spec, whole)
     fig = printmap.build_page(whole_spec, data, summary=whole_summary, bounds=bounds)

@@ -35,6 +35,8 @@ class LegendEntry:
     #: On the live map only: "out" / "in" = shown when zoomed out / in (see
     #: layers.choropleth.ZoomSwitch); "" = always.
     zoom: str = ""
+    #: A point drawn as a ring (white fill, ``color`` as a thick outline): style.SCREEN_RINGS.
+    ring: bool = False
 
 
 @dataclass(frozen=True)

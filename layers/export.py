@@ -76,10 +76,12 @@ def export(
     width, height = spec.width, spec.height
     frames = 1
     dropped: tuple[str, ...] = ()
+    density = None
     text = alt_text(spec, data, summary)
     if fmt in (".png", ".svg", ".pdf"):
         fig = printmap.build_page(spec, data, summary=summary)
         dropped = tuple(fig.atlas_layout.dropped)
+        density = fig.atlas_density
         if fmt == ".png":
             _save(fig, out, "png", spec.dpi * spec.scale, spec, text)
             width, height = spec.pixel_size
@@ -90,11 +92,13 @@ def export(
         _write_html(spec, data, out)
     else:
         frames = write_animation(spec, data, out, summary, fmt)
+        density = printmap.DensityChoice("points", spec.density)  # frames draw points
         width, height = spec.pixel_size
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
     side = sources_text_path(out)
-    side.write_text(sources_text(spec, data, summary, dropped=dropped), encoding="utf-8")
+    side.write_text(sources_text(spec, data, summary, dropped=dropped, density=density),
+                    encoding="utf-8")  # fmt: skip
     return ExportResult(out, alt_path, fmt[1:], width, height, frames, text, dropped, side)
 
 
@@ -124,7 +128,8 @@ def _export_panels(spec: MapSpec, data: AtlasData, out: Path, fmt: str) -> Expor
         _save(page.figure, out, fmt[1:], spec.dpi, spec, text)
         width, height = spec.width, spec.height
     dropped = tuple(getattr(page, "dropped", ()) or ())
-    return _sidecars(spec, data, out, fmt, width, height, text, page.summary, dropped)
+    return _sidecars(spec, data, out, fmt, width, height, text, page.summary, dropped,
+                     density=printmap.DensityChoice("points", spec.density))  # fmt: skip
 
 
 def _panels_sentence(page: multiples.Multiples, lang: str) -> str:
@@ -149,12 +154,13 @@ def _write_dual_html(spec: MapSpec, data: AtlasData, out: Path) -> ExportResult:
 
 
 def _sidecars(spec: MapSpec, data: AtlasData, out: Path, fmt: str, width: int, height: int,
-              text: str, summary: FilterSummary,
-              dropped: tuple[str, ...] = ()) -> ExportResult:  # fmt: skip
+              text: str, summary: FilterSummary, dropped: tuple[str, ...] = (), *,
+              density: printmap.DensityChoice | None = None) -> ExportResult:  # fmt: skip
     alt_path = alt_text_path(out)
     alt_path.write_text(text + "\n", encoding="utf-8")
     side = sources_text_path(out)
-    side.write_text(sources_text(spec, data, summary, dropped=dropped), encoding="utf-8")
+    side.write_text(sources_text(spec, data, summary, dropped=dropped, density=density),
+                    encoding="utf-8")  # fmt: skip
     return ExportResult(out, alt_path, fmt[1:], width, height, 1, text, dropped, side)
 
 
@@ -175,17 +181,24 @@ def _md(text: str) -> str:
 
 
 def sources_text(
-    spec: MapSpec, data: AtlasData, summary: FilterSummary, *, dropped: tuple[str, ...] = ()
+    spec: MapSpec,
+    data: AtlasData,
+    summary: FilterSummary,
+    *,
+    dropped: tuple[str, ...] = (),
+    density: printmap.DensityChoice | None = None,
 ) -> str:
     """The sources sidecar (Markdown): the words on the face, what the page left off for
     lack of room, every dataset with version, access date, licence and address, the
-    filters and counts, each source's caveats, and the view itself (its MapSpec), so every
-    number on the image can be traced and the map made again."""
+    filters and counts (and, for a page, how its incidents were drawn: ``density``, the
+    page's :func:`layers.printmap.density_choice`), each source's caveats, and the view
+    itself (its MapSpec), so every number on the image can be traced and the map made
+    again."""
     from atlas.i18n import t
     from layers import furniture
 
     lang = spec.lang
-    texts = printmap.page_texts(spec, data, summary)
+    texts = printmap.page_texts(spec, data, summary, density=density)
     title = spec.title or ("Mapa de Conflict Atlas" if lang == "es" else "Conflict Atlas map")
     parts = [
         f"# {_md(title)}: {t('sources_md_title', lang)}",
@@ -218,6 +231,9 @@ def sources_text(
         for line in method.split("\n")
         if line.strip() and not line.startswith(data_word)  # datasets are listed above
     ]
+    drawing = density.method(lang) if density is not None else ""
+    if drawing:
+        parts.append(f"- {_md(drawing)}")
     parts += ["", f"## {t('sources_md_caveats', lang)}", ""]
     for src in getattr(data, "sources", []) or []:
         parts += [f"- {_md(src.name)}: {_md(caveat)}" for caveat in src.caveats]

@@ -40,6 +40,8 @@ from layers.base import LegendEntry
 from layers.style import STYLES, ramp_for
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
     from atlas.data import AtlasData
     from atlas.spec import MapSpec
 
@@ -47,6 +49,11 @@ if TYPE_CHECKING:  # pragma: no cover
 KM_PER_DEG = 111.32
 #: The heat map in aggregate views: hexagons this many times finer than the drawn ones.
 HEAT_FINER = 2
+#: Print hexagons are a little more opaque than the map's (STYLES["hexbins"]): on paper
+#: there is no hover to read a count, so the class colour must read at a glance. They lie
+#: under the focus region's outline (zorder 3) and the labels, over land and rivers.
+PRINT_HEX_ALPHA = 0.8
+PRINT_HEX_ZORDER = 2.5
 
 
 def incident_view(
@@ -54,7 +61,11 @@ def incident_view(
 ) -> AtlasData:
     """``data`` with ``shown`` set for the recorded ``view`` (None: the spec's frame, as
     the map first opens on it). With at most ``threshold`` incidents in all, ``data`` is
-    returned as it is: every incident drawn, whatever the view."""
+    returned as it is: every incident drawn, whatever the view. A spec asking for hexagons
+    (``density = "hexagons"``) gets them at any count (threshold 0); "auto" and "points"
+    keep ``threshold`` (the browser cannot carry more points than that)."""
+    if getattr(spec, "density", "auto") == "hexagons":
+        threshold = 0
     inc = data.incidents
     if inc is None or len(inc) <= threshold:
         return data
@@ -99,6 +110,9 @@ def aggregate_banner(data: AtlasData, lang: str) -> str | None:
     if bins is None:
         return None
     choice = data.shown
+    if choice.threshold == 0:  # asked for (density = hexagons), not forced by the count
+        return t("map_aggregate_asked", lang, n=fmt_int(choice.in_view, lang),
+                 km=_km_text(hex_km(bins), lang))  # fmt: skip
     return t("map_aggregate_banner", lang, n=fmt_int(choice.in_view, lang),
              km=_km_text(hex_km(bins), lang), limit=fmt_int(choice.threshold, lang))  # fmt: skip
 
@@ -119,29 +133,50 @@ def hex_edges(bins: HexBins, k: int = 5) -> list[float]:
     return [lo, *inner, hi]
 
 
+def hex_classes(bins: HexBins, edges: list[float] | None = None) -> np.ndarray:
+    """The class (0 .. len(edges) - 2) of each hexagon's count; a count equal to an
+    inner edge opens the next class."""
+    edges = hex_edges(bins) if edges is None else edges
+    return np.clip(np.searchsorted(edges, bins.count, side="right") - 1, 0, len(edges) - 2)
+
+
+def class_labels(bins: HexBins, lang: str, edges: list[float] | None = None) -> list[str]:
+    """Each class of :func:`hex_classes` as the whole counts it holds: "1", "2–4", "5–9",
+    …, the last up to the largest count."""
+    edges = hex_edges(bins) if edges is None else edges
+    top = int(bins.count.max()) if len(bins) else int(edges[-1])
+    out = []
+    for i in range(len(edges) - 1):
+        lo = int(edges[i])
+        hi = top if i == len(edges) - 2 else int(edges[i + 1]) - 1
+        out.append(fmt_int(lo, lang) if hi <= lo else f"{fmt_int(lo, lang)}–{fmt_int(hi, lang)}")
+    return out
+
+
+def legend_head(bins: HexBins, lang: str) -> str:
+    """ "Incidents per hexagon (~N km)": the legend's heading, on screen and in print."""
+    return t("map_hex_count", lang, km=_km_text(hex_km(bins), lang))
+
+
 def legend_entries(data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
-    """One patch per count class: "Incidents per hexagon (~N km): lo – hi"."""
+    """One patch per count class: "Incidents per hexagon (~N km): 2–4"."""
     bins = aggregated(data)
     if bins is None or not len(bins):
         return []
     edges = hex_edges(bins)
-    head = t("map_hex_count", spec.lang, km=_km_text(hex_km(bins), spec.lang))
+    head = legend_head(bins, spec.lang)
     s = STYLES["hexbins"]
     return [
-        LegendEntry(
-            label=f"{head}: {fmt_int(lo, spec.lang)} – {fmt_int(hi, spec.lang)}",
-            kind="patch",
-            color=c,
-            edgecolor=s.color,
+        LegendEntry(label=f"{head}: {label}", kind="patch", color=c, edgecolor=s.color)
+        for label, c in zip(
+            class_labels(bins, spec.lang, edges), ramp_for(len(edges) - 1), strict=True
         )  # fmt: skip
-        for lo, hi, c in zip(edges[:-1], edges[1:], ramp_for(len(edges) - 1), strict=True)
     ]
 
 
 def hex_payload(bins: HexBins) -> str:
     """JSON rows [lat, lon, count, known fatalities, class] (5 decimals: ~1 m)."""
-    edges = hex_edges(bins)
-    cls = np.clip(np.searchsorted(edges, bins.count, side="right") - 1, 0, len(edges) - 2)
+    cls = hex_classes(bins)
     rows = pd.DataFrame({"lat": np.round(bins.y, 5), "lon": np.round(bins.x, 5),
                          "n": bins.count, "f": np.round(bins.fatalities).astype("int64"),
                          "c": cls})  # fmt: skip
@@ -220,6 +255,33 @@ def draw_hexagons(fmap: folium.Map | folium.FeatureGroup, data: AtlasData, spec:
     return True
 
 
+def draw_print_hexagons(ax: Axes, data: AtlasData) -> bool:
+    """On the print page, draw the view's hexagons (classed like the map's, in its ramp
+    and outline) into ``ax``; False (nothing drawn) when the view shows points. The
+    collection keeps the counts it draws as ``atlas_counts``."""
+    bins = aggregated(data)
+    if bins is None:
+        return False
+    if len(bins):
+        from matplotlib.collections import PolyCollection
+
+        edges = hex_edges(bins)
+        ramp = np.asarray(ramp_for(len(edges) - 1), dtype=object)
+        s = STYLES["hexbins"]
+        coll = PolyCollection(
+            bins.polygons(),
+            facecolors=list(ramp[hex_classes(bins, edges)]),
+            edgecolors=s.color,
+            linewidths=0.4,
+            alpha=PRINT_HEX_ALPHA,
+            zorder=PRINT_HEX_ZORDER,
+            gid="incidents-hexagons",
+        )
+        coll.atlas_counts = bins.count.copy()  # type: ignore[attr-defined]
+        ax.add_collection(coll, autolim=False)
+    return True
+
+
 def heat_bins(data: AtlasData) -> HexBins | None:
     """In an aggregate view, the heat map's input: hexagons :data:`HEAT_FINER` times finer
     than the drawn ones, weighted like the heat layer (fatalities + 1 per incident)."""
@@ -243,10 +305,16 @@ def heat_payload(bins: HexBins) -> str:
 
 __all__ = [
     "aggregate_banner",
+    "class_labels",
     "draw_hexagons",
+    "draw_print_hexagons",
     "heat_bins",
     "heat_payload",
+    "hex_classes",
+    "hex_edges",
+    "hex_km",
     "incident_view",
     "legend_entries",
+    "legend_head",
     "view_key",
 ]

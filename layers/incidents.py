@@ -25,6 +25,7 @@ from layers.base import Layer, LegendEntry
 from layers.style import (
     EVENT_COLORS,
     EVENT_MARKERS,
+    SCREEN_RINGS,
     SIZE_LEGEND_FATALITIES,
     STYLES,
     esc,
@@ -234,6 +235,10 @@ class _DomPoints(folium.map.Layer):
                            ready: true, onready: null};
                 rows.forEach(function(r) {
                     var opts = Object.assign({radius: r[2], fillColor: C[r[3]], fill: true}, base);
+                    if (P.rings[r[3]]) {  // a ring: white fill, its colour as the outline
+                        opts = Object.assign(opts, {fillColor: '#ffffff', color: C[r[3]],
+                                                    weight: 2.5});
+                    }
                     reg.markers.push(L.circleMarker([r[0], r[1]], opts)
                         .bindPopup(function(){ return popup(r); }, {maxWidth: 320})
                         .bindTooltip(S[r[7]])
@@ -262,7 +267,9 @@ def dom_payload(incidents: gpd.GeoDataFrame, lang: str, sample: bool) -> dict:
     codes, strings = pd.factorize(pd.concat(columns, ignore_index=True), sort=False)
     codes = codes.reshape(len(columns), len(incidents))
     colors = event_colors(incidents["event_type"])
-    color_codes, color_table = pd.factorize(pd.Series(colors))
+    ring = incidents["event_type"].astype("string").isin(SCREEN_RINGS).fillna(False).to_numpy()
+    # one code per symbol (colour, and ring or filled): riots and protests share a hue
+    color_codes, symbols = pd.factorize(pd.Series(colors) + np.where(ring, "|ring", ""))
     days = incident_days(incidents)
     table = pd.DataFrame(
         {
@@ -279,7 +286,8 @@ def dom_payload(incidents: gpd.GeoDataFrame, lang: str, sample: bool) -> dict:
     return {
         "rows": json.loads(table.to_json(orient="values", double_precision=6)),
         "strings": list(strings),
-        "colors": list(color_table),
+        "colors": [str(s).split("|")[0] for s in symbols],
+        "rings": [str(s).endswith("|ring") for s in symbols],
         "labels": labels,
         "banner": popup_banner(lang) if flag.any() else "",
     }
@@ -321,6 +329,7 @@ def compact_payload(incidents: gpd.GeoDataFrame) -> str:
 
 def _compact_callback(lang: str, sample: bool) -> str:
     colors = [EVENT_COLORS[et] for et in EVENT_TYPES]
+    rings = [et in SCREEN_RINGS for et in EVENT_TYPES]
     labels = [event_label(et, lang) for et in EVENT_TYPES]
     texts = {
         "fat": t("map_fatalities", lang),
@@ -333,12 +342,14 @@ def _compact_callback(lang: str, sample: bool) -> str:
     # textContent only: nothing from the data is parsed as HTML
     return (
         "var callback = (function(){"
-        f"var C={json.dumps(colors)},L_={json.dumps(labels, ensure_ascii=False)},"
+        f"var C={json.dumps(colors)},R={json.dumps(rings)},"
+        f"L_={json.dumps(labels, ensure_ascii=False)},"
         f"P={json.dumps([t(f'date_prec_{p}', lang) for p in DATE_PRECISIONS], ensure_ascii=False)},"
         f"T={json.dumps(texts, ensure_ascii=False)};"
         "return function(r){"
         "var f=r[3];var rad=Math.min(3+2.2*Math.sqrt(Math.max(f,0)),24);"
-        "var m=L.circleMarker([r[0],r[1]],{radius:rad,color:"
+        "var m=L.circleMarker([r[0],r[1]],R[r[2]]?{radius:rad,color:C[r[2]],weight:2.5,"
+        f"fillColor:'#ffffff',fillOpacity:{s.fill_opacity}}}:{{radius:rad,color:"
         f"'{s.color}',weight:{s.weight},fillColor:C[r[2]],fillOpacity:{s.fill_opacity}}});"
         "m.bindPopup(function(){var d=document.createElement('div');"
         "var day=new Date(r[4]*86400000).toISOString().slice(0,10);"
@@ -373,6 +384,7 @@ class PointsLayer(Layer):
                 color=EVENT_COLORS[et],
                 edgecolor=self.style.color,
                 size=float(radius_px(3.0)[0] * 2),
+                ring=et in SCREEN_RINGS,
             )
             for et in types
         ]
@@ -418,33 +430,49 @@ class PointsLayer(Layer):
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
         """Print symbols: small translucent dots with a thin white outline, one marker
         shape per type group (style.EVENT_MARKERS), diameter by fatality class; the
-        biggest drawn first so small events stay visible on top of them."""
+        biggest drawn first so small events stay visible on top of them. A view the page
+        aggregates (``density``: :func:`layers.printmap.density_choice`) is drawn as the
+        map's hexagons instead (:func:`layers.hexbins.draw_print_hexagons`)."""
+        if hexbins.draw_print_hexagons(ax, data):
+            return
         inc = data.incidents
         if inc is None or inc.empty:
             return
-        order = pd.to_numeric(inc["fatalities"], errors="coerce").fillna(0)
-        inc = inc.loc[order.sort_values(ascending=False, kind="stable").index]
-        diam = fatality_diameter_pt(inc["fatalities"])
-        from matplotlib.colors import to_rgba_array
-
-        # shape and colour looked up once per type, as arrays (no per-point Python)
-        codes, kinds = pd.factorize(inc["event_type"].astype("string").fillna("other"))
-        markers = np.array([EVENT_MARKERS.get(k, "D") for k in kinds], dtype=object)[codes]
-        colors = to_rgba_array(event_colors(pd.Series(kinds, dtype="string")))[codes]
-        x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
-        for marker in dict.fromkeys(markers):
-            sel = markers == marker
-            # A square or a diamond looks bigger than a circle of the same width.
-            k = 0.8 if marker in ("s", "D") else 1.0
+        for marker, x, y, diam, colors in print_markers(inc):
             ax.scatter(
-                x[sel],
-                y[sel],
-                s=(diam[sel] * k) ** 2,
+                x,
+                y,
+                s=diam**2,
                 marker=marker,
-                c=colors[sel],
+                c=colors,
                 edgecolors="white",
                 linewidths=0.3,
                 alpha=0.8,
                 zorder=6,
                 gid=f"incidents-{marker}",
             )
+
+
+def print_markers(
+    incidents: gpd.GeoDataFrame,
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The print page's markers in drawing order: per marker shape (marker, lon, lat,
+    width in points at 1x, RGBA colours), the biggest events first within each shape. The page
+    and its density measure (:mod:`layers.density`) both read this."""
+    from matplotlib.colors import to_rgba_array
+
+    order = pd.to_numeric(incidents["fatalities"], errors="coerce").fillna(0)
+    inc = incidents.loc[order.sort_values(ascending=False, kind="stable").index]
+    diam = fatality_diameter_pt(inc["fatalities"])
+    # shape and colour looked up once per type, as arrays (no per-point Python)
+    codes, kinds = pd.factorize(inc["event_type"].astype("string").fillna("other"))
+    markers = np.array([EVENT_MARKERS.get(k, "D") for k in kinds], dtype=object)[codes]
+    colors = to_rgba_array(event_colors(pd.Series(kinds, dtype="string")))[codes]
+    x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
+    out = []
+    for marker in dict.fromkeys(markers):
+        sel = markers == marker
+        # A square or a diamond looks bigger than a circle of the same width.
+        k = 0.8 if marker in ("s", "D") else 1.0
+        out.append((str(marker), x[sel], y[sel], diam[sel] * k, colors[sel]))
+    return out

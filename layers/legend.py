@@ -40,10 +40,11 @@ def _swatch(e: LegendEntry) -> str:
     edge = e.edgecolor or e.color
     if e.kind == "point":
         r = max(2.0, e.size / 2)
-        d = 2 * r + 2
+        d = 2 * r + 4
+        fill, stroke, width = ("#ffffff", e.color, 2.5) if e.ring else (e.color, edge, 1)
         return (
             f"<svg width='{d:.0f}' height='{d:.0f}'><circle cx='{d / 2:.1f}' cy='{d / 2:.1f}' "
-            f"r='{r:.1f}' fill='{esc(e.color)}' stroke='{esc(edge)}' stroke-width='1'/></svg>"
+            f"r='{r:.1f}' fill='{esc(fill)}' stroke='{esc(stroke)}' stroke-width='{width}'/></svg>"
         )
     if e.kind == "star":
         size = int(e.size)

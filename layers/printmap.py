@@ -12,6 +12,13 @@
    :func:`draw_incidents` draws the incident layers into the map axes. :func:`build_page`
    is the two together. An animation draws the base once and the incidents per frame.
 
+Symbols that survive density: :func:`density_choice` measures, before anything is drawn,
+the share of incident markers whose centre another marker would cover on this page
+(:mod:`layers.density`); with ``spec.density`` "auto" above :data:`layers.density.AUTO_MAX`,
+or "hexagons", the points layer draws the map's hexagons (atlas.aggregate.hex_bins,
+classed by layers.hexbins.hex_edges in the same ramp) at a size suited to the page, the
+legend gives the classes and the note says so in plain words (and the sidecar why).
+
 The map is drawn in EPSG:4326 with the axes aspect ``1/cos(lat)`` (see
 :mod:`layers.furniture`). No browser and no network are needed, except for the optional
 web-tile basemaps (``spec.basemap`` = ``osm`` / ``carto``), which fail with a
@@ -65,6 +72,12 @@ WEB_MIN_PX = 12.0
 MIN_MAP_SHARE = 0.60
 #: Layers whose drawing depends on the incidents (redrawn per animation frame).
 INCIDENT_LAYERS: tuple[str, ...] = ("choropleth", "heat", "clusters", "points")
+#: Hexagon width on the page, points, before it is rounded to a round number of km:
+#: screen presets take the app's hexagon (atlas.aggregate.HEX_PX, 26 CSS px, ~19 pt at
+#: 100 dpi); print ones 2.6 mm, the smallest whose class colour still reads at 300 dpi
+#: (11 pt made 25 km hexagons in the 90 mm column: the VRAEM's valley was six of them).
+WEB_HEX_PT = 19.0
+PRINT_HEX_PT = 7.5
 INK = "#111111"
 TEXT = "#333333"
 MUTED = "#555555"
@@ -141,8 +154,16 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
 
 
-def page_texts(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> PageTexts:
-    """Title, dek, note sentences, the one source line and the byline for ``spec``."""
+def page_texts(
+    spec: MapSpec,
+    data: AtlasData,
+    summary: FilterSummary,
+    *,
+    density: DensityChoice | None = None,
+) -> PageTexts:
+    """Title, dek, note sentences, the one source line and the byline for ``spec``;
+    ``density`` (the page's :func:`density_choice`) adds the sentence saying that
+    hexagons replace the points, when they do."""
     lang = spec.lang
     notes = sentences(spec.notes)
     if getattr(spec, "generalise", "none") != "none":
@@ -150,6 +171,9 @@ def page_texts(spec: MapSpec, data: AtlasData, summary: FilterSummary) -> PageTe
         from atlas.generalise import note as generalise_note
 
         notes.append(generalise_note(spec.generalise, lang))
+    if density is not None and density.mode == "hexagons":
+        # Where hexagons stand for the points, the face says so (never silently).
+        notes.append(density.note(lang))
     left_out = summary.total - summary.incidents
     if left_out > 0:
         notes.append(i18n.t("print_left_out", lang, n=i18n.fmt_int(left_out, lang)))
@@ -263,6 +287,7 @@ class LegendRow:
     items: tuple[tuple[str, str], ...] = ()  # ramp/sizes: (colour or size, label)
     dashed: bool = False
     gid: str = "legend-row"
+    edge: str = "white"  # marker rows: the glyph's outline
 
     @property
     def lines(self) -> float:
@@ -272,12 +297,22 @@ class LegendRow:
 def legend_rows(spec: MapSpec, view: AtlasData, data: AtlasData) -> list[LegendRow]:
     """The compact legend: the event types drawn, the fatality classes, the focus region,
     the coca classes with the zone's figure. Reference events are labelled on the map."""
-    from layers.style import EVENT_COLORS, EVENT_MARKERS, FATALITY_CLASSES, event_label
+    from layers import hexbins
+    from layers.style import EVENT_COLORS, EVENT_MARKERS, FATALITY_CLASSES, event_label, ramp_for
 
     lang = spec.lang
     rows: list[LegendRow] = []
     inc = view.incidents
-    if "points" in spec.layers and inc is not None and len(inc):
+    bins = hexbins.aggregated(view) if "points" in spec.layers else None
+    if bins is not None:
+        if len(bins):
+            edges = hexbins.hex_edges(bins)
+            rows.append(LegendRow("text", hexbins.legend_head(bins, lang), gid="legend-hexagons"))
+            for label, color in zip(hexbins.class_labels(bins, lang, edges),
+                                    ramp_for(len(edges) - 1), strict=True):  # fmt: skip
+                rows.append(LegendRow("marker", label, color, "h", gid="legend-hexagons",
+                                      edge="#8a8a8a"))  # fmt: skip
+    elif "points" in spec.layers and inc is not None and len(inc):
         present = set(inc["event_type"].astype(str))
         for et in ("armed_clash", "violence_against_civilians", "explosion_remote"):
             if et in present:
@@ -463,7 +498,9 @@ def wrap(text: str, width_pt: float, size: float, weight: str = "normal",
     lines: list[str] = []
     for para in text.split("\n"):
         line = ""
-        for word in para.split():
+        for word in para.replace("\t", " ").split(" "):  # a no-break space joins words
+            if not word:
+                continue
             trial = f"{line} {word}" if line else word
             if line and text_width(trial, size, weight, family) > width_pt:
                 lines.append(line)
@@ -782,6 +819,12 @@ def build_base(
         texts = page_texts(spec, data, summary)
         rows = legend_rows(spec, view, data)
         layout = layout_page(spec, texts, rows, family=family)
+        extent = _page_extent(spec, view, layout, bounds)
+        density = density_choice(spec, view, layout, extent)
+        if density.mode == "hexagons":
+            texts = page_texts(spec, data, summary, density=density)
+            view, layout, extent = _hexagon_page(spec, view, data, texts, density, layout,
+                                                 extent, bounds, family)  # fmt: skip
         fig = Figure(figsize=(spec.width / spec.dpi, spec.height / spec.dpi), dpi=spec.dpi,
                      facecolor="white")  # fmt: skip
         FigureCanvasAgg(fig)
@@ -789,10 +832,10 @@ def build_base(
         # drew the whole figure eight times before it was finished. Drawing is explicit.
         fig.canvas.draw_idle = lambda *args, **kwargs: None  # type: ignore[method-assign]
         fig.atlas_layout = layout  # type: ignore[attr-defined]
+        fig.atlas_density = density  # type: ignore[attr-defined]
         for block in layout.texts.values():
             _draw_text(fig, layout, block)
         ax = fig.add_axes(layout.frac(layout.map), gid="map")
-        extent = _page_extent(spec, view, layout, bounds)
         attribution = _draw_map(ax, spec, view, extent, skip=INCIDENT_LAYERS)
         sz = layout.sizes
         print_scale(ax, min(sz.scale, 1.0) if sz.print_preset else 1.0, min_font=sz.minimum)
@@ -811,6 +854,151 @@ def build_base(
         furniture.draw_callouts(ax, spec, data, sz.small, avoid=avoid)
         _labels_yield(fig, ax)
     return PageParts(fig, ax, layout, view, extent, texts)
+
+
+# ---- symbols that survive density -------------------------------------------------------------
+@dataclass(frozen=True)
+class DensityChoice:
+    """How the page draws the points layer: ``mode`` "points" or "hexagons", for the
+    spec's ``asked`` density; ``covered`` is the share of the markers in the frame
+    (``markers`` of them) whose centre another marker covers as points are drawn on this
+    page (None: not measured, no points to draw); ``km`` the hexagons' width."""
+
+    mode: str
+    asked: str
+    covered: float | None = None
+    markers: int = 0
+    km: float | None = None
+
+    def note(self, lang: str) -> str:
+        """The face's sentence saying that hexagons replace the points (and why)."""
+        key = "print_hexagons_auto" if self.asked == "auto" else "print_hexagons_asked"
+        return i18n.t(key, lang, km=_km_words(self.km or 0.0, lang))
+
+    def method(self, lang: str) -> str:
+        """The sidecar's line: what the points layer draws, and the measure behind it
+        ("" when nothing was measured and nothing else was asked)."""
+        from layers.density import AUTO_MAX
+
+        if self.covered is None:  # small multiples, animations, or no points drawn
+            return "" if self.asked == "points" else i18n.t("sources_md_points_only", lang)
+
+        pct = (i18n.fmt_number(100 * self.covered, lang, decimals=0)
+               if self.covered is not None else "–")  # fmt: skip
+        limit = i18n.fmt_number(100 * AUTO_MAX, lang, decimals=0)
+        n = i18n.fmt_int(self.markers, lang)
+        if self.mode == "hexagons":
+            key = "sources_md_hexagons_auto" if self.asked == "auto" else "sources_md_hexagons"
+            return i18n.t(key, lang, km=_km_words(self.km or 0.0, lang), pct=pct, n=n,
+                          limit=limit)  # fmt: skip
+        return i18n.t("sources_md_points", lang, pct=pct, n=n, limit=limit)
+
+
+def _km_words(km: float, lang: str) -> str:
+    return i18n.fmt_number(km, lang, decimals=0 if km >= 10 or km == int(km) else 1)
+
+
+def marker_positions(
+    view: AtlasData, layout: PageLayout, extent: tuple[float, float, float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres and radii (points on the page) of the incident markers inside ``extent``
+    as the points layer would draw them on this layout (its order, widths and the page's
+    symbol scale): what :func:`layers.density.covered_share` measures."""
+    from layers.incidents import print_markers
+
+    inc = view.incidents
+    if inc is None or not len(inc):
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    x0, y0, x1, y1 = extent
+    mb, k = layout.map, layout.symbol_scale
+    xs, ys, rs = [], [], []
+    for _marker, x, y, diam, _colors in print_markers(inc):
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        xs.append(mb.x + (x[inside] - x0) / (x1 - x0) * mb.w)
+        ys.append(mb.y + (y[inside] - y0) / (y1 - y0) * mb.h)
+        rs.append(diam[inside] * k / 2.0)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(rs)
+
+
+def density_choice(
+    spec: MapSpec, view: AtlasData, layout: PageLayout, extent: tuple[float, float, float, float]
+) -> DensityChoice:
+    """Points or hexagons for the points layer on this page (``spec.density``): "auto"
+    takes hexagons when more than :data:`layers.density.AUTO_MAX` of the markers in the
+    frame would have their centre covered by another marker (any other, drawn over or
+    under it: the two then read as one blot), else points."""
+    from layers.density import AUTO_MAX, covered_share
+
+    asked = getattr(spec, "density", "auto")
+    inc = view.incidents
+    if "points" not in spec.layers or inc is None or not len(inc):
+        return DensityChoice("points", asked)
+    x, y, r = marker_positions(view, layout, extent)
+    covered = covered_share(x, y, r, above_only=False)
+    hexagons = asked == "hexagons" or (asked == "auto" and covered > AUTO_MAX)
+    if not hexagons or not len(x):
+        return DensityChoice("points", asked, covered, len(x))
+    return DensityChoice("hexagons", asked, covered, len(x), _print_hex_km(layout, extent))
+
+
+#: Round hexagon widths (km), so the legend says "~10 km", not "~9.3 km".
+_NICE_KM = tuple(m * 10.0**e for e in range(-1, 4) for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8))
+
+
+def _print_hex_km(layout: PageLayout, extent: tuple[float, float, float, float]) -> float:
+    """The hexagon width (km) that is about :data:`PRINT_HEX_PT` (print) or
+    :data:`WEB_HEX_PT` (screen) wide on this page, rounded to a round number."""
+    from layers.hexbins import KM_PER_DEG
+
+    x0, y0, x1, y1 = extent
+    lat = (y0 + y1) / 2
+    km_per_pt = (x1 - x0) * KM_PER_DEG * math.cos(math.radians(lat)) / layout.map.w
+    want = (PRINT_HEX_PT if layout.sizes.print_preset else WEB_HEX_PT) * km_per_pt
+    return min(_NICE_KM, key=lambda v: abs(math.log(v / want)))
+
+
+def hexagon_view(
+    view: AtlasData, extent: tuple[float, float, float, float], km: float
+) -> AtlasData:
+    """``view`` with the incidents inside ``extent`` binned into hexagons ``km`` wide
+    (atlas.aggregate.hex_bins, the app's binning), regular at the frame's middle latitude:
+    the points layer and the legend read them (layers.hexbins.aggregated)."""
+    import pandas as pd
+    import shapely
+
+    from atlas.aggregate import ViewChoice, hex_bins, in_box
+    from layers.hexbins import KM_PER_DEG
+
+    inc = view.incidents
+    lat0 = (extent[1] + extent[3]) / 2
+    geoms = inc.geometry.values
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+    mask = in_box(x, y, extent)
+    fat = pd.to_numeric(inc["fatalities"], errors="coerce").astype("float64").to_numpy()
+    size = km / (math.sqrt(3.0) * KM_PER_DEG * math.cos(math.radians(lat0)))
+    bins = hex_bins(x[mask], y[mask], size, lat0=lat0, fatalities=fat[mask])
+    n = int(mask.sum())
+    choice = ViewChoice("hexagons", tuple(extent), 0, n, len(inc), bins=bins, threshold=0,
+                        positions=np.flatnonzero(mask))  # fmt: skip
+    return dataclasses.replace(view, shown=choice)
+
+
+def _hexagon_page(spec: MapSpec, view: AtlasData, data: AtlasData, texts: PageTexts,
+                  density: DensityChoice, layout: PageLayout, extent: tuple[float, ...],
+                  bounds: tuple[float, float, float, float] | None,
+                  family: str) -> tuple[AtlasData, PageLayout, tuple[float, ...]]:  # fmt: skip
+    """The hexagon page's view, layout and extent. The legend's classes depend on the
+    hexagons in the frame, and the frame on the legend's room: laid out again until the
+    classes the legend gives are those of the hexagons drawn (twice at most, in practice)."""
+    hview = hexagon_view(view, extent, density.km)
+    for _ in range(3):
+        rows = legend_rows(spec, hview, data)
+        layout = layout_page(spec, texts, rows, family=family)
+        extent = _page_extent(spec, view, layout, bounds)
+        hview = hexagon_view(view, extent, density.km)
+        if legend_rows(spec, hview, data) == rows:
+            break
+    return hview, layout, extent
 
 
 def legend_reserve(layout: PageLayout) -> float:
@@ -1092,6 +1280,10 @@ def _corner_counts(view: AtlasData, extent: tuple[float, float, float, float],
     }
 
 
+def _overlap(a: Box, b: Box) -> bool:
+    return a.x < b.right and b.x < a.right and a.y < b.top and b.y < a.top
+
+
 def _corner_box(layout: PageLayout, corner: str, w: float, h: float) -> Box:
     mb = layout.map
     pad = layout.sizes.small * 0.5
@@ -1131,7 +1323,10 @@ def _place_legend_and_inset(
         else:
             iw, ih = layout.inset_size
             counts = _corner_counts(view, extent, (iw / mb.w, ih / mb.h))
-            free = [c for c in ("ul", "lr") if counts[c] == 0]
+            # a corner with no incident under it, and not under the legend (lower right
+            # was taken under a legend reaching down past the inset's top)
+            free = [c for c in ("ul", "lr") if counts[c] == 0
+                    and not _overlap(_corner_box(layout, c, iw, ih), legend_box)]  # fmt: skip
             if free:
                 inset_box = _corner_box(layout, free[0], iw, ih)
             else:
@@ -1191,9 +1386,10 @@ def _legend_row(lax: Axes, row: LegendRow, lines: list[str], x: float, y: float,
             gx += GLYPH_PT + 3 + text_width(label, size) + size
         return y - line
     if row.kind == "marker":
-        k = 0.8 if row.marker in ("s", "D") else 1.0
+        k = {"s": 0.8, "D": 0.8, "h": 1.45}.get(row.marker, 1.0)
         lax.scatter([x + GLYPH_PT / 2], [mid], s=(6.0 * k) ** 2, marker=row.marker,
-                    c=[row.color], edgecolors="white", linewidths=0.3, alpha=0.9)  # fmt: skip
+                    c=[row.color], edgecolors=row.edge, linewidths=0.3 if row.edge == "white"
+                    else 0.5, alpha=0.9)  # fmt: skip
         lax.text(x + GLYPH_PT + 3, y, "\n".join(lines), gid=row.gid, **kw)
         return y - len(lines) * line
     if row.kind == "line":
@@ -1299,6 +1495,7 @@ __all__ = [
     "MIN_MAP_SHARE",
     "RC",
     "Box",
+    "DensityChoice",
     "FontSizes",
     "LegendRow",
     "PageLayout",
@@ -1307,6 +1504,9 @@ __all__ = [
     "build_base",
     "build_page",
     "clear_incidents",
+    "density_choice",
+    "hexagon_view",
+    "marker_positions",
     "compute_summary",
     "draw_incidents",
     "filter_view",

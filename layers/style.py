@@ -43,6 +43,10 @@ EVENT_MARKERS: dict[str, str] = {
     "other": "D",
 }
 assert set(EVENT_COLORS) == set(EVENT_TYPES), "one colour per canonical event type"
+#: On the screen map every incident is a circle, so the shape cannot tell riots from
+#: protests (one muted hue): protests are drawn as rings (white fill, their colour as a
+#: thick outline), riots filled, in the map and its legend alike.
+SCREEN_RINGS: frozenset[str] = frozenset({"protest"})
 
 #: ColorBrewer YlOrRd, 5 classes (sequential, colour-blind safe).
 CHOROPLETH_RAMP: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -167,6 +171,7 @@ __all__ = [
     "CHOROPLETH_RAMP",
     "EVENT_COLORS",
     "EVENT_MARKERS",
+    "SCREEN_RINGS",
     "FATALITY_CLASSES",
     "STYLES",
     "bin_colors",

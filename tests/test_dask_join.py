@@ -174,3 +174,14 @@ def test_one_million_incidents_equal(tmp_path: Path, scheduler: str) -> None:
     assert main(["join", *common, "--out", str(dask), "--engine", "dask",
                  "--scheduler", scheduler]) == 0  # fmt: skip
     pd.testing.assert_frame_equal(_table(dask, ".parquet"), _table(default, ".parquet"))
+
+
+def test_local_cluster_with_a_worker_memory_limit_equals_default(tmp_path: Path) -> None:
+    """`--workers 1 --worker-memory 1GB`: the local cluster dask starts itself, its worker
+    capped (dask spills above the cap), gives the default engine's output."""
+    default, dask = tmp_path / "default.csv", tmp_path / "dask.csv"
+    common = _args(incidents=SAMPLE, regions=VRAEM)
+    assert main(["join", *common, "--out", str(default)]) == 0
+    assert main(["join", *common, "--out", str(dask), "--engine", "dask", "--workers", "1",
+                 "--worker-memory", "1GB"]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(_table(dask, ".csv"), _table(default, ".csv"))

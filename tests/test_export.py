@@ -375,14 +375,17 @@ def _svg_rect(svg: str, gid: str) -> tuple[float, float]:
     return max(xs) - min(xs), max(ys) - min(ys)
 
 
+@pytest.mark.parametrize("density", ["auto", "hexagons"])
 @pytest.mark.parametrize("preset", PRESETS)
-def test_svg_of_every_preset_is_publishable(preset, tmp_path):
+def test_svg_of_every_preset_is_publishable(preset, density, tmp_path):
     """On the SVG a reader gets: the smallest type is 7 pt (print) / 12 px (web), the map
     is at least 60% of the graphic, one "Source:" line, no address or file path on the
-    face, and the sidecar beside it. The VRAEM frame, the shipped bundle."""
+    face, and the sidecar beside it. The VRAEM frame, the shipped bundle; with the
+    density style chosen by the page (auto) and with hexagons asked for."""
     from atlas.data import load_shipped
 
     spec = MapSpec(
+        density=density,
         title="Violence in the VRAEM",
         dek="Clashes and attacks around the Apurímac, Ene and Mantaro valleys",
         notes="Points are placed at the nearest village.",
@@ -412,6 +415,12 @@ def test_svg_of_every_preset_is_publishable(preset, tmp_path):
     assert 'id="reference-label"' in svg
     assert result.sources_path.is_file()
     assert "<dc:source>Source: Desk research;" in svg  # and in the file's metadata
+    if density == "hexagons":  # the legend's classes and the note say what is drawn
+        assert "Incidents per hexagon" in face
+        # the note's sentence, unless the note gave way for room (then the page says so)
+        assert "counts the events of every type" in face or any("note" in d for d in result.dropped)
+        side = result.sources_path.read_text(encoding="utf-8")
+        assert "Drawing: hexagons about" in side
 
 
 def test_two_app_views_export_two_frames_centred_where_the_views_were(tmp_path):

@@ -406,3 +406,24 @@ def test_point_payload_rebuilds_each_popup_and_sends_each_string_once() -> None:
     note = inc["notes"].iloc[0]
     assert sum(note in s for s in strings) == 1
     assert len(json.dumps(payload)) < 0.5 * sum(len(p) for p in expected)
+
+
+def test_screen_map_tells_riots_from_protests_by_ring_in_map_and_legend() -> None:
+    """Riots and protests share one muted hue; on the screen (circles only) protests are
+    rings, riots filled: the payload says so per symbol and the legend draws the same."""
+    from atlas.data import load_shipped
+    from layers.incidents import PointsLayer, dom_payload
+    from layers.legend import _swatch
+    from layers.style import EVENT_COLORS
+
+    inc = load_shipped().incidents
+    assert {"riot", "protest"} <= set(inc["event_type"].astype(str))
+    payload = dom_payload(inc, "en", True)
+    for row, kind in zip(payload["rows"], inc["event_type"].astype(str), strict=True):
+        assert payload["colors"][row[3]] == EVENT_COLORS[kind]
+        assert payload["rings"][row[3]] is (kind == "protest")
+    entries = {e.label: e for e in PointsLayer().legend_entries(load_shipped(), MapSpec())}
+    riot, protest = entries["Riot"], entries["Protest"]
+    assert riot.color == protest.color and not riot.ring and protest.ring
+    assert "fill='#ffffff'" in _swatch(protest) and f"stroke='{protest.color}'" in _swatch(protest)
+    assert f"fill='{riot.color}'" in _swatch(riot)

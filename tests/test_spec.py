@@ -75,6 +75,7 @@ EVERY_KEY = MapSpec(
     font=HOUSE_FONT,
     coca_year=2020,
     north_arrow=True,
+    density="hexagons",
     lang="es",
 )
 
@@ -162,6 +163,8 @@ def test_old_center_zoom_links_and_files_convert_to_a_bbox() -> None:
         ({"periods": [["2021-02-30", "2021-03-01"], ["2022-01-01", "2022-02-01"]]}, "periods"),
         ({"periods": [["2021-01-01"], ["2022-01-01", "2022-02-01"]]}, "periods"),
         ({"small_multiples": "month"}, "small_multiples"),
+        ({"density": "heatmap"}, "density"),
+        ({"density": ["points"]}, "density"),
         ({"font": "/etc/passwd"}, "font"),
         ({"font": "../../fonts/evil.ttf"}, "font"),
         ({"font": "Comic Sans"}, "font"),  # not on the operator's list
@@ -306,6 +309,7 @@ def _specs(draw):
         generalise=draw(st.sampled_from(["none", "district", "grid:5", "grid:0.5", "grid:12.5"])),
         periods=draw(_periods()),
         small_multiples=draw(st.sampled_from(["none", "year", "quarter"])),
+        density=draw(st.sampled_from(["auto", "points", "hexagons"])),
         bucket=draw(st.sampled_from(BUCKETS)),
         coca_year=draw(st.one_of(st.none(), st.integers(1990, 2100))),
         lang=draw(st.sampled_from(["en", "es"])),

@@ -246,6 +246,11 @@ def _clamp_state(data: AtlasData) -> None:
     ss = st.session_state
     dmin, dmax = _date_bounds(data)
     dates = ss.get(K.DATES) or (dmin, dmax)
+    before, ss[K.DATE_BOUNDS] = ss.get(K.DATE_BOUNDS), (dmin, dmax)
+    if before is not None and before != (dmin, dmax) and tuple(dates) == tuple(before):
+        # the whole period of the old data stays the whole period of the new: an upload
+        # reaching back to 2010 must not keep the sample's 2018 start and hide its years
+        dates = (dmin, dmax)
     if len(dates) == 2:
         lo = min(max(dates[0], dmin), dmax)
         hi = min(max(dates[1], lo), dmax)

@@ -30,6 +30,7 @@ class K:
     URL_ERROR = "atlas_url_error"  # message of a bad URL value, shown once as a warning
     LANG = "w_lang"
     DATES = "w_dates"
+    DATE_BOUNDS = "atlas_date_bounds"  # (first, last day) of the data the dates were kept for
     QUICK = "w_quick"
     BUCKET = "w_bucket"
     TYPES = "w_types"

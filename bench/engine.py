@@ -99,6 +99,24 @@ def write_acled_csv(path: Path, n: int, chunk: int = 1_000_000) -> None:
 
 def _tree_rss(pid: int) -> int:
     """Resident bytes of ``pid`` and all its descendants (dask's scheduler and workers)."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/statm", encoding="utf-8") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+#: A run whose process tree used less than this much CPU over STALL_WINDOW_S is stalled
+#: (the first 10M dask run sat with both workers paused at dask's memory threshold).
+STALL_CPU_S = 5.0
+STALL_WINDOW_S = 300.0
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -109,31 +127,46 @@ def _tree_rss(pid: int) -> int:
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [pid]
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         todo += children.get(p, [])
+    return out
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the living processes of ``pid``'s tree."""
+    total = 0.0
+    for p in _tree(pid):
         try:
-            with open(f"/proc/{p}/statm", encoding="utf-8") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{p}/stat", encoding="utf-8") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, IndexError):
             continue
     return total
 
 
 def run_watched(cmd: list[str], budget_bytes: int, timeout_s: float) -> tuple[str, float, int]:
-    """Run ``cmd``, sampling its process tree's RSS twice a second; stop it past the budget
-    or the timeout. Returns (outcome: ok | out of memory | timeout | exit N, seconds,
-    peak bytes)."""
+    """Run ``cmd``, sampling its process tree's RSS twice a second; stop it past the budget,
+    the timeout, or when it stalls (under :data:`STALL_CPU_S` of CPU in
+    :data:`STALL_WINDOW_S`). Returns (outcome: ok | out of memory | timeout | stalled |
+    exit N, seconds, peak bytes)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)  # fmt: skip
     peak, outcome = 0, ""
+    cpu_marks: list[tuple[float, float]] = []
     while proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))
         elapsed = time.perf_counter() - t0
-        if peak > budget_bytes or elapsed > timeout_s:
-            outcome = "out of memory" if peak > budget_bytes else "timeout"
+        cpu_marks.append((elapsed, _tree_cpu_s(proc.pid)))
+        old = [c for t, c in cpu_marks if t <= elapsed - STALL_WINDOW_S]
+        stalled = bool(old) and cpu_marks[-1][1] - old[-1] < STALL_CPU_S
+        if peak > budget_bytes or elapsed > timeout_s or stalled:
+            outcome = ("out of memory" if peak > budget_bytes
+                       else "stalled" if stalled else "timeout")  # fmt: skip
             os.killpg(proc.pid, 9)
             proc.wait()
             break

@@ -768,3 +768,29 @@ def test_folded_panels_are_made_only_while_open(app: AppTest) -> None:
     assert any("licence" in f.columns and "vintage" in f.columns for f in frames)  # fetch
     assert [b for b in at.button if b.label == t("export_button", "en")]
     assert len(at.code) == 1  # the share link (its text: tests of share_url)
+
+
+def test_an_upload_wider_than_the_sample_shows_all_its_years(app: AppTest) -> None:
+    """The page showed the sample's whole period (2018-2024); a reader's file reaching back
+    to 2010 is shown whole too, not cut to the sample's dates. A narrowed range stays."""
+    rows = ["event_id,date,latitude,longitude,event_type,fatalities,notes"]
+    rows += [f"W{k},{year}-06-15,-12.{20 + k},-73.9,armed_clash,1,"
+             for k, year in enumerate((2010, 2012, 2016, 2025))]  # fmt: skip
+    up = read_upload("wide.csv", ("\n".join(rows) + "\n").encode(), "incidents", 2**20)
+    assert up.report.rows_kept == 4
+    at = _run(app)
+    key = f"incidents:{up.sha256}"
+    at.session_state[K.UPLOADS] = {key: up}
+    at.session_state[K.UPLOAD_ACTIVE] = {"incidents": key, "regions": []}
+    _run(at)
+    assert "4 incidents" in _markdown(at)
+    assert tuple(at.session_state[K.DATES]) == (dt.date(2010, 6, 15), dt.date(2025, 6, 15))
+    # a range the reader narrowed is kept (clamped to the data), not widened
+    at.session_state[K.UPLOAD_ACTIVE] = {"incidents": None, "regions": []}
+    _run(at)
+    year_2020 = (dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    at.date_input(key=W(K.DATES)).set_value(year_2020)
+    _run(at)
+    at.session_state[K.UPLOAD_ACTIVE] = {"incidents": key, "regions": []}
+    _run(at)
+    assert tuple(at.session_state[K.DATES]) == year_2020

@@ -195,9 +195,9 @@ def _big_loaded(page) -> bool:
 
 
 def _big_phrase(big: pd.DataFrame, url: str) -> str:
-    """The loader's counts line for its file under the dates its URL carries: after the
-    upload the page keeps the date range it had (the shipped data's), so a file reaching
-    outside it is not counted whole."""
+    """The loader's counts line for its file under the dates its URL carries (after an
+    upload a page that showed the whole period shows the file's; a range the reader
+    narrowed is kept, and then the file is not counted whole)."""
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     keep = pd.Series(True, index=big.index)
     if "date_from" in query:

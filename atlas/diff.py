@@ -7,7 +7,8 @@ filtered one), and returns a :class:`DiffResult`:
 * ``changes``: one row per id in either file with ``status`` added / removed / changed /
   unchanged, the fields that differ (:data:`COMPARED_FIELDS`), and the revisions:
   fatalities up or down, kilometres moved (WGS 84 ellipsoid), days moved; a point counts
-  as moved above :data:`MOVE_DEGREES` (0.001° ≈ 100 m) in latitude or longitude.
+  as moved above :data:`MOVE_DEGREES` (0.001° ≈ 100 m) in latitude or longitude, or when
+  a smaller move takes it across ``spec.region``'s edge.
 * ``totals``: per region (``spec.region`` and everything) and period, inside the spec's
   filters: events and fatalities in each version, added, removed, revised, and the
   revised events that entered or left the cell, so ``events_new = events_old + added -
@@ -15,7 +16,9 @@ filtered one), and returns a :class:`DiffResult`:
 * both files' names, sha256, modification times and event date ranges.
 
 Refused, never guessed: files of different sources (ACLED against UCDP, a table...),
-files without an id column, files with duplicate ids (listed).
+files without an id column or with rows whose id is blank (counted), files with duplicate
+ids (listed). Ids are matched without the blanks around them, as the readers find
+duplicates.
 """
 
 from __future__ import annotations
@@ -157,15 +160,22 @@ def check_ids(frame: gpd.GeoDataFrame, report: LoadReport, name: str) -> None:
             f"{', …' if len(set(dups)) > 20 else ''}); a diff cannot tell which row is the "
             "event: fix the file (ids must be unique)"
         )
-    ids = frame["event_id"].astype("string").fillna("")
+    ids = _ids(frame)
     if not len(frame):
         return
     made = ids.str.fullmatch(re.escape(str(frame["dataset"].iloc[0])) + r":\d+")
-    if bool(made.all()) or bool((ids == "").any()):
+    if bool(made.all()):
         raise InputError(
             f"{name}: no event id column (looked for ACLED event_id_cnty, UCDP id, or a "
             "table's event_id/id); a diff matches events by id and will not guess by place "
             "or date"
+        )
+    blank = int((ids == "").sum())
+    if blank:
+        raise InputError(
+            f"{name}: {blank:,} {'row has' if blank == 1 else 'rows have'} no event id (the "
+            "cell is empty or blank); a diff matches events by id and will not guess which "
+            "event such a row is: fix the file (every row needs an id)"
         )
 
 
@@ -203,9 +213,9 @@ def diff_incidents(
         raise InputError(f"by {by!r}: choose {', '.join(PERIODS)}")
     spec = spec or MapSpec()
     for name, frame in (("old", old), ("new", new)):
-        dup = frame["event_id"].astype("string").duplicated()
+        dup = _ids(frame).duplicated()
         if dup.any():
-            ids = ", ".join(frame.loc[dup, "event_id"].astype(str).unique()[:20])
+            ids = ", ".join(_ids(frame)[dup].astype(str).unique()[:20])
             raise InputError(f"{name} version: duplicate event ids ({ids}); ids must be unique")
     a = _prepare(old, spec, regions, "old")
     b = _prepare(new, spec, regions, "new")
@@ -292,11 +302,17 @@ def changes_points(
 
 
 # ---- private stages -----------------------------------------------------------------------
+def _ids(frame: pd.DataFrame) -> pd.Series:
+    """Event ids as text without the blanks around them: the readers keep an id cell as
+    written but find duplicates on the stripped text, so " PER1" and "PER1" are one event
+    (matched, not one removed and one added)."""
+    return frame["event_id"].astype("string").fillna("").str.strip()
+
+
 def _prepare(
     frame: gpd.GeoDataFrame, spec: MapSpec, regions: gpd.GeoDataFrame | None, tag: str
 ) -> pd.DataFrame:
-    ids = frame["event_id"].astype("string")
-    out = pd.DataFrame(index=pd.Index(ids, name="event_id"))
+    out = pd.DataFrame(index=pd.Index(_ids(frame), name="event_id"))
     out["present"] = True
     for col in ("date_start", "date_end"):
         out[col] = pd.to_datetime(frame[col]).to_numpy()
@@ -325,7 +341,10 @@ def _changed_fields(both: pd.DataFrame, common: pd.Series) -> pd.Series:
     flags["fatalities"] = ~((fo == fn) | (fo.isna() & fn.isna()))
     moved = np.maximum((both["lon_new"] - both["lon_old"]).abs(),
                        (both["lat_new"] - both["lat_old"]).abs())  # fmt: skip
-    flags["coordinates"] = moved > MOVE_DEGREES
+    # a hair's move that takes the point across the region's edge is a move too: else an
+    # "unchanged" event would enter or leave the region's totals unexplained
+    crossed = both["inside_old"].ne(both["inside_new"]) & both["inside_old"].notna()
+    flags["coordinates"] = (moved > MOVE_DEGREES) | (crossed & both["inside_new"].notna())
     names = pd.Series("", index=both.index, dtype=object)
     for col in COMPARED_FIELDS:
         hit = flags[col].fillna(False).to_numpy(dtype=bool) & common.to_numpy()

@@ -114,14 +114,20 @@ def safe_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_safe_csv(df: pd.DataFrame, path_or_buf: str | Path | IO[str] | None = None) -> str | None:
-    """Write ``df`` as UTF-8 CSV with formulas neutralised; every CSV export uses this."""
+    """Write ``df`` as UTF-8 CSV with formulas neutralised; every CSV export uses this.
+
+    Rows end in CRLF (RFC 4180) because Python's csv writer quotes only the characters of
+    its line ending: with "\n" a cell holding a lone carriage return was written bare,
+    and a spreadsheet starts a new row there, so ``"x\r=cmd|..."`` put an unneutralised
+    formula at the start of a row.
+    """
     frame = safe_csv_frame(df)
     if path_or_buf is None:
-        return frame.to_csv(index=False)
+        return frame.to_csv(index=False, lineterminator="\r\n")
     if isinstance(path_or_buf, str | Path):
-        frame.to_csv(path_or_buf, index=False, encoding="utf-8")
+        frame.to_csv(path_or_buf, index=False, encoding="utf-8", lineterminator="\r\n")
         return None
-    frame.to_csv(path_or_buf, index=False)
+    frame.to_csv(path_or_buf, index=False, lineterminator="\r\n")
     return None
 
 

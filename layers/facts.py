@@ -33,12 +33,13 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Districts listed in "top districts".
 TOP_DISTRICTS = 5
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~%])")
 
 
 def md_text(value: object) -> str:
     """Text from the data made inert in Markdown and HTML: ``<``, ``>`` and ``&`` as
-    entities, Markdown's punctuation backslash-escaped, line breaks as spaces."""
+    entities, Markdown's punctuation backslash-escaped, line breaks as spaces. ``%`` is
+    escaped too, so no ``{%`` survives for a Jinja/Liquid site the text is pasted into."""
     text = " ".join(str(value).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)

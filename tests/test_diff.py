@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,46 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert err.startswith("conflict-atlas diff: duplicate_ids.csv") and err.count("\n") == 1
     assert main(["diff", str(V1), str(V2), "--out", str(tmp_path / "x.xlsx")]) == 2
+
+
+# ---- found by the generated versions (tests/test_fuzz_parsers.py::test_fuzz_diff) ----------
+def test_ids_padded_with_blanks_match_their_events() -> None:
+    """The readers find duplicates on the stripped id but keep the cell as written: the
+    diff used to call " PER2001 " a new event and PER2001 a removed one."""
+    res = diff_files(V1, HOSTILE / "padded_ids.csv")
+    assert res.counts() == {"added": 0, "removed": 0, "changed": 0, "unchanged": 7}
+    assert sorted(res.changes["event_id"]) == [f"PER200{i}" for i in range(1, 8)]
+
+
+def test_a_blank_id_is_refused_by_count_not_as_a_missing_column() -> None:
+    with pytest.raises(InputError, match=r"^blank_id\.csv: 1 row has no event id"):
+        diff_files(V1, HOSTILE / "blank_id.csv")
+
+
+def test_a_hairs_move_across_the_regions_edge_is_a_move() -> None:
+    """PER3001 moves 90 m (under the 0.001° threshold) from outside the VRAEM to inside:
+    as "unchanged" it entered the VRAEM's totals with nothing to explain it."""
+    res = diff_files(HOSTILE / "edge_hair_v1.csv", HOSTILE / "edge_hair_v2.csv")
+    row = _row(res, "PER3001")
+    assert (row["inside_old"], row["inside_new"]) == (False, True)
+    assert row["status"] == "changed" and row["fields_changed"] == "coordinates"
+    assert row["km_moved"] == pytest.approx(0.089, abs=0.002)  # 0.0008° of latitude
+    vraem = res.totals[res.totals["region"] == "vraem-devida"].iloc[0]
+    assert (vraem["events_old"], vraem["events_new"], vraem["revised_in"]) == (0, 1, 1)
+    assert vraem["events_new"] == (vraem["events_old"] + vraem["added"] - vraem["removed"]
+                                   + vraem["revised_in"] - vraem["revised_out"])  # fmt: skip
+
+
+def test_a_carriage_return_cannot_start_a_formula_row(tmp_path: Path) -> None:
+    out = tmp_path / "changes.csv"
+    assert main(["diff", str(V1), str(HOSTILE / "carriage_return_formula.csv"),
+                 "--out", str(out)]) == 0  # fmt: skip
+    text = out.read_bytes().decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    added = next(r for r in rows if r["event_id"] == "PER2098")
+    assert added["location_new"] == "Lugar\r=cmd|' /C calc'!A0"  # kept, and quoted
+    assert added["actor1_new"] == "Actor\r\n@SUM(1+1)*cmd|' /C calc'!A0"
+    # a spreadsheet ends a row at any CR or LF outside quotes: none starts with a formula
+    outside = re.sub(r'"(?:[^"]|"")*"', '""', text)
+    for line in re.split(r"\r\n|\r|\n", outside):
+        assert not line.startswith(("=", "+", "-", "@")), line

@@ -365,6 +365,98 @@ def test_ten_megabyte_header_gives_a_short_error(tmp_path: Path) -> None:
     assert len(str(info.value)) < 600 and "…" in str(info.value)
 
 
+# ---- facts output: names from the data made inert in Markdown, verbatim in JSON ----------------
+FACTS_DISTRICTS = HOSTILE / "text" / "facts_districts.geojson"
+FACTS_INCIDENTS = HOSTILE / "text" / "facts_incidents.csv"
+FACTS_SPEC = HOSTILE / "text" / "facts_actor.toml"
+#: What a Markdown renderer or a Jinja/Liquid site would act on; none may survive unescaped.
+_LIVE_MARKUP = ("<", ">", "](", "![", "`", "|", "{{", "}}", "{%", "%}", "{#", "~~", "**", "__")
+_MD_LINE = re.compile(r"^(### .+|- .+|\*\*[^*]+\*\*|)$")
+
+
+def _assert_inert_markdown(md: str) -> None:
+    """Every line is one the facts write (a newline in a name opens no heading, list or
+    table), and with the backslash escapes taken out no live markup is left."""
+    lines = md.split("\n")
+    assert all(_MD_LINE.fullmatch(line) for line in lines), [
+        line for line in lines if not _MD_LINE.fullmatch(line)
+    ]
+    for line in lines:
+        # a backslash keeps Markdown quiet but not a template engine: no pair may touch
+        assert not [m for m in ("{{", "{%", "{#", "}}", "%}", "#}") if m in line], line
+        if line.startswith("- "):
+            bare = re.sub(r"\\[\\`*_{}\[\]()#+\-.!|>~%]", "", line)
+            assert not [m for m in _LIVE_MARKUP if m in bare], line
+
+
+def _hostile_facts_data():
+    import dataclasses
+
+    import geopandas as gpd
+    import pandas as pd
+
+    from atlas.data import load_bundle
+    from atlas.regions import read_regions
+
+    data = load_bundle(incidents=[FACTS_INCIDENTS], districts=FACTS_DISTRICTS,
+                       districts_vintage="2099", use_cache=False)  # fmt: skip
+    # the same polygons as a user's region file: the focus region's name is hostile too
+    regions, _ = read_regions(FACTS_DISTRICTS, id_field="ubigeo", name_field="name", layer="user")
+    both = pd.concat([data.regions, regions], ignore_index=True)
+    return dataclasses.replace(data, regions=gpd.GeoDataFrame(both, crs=data.regions.crs))
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_hostile_names_in_the_facts_are_inert_in_markdown_and_verbatim_in_json(lang) -> None:
+    """District and region names with Markdown links and images, ``<img onerror>``, table
+    rows, backticks, Jinja blocks and newlines (`text/facts_districts.geojson`), and an
+    actor filter of the same (`text/facts_actor.toml`)."""
+    from layers.facts import article_facts, md_text
+
+    names = {f["properties"]["ubigeo"]: f["properties"]["name"]
+             for f in json.loads(FACTS_DISTRICTS.read_text("utf-8"))["features"]}  # fmt: skip
+    spec = MapSpec.from_file(FACTS_SPEC).replace(region="990103", lang=lang)
+    facts = article_facts(spec, _hostile_facts_data(), inputs=[("<b>in</b>.csv", "0" * 64)])
+    md = facts.markdown()
+    _assert_inert_markdown(md)
+    # every name is there, escaped (ranked 6, 5, 4, 3, 2 incidents: the sixth is cut)
+    for ubigeo in ("990106", "990105", "990104", "990103", "990102"):
+        assert f"{md_text(names[ubigeo])} ({ubigeo})" in md
+    assert md_text(names["990103"]) in md.split("\n")[3]  # the focus region's line
+    assert md_text(spec.actor) in md and md_text("<b>in</b>.csv") in md
+    numbers = json.loads(facts.to_json())  # data, not markup: verbatim
+    assert [(d["ubigeo"], d["district"], d["incidents"]) for d in numbers["top_districts"]] == [
+        (u, names[u], n) for u, n in (("990106", 6), ("990105", 5), ("990104", 4),
+                                      ("990103", 3), ("990102", 2))]  # fmt: skip
+    assert numbers["filters"]["actor"] == spec.actor
+    assert numbers["inputs"] == [{"file": "<b>in</b>.csv", "sha256": "0" * 64}]
+    assert numbers["inside_region"] == {"region": "990103", "incidents": 3, "deaths": 3,
+                                        "outside": 18}  # fmt: skip
+
+
+def test_the_facts_command_keeps_a_hostile_file_name_and_actor_inert(tmp_path: Path) -> None:
+    """`conflict-atlas facts` on a file whose name is markup (copied to tmp_path: such a
+    name is not committed) with the hostile actor filter, in Markdown and JSON."""
+    from cli import main
+
+    name = "[a](javascript:alert(1)) <img src=x onerror=alert(1)> {{ 7*7 }} |`x`|.csv"
+    src = tmp_path / name
+    shutil.copyfile(FACTS_INCIDENTS, src)
+    md_out, json_out = tmp_path / "facts.md", tmp_path / "facts.json"
+    args = ["facts", "--incidents", str(src), "--spec", str(FACTS_SPEC)]
+    assert main([*args, "--out", str(md_out)]) == 0
+    assert main([*args, "--format", "json", "--out", str(json_out)]) == 0
+    md = md_out.read_text("utf-8")
+    _assert_inert_markdown(md)
+    assert "21 incidents" in md  # every row matches the actor filter
+    numbers = json.loads(json_out.read_text("utf-8"))
+    assert numbers["inputs"] == [
+        {"file": name, "sha256": hashlib.sha256(src.read_bytes()).hexdigest()}
+    ]
+    assert numbers["filters"]["actor"] == "<b>[x](javascript:alert(1))</b> | `x` {{ 7*7 }}"
+    assert numbers["incidents"] == 21
+
+
 # ---- geodata build: altered or truncated sources are refused by hash, nothing written ---------
 GEODATA_FILES = [
     "geodata/boundaries/inei2023_light_distritos.geojson",  # truncated

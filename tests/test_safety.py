@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -78,6 +80,21 @@ def test_to_safe_csv_round_trip(tmp_path):
     to_safe_csv(gdf[["notes"]], buf)
     assert "'=1+2" in buf.getvalue()
     assert to_safe_csv(gdf[["notes"]]).splitlines()[1] == "'=1+2"
+
+
+def test_a_carriage_return_cannot_start_a_row_with_a_formula(tmp_path):
+    """A lone CR inside a cell used to be written bare (the csv writer quoted only "\n"):
+    a spreadsheet starts a new row there, so the "=cmd" after it ran as a formula."""
+    df = pd.DataFrame({"location": ["Lugar\r=cmd|' /C calc'!A0", "ok"], "n": [1, 2]})
+    text = to_safe_csv(df)
+    to_safe_csv(df, tmp_path / "x.csv")
+    assert (tmp_path / "x.csv").read_bytes().decode("utf-8") == text
+    assert '"Lugar\r=cmd' in text  # quoted
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["location", "n"], ["Lugar\r=cmd|' /C calc'!A0", "1"], ["ok", "2"]]
+    unquoted = re.sub(r'"(?:[^"]|"")*"', '""', text)  # what is left outside quotes
+    for line in re.split(r"\r\n|\r|\n", unquoted):
+        assert not line.startswith(("=", "+", "-", "@")), line
 
 
 def test_safe_csv_frame_column_names():

@@ -10,6 +10,10 @@ after another. Each must stay within 2x its solo time; every page must show only
 own counts; the server's RSS (process and children) must stay under MAX_SERVER_RSS;
 the upload's bytes must not be found in any file written meanwhile under the temp
 folder, the cache or the working tree, and the server must leave no new temp files.
+A wait that fails names the reader, its view and what it waited for, and saves every
+page's screenshot at that moment (bounded, before any cleanup) under the test's tmp_path.
+``ATLAS_TEST_READERS`` and ``ATLAS_TEST_BIG_ROWS`` cut the run down (e.g. 3 readers,
+200,000 rows) to prove the code path; the recorded run uses the defaults (20, 1,000,000).
 
 Soak: one page, 300 interactions in a loop (minimum deaths, clusters layer, one-step
 switch, language there and back, an export every 30th), RSS sampled after each; the
@@ -47,13 +51,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.ondemand]
 #: sessions at 2.5 GiB. Twenty sessions with one 1M-row upload (its raw bytes, the
 #: parsed frame and the map's payload held once, in its own session) get 4 GiB.
 MAX_SERVER_RSS = 4 * 2**30
-BIG_ROWS = 1_000_000
+#: Readers (the loader included) and the loader's rows: 20 and 1,000,000 in the recorded
+#: run; fewer through the environment only to prove the code path on a busy machine.
+READERS = max(2, int(os.environ.get("ATLAS_TEST_READERS", "20")))
+BIG_ROWS = int(os.environ.get("ATLAS_TEST_BIG_ROWS", "1000000"))
 MARKER = "SYNTHETIC-RELIABILITY-7f3c9a"
 
 
-def _views() -> list[dict[str, str]]:
+def _views(n: int = 19) -> list[dict[str, str]]:
     out = []
-    for i in range(19):
+    for i in range(n):
         year = 2018 + i % 7
         view = {"date_from": f"{year}-01-01", "date_to": f"{year}-12-31"}
         if i >= 7:
@@ -141,11 +148,75 @@ def _holds(path: Path, needle: bytes) -> bool:
     return False
 
 
+def _shoot_all(everyone: list, folder: Path, budget: float = 90.0) -> list[str]:
+    """Screenshots of every page now (each bounded, all within ``budget`` seconds), so a
+    failure shows what each reader saw at that moment; taken before any cleanup."""
+    folder.mkdir(parents=True, exist_ok=True)
+    deadline, saved = time.monotonic() + budget, []
+    for i, bp in enumerate(everyone):
+        left = deadline - time.monotonic()
+        if left <= 1:
+            break
+        path = folder / f"reader_{i:02d}.png"
+        try:
+            bp.page.screenshot(path=str(path), timeout=min(15_000, left * 1000))
+            saved.append(path.name)
+        except PlaywrightError:
+            continue
+    return saved
+
+
+def _step(everyone: list, shots: Path, who: str, what: str, action):
+    """Run one wait; if it fails, fail naming the reader, its view and what it waited
+    for, with the screenshots of every page taken at that moment."""
+    try:
+        return action()
+    except (PlaywrightError, pytest.fail.Exception) as exc:
+        saved = _shoot_all(everyone, shots)
+        detail = str(exc).strip().splitlines()[0][:600] if str(exc).strip() else type(exc).__name__
+        pytest.fail(f"{who}: {what} did not happen: {detail}\nscreenshots of every page at "
+                    f"that moment ({len(saved)} of {len(everyone)}): {shots}")  # fmt: skip
+
+
+#: In the page: the first number of the counts line ("199,814 incidents, ..."), or -1.
+_COUNTED = """() => { const h = document.querySelector('[data-testid=stMain] h4');
+  const m = h && h.innerText.match(/^[\\d,.\\s\u00a0]+/);
+  return m ? Number(m[0].replace(/\\D/g, '')) : -1; }"""
+
+
+def _big_loaded(page) -> bool:
+    """Whether the loader's counts line already counts its big file (the shipped data
+    holds a few thousand incidents); no waiting: during a rerun the line may be missing,
+    and a locator would wait for it."""
+    try:
+        return page.evaluate(_COUNTED) >= BIG_ROWS // 2
+    except PlaywrightError:  # the page is navigating or rerunning: not loaded yet
+        return False
+
+
+def _big_phrase(big: pd.DataFrame, url: str) -> str:
+    """The loader's counts line for its file under the dates its URL carries (after an
+    upload a page that showed the whole period shows the file's; a range the reader
+    narrowed is kept, and then the file is not counted whole)."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    keep = pd.Series(True, index=big.index)
+    if "date_from" in query:
+        keep &= big["date"] >= query["date_from"][-1]
+    if "date_to" in query:
+        keep &= big["date"] <= query["date_to"][-1]
+    return (f"{fmt_int(int(keep.sum()), 'en')} incidents, "
+            f"{fmt_int(int(big.loc[keep, 'fatalities'].sum()), 'en')} deaths")  # fmt: skip
+
+
 def test_twenty_readers_one_loading_a_million_rows(browser, app_server, tmp_path):
+    """READERS pages (default 20; ``ATLAS_TEST_READERS=3`` and ``ATLAS_TEST_BIG_ROWS`` for
+    a cut-down run of the same code path). Timeouts only bound a hang (2-core machine,
+    20 sessions): the slowdown is measured by the 2x assertion, not by them."""
     data = load_shipped()
-    views = _views()
+    views = _views(READERS - 1)
     expected = [_expected(data, v) for v in views]
     big = _big_csv(tmp_path / "million.csv")
+    shots = tmp_path / "screens"
     started_wall = time.time()
     temp_before = set(Path(tempfile.gettempdir()).iterdir())
     peak = _rss(app_server.pid)
@@ -153,65 +224,92 @@ def test_twenty_readers_one_loading_a_million_rows(browser, app_server, tmp_path
     loader = open_page(browser, viewport={"width": 1400, "height": 1000})
     pages = [open_page(browser, viewport={"width": 1100, "height": 800}) for _ in views]
     everyone = [loader, *pages]
+    for bp in everyone:
+        bp.page.set_default_timeout(120_000)
+    who = [f"reader {i} ({urllib.parse.urlencode(v)})" for i, v in enumerate(views, start=1)]
+    lpage = loader.page
     try:
-        loader.page.goto(app_server.url + "/", wait_until="domcontentloaded")
+        lpage.goto(app_server.url + "/", wait_until="domcontentloaded", timeout=300_000)
         for bp, view in zip(pages, views, strict=True):
-            bp.page.goto(f"{app_server.url}/?{urllib.parse.urlencode(view)}", wait_until="commit")
-        wait_for_app(loader.page)
-        for bp, phrase in zip(pages, expected, strict=True):
-            wait_for_counts(bp.page, phrase, timeout=120_000)
+            bp.page.goto(f"{app_server.url}/?{urllib.parse.urlencode(view)}",
+                         wait_until="commit", timeout=300_000)  # fmt: skip
+        _step(everyone, shots, "reader 0 (the loader, shipped data)", "its first page",
+              lambda: wait_for_app(lpage, timeout=600_000))  # fmt: skip
+        for name, bp, phrase in zip(who, pages, expected, strict=True):
+            _step(everyone, shots, name, f"its first counts line {phrase!r}",
+                  lambda bp=bp, phrase=phrase: wait_for_counts(bp.page, phrase, timeout=600_000))  # fmt: skip
             peak = max(peak, _rss(app_server.pid))
 
         solo = []
-        for bp, view in zip(pages, views, strict=True):
-            solo.append(_set_min_deaths(bp.page, view.get("lang", "en"), 1))
+        for name, bp, view in zip(who, pages, views, strict=True):
+            lang = view.get("lang", "en")
+            solo.append(_step(everyone, shots, name, "the end of its run after minimum deaths 1 (alone)",
+                              lambda bp=bp, lang=lang: _set_min_deaths(bp.page, lang, 1, 300_000)))  # fmt: skip
             peak = max(peak, _rss(app_server.pid))
 
-        # reader 0 starts the 1M-row upload; the others interact while it loads
-        lpage = loader.page
-        lpage.get_by_text(t("upload_title", "en")).click()
-        panel = lpage.locator("[data-testid=stExpander]").filter(has_text=t("upload_title", "en"))
-        panel.locator("input[type=file]").set_input_files(str(big))
-        panel.get_by_role("button", name=t("use_data", "en")).click(timeout=600_000)
+        # reader 0 starts the big upload; the others interact while it loads
+        def start_upload() -> None:
+            lpage.get_by_text(t("upload_title", "en")).scroll_into_view_if_needed()
+            lpage.get_by_text(t("upload_title", "en")).click()
+            panel = lpage.locator("[data-testid=stExpander]").filter(
+                has_text=t("upload_title", "en")
+            )
+            panel.locator("input[type=file]").set_input_files(str(big), timeout=600_000)
+            panel.get_by_role("button", name=t("use_data", "en")).click(timeout=600_000)
+
+        _step(everyone, shots, "reader 0 (the loader)", f"the upload of {BIG_ROWS:,} rows",
+              start_upload)  # fmt: skip
         load_started = time.monotonic()
         under_load, overlapped = [], []
-        big_phrase = f"{fmt_int(BIG_ROWS, 'en')} incidents"
-        for bp, view in zip(pages, views, strict=True):
-            began = time.monotonic()
-            loading = big_phrase not in lpage.locator("[data-testid=stMain] h4").first.inner_text()
-            under_load.append(_set_min_deaths(bp.page, view.get("lang", "en"), 0))
+        for name, bp, view in zip(who, pages, views, strict=True):
+            lang = view.get("lang", "en")
+            loading = not _big_loaded(lpage)
+            under_load.append(_step(everyone, shots, name, "the end of its run after minimum "
+                                    "deaths 0 (during the big load)",
+                                    lambda bp=bp, lang=lang: _set_min_deaths(bp.page, lang, 0, 600_000)))  # fmt: skip
             overlapped.append(loading)
             peak = max(peak, _rss(app_server.pid))
-            assert began >= load_started
-        wait_for_counts(lpage, big_phrase, timeout=900_000)
+        _step(everyone, shots, "reader 0 (the loader)", f"counts of its {BIG_ROWS:,} rows",
+              lambda: lpage.wait_for_function(f"() => ({_COUNTED})() >= {BIG_ROWS // 2}",
+                                              timeout=1_800_000))  # fmt: skip
         load_seconds = time.monotonic() - load_started
+        big_frame = pd.read_csv(big, usecols=["date", "fatalities"], dtype={"date": str})
+        big_phrase = _big_phrase(big_frame, lpage.url)
+        _step(everyone, shots, "reader 0 (the loader)", f"its counts line {big_phrase!r}",
+              lambda: wait_for_counts(lpage, big_phrase, timeout=300_000))  # fmt: skip
         peak = max(peak, _rss(app_server.pid))
 
         # each page still shows its own view (min deaths back to 0), the loader its file
-        for bp, phrase in zip(pages, expected, strict=True):
-            wait_for_counts(bp.page, phrase, timeout=120_000)
-            assert bp.dialogs == [] and bp.errors == [], (bp.dialogs, bp.errors)
-        assert big_phrase in lpage.locator("[data-testid=stMain] h4").first.inner_text()
+        for name, bp, phrase in zip(who, pages, expected, strict=True):
+            _step(everyone, shots, name, f"its own counts line {phrase!r} after the load",
+                  lambda bp=bp, phrase=phrase: wait_for_counts(bp.page, phrase, timeout=300_000))  # fmt: skip
+            assert bp.dialogs == [] and bp.errors == [], (name, bp.dialogs, bp.errors)
+        assert big_phrase in lpage.evaluate(
+            "() => document.querySelector('[data-testid=stMain] h4').innerText"
+        ), "reader 0 no longer shows its own file's counts"
     finally:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for i, bp in enumerate(everyone):
-            try:  # a slow screenshot must not hide the failure above
-                bp.page.screenshot(path=str(SCREENSHOTS / f"test_twenty_readers_{i:02d}.png"))
+        for bp in everyone:
+            try:
+                bp.page.context.close()
             except PlaywrightError:
                 pass
-            bp.page.context.close()
 
     ratios = [u / s for u, s, o in zip(under_load, solo, overlapped, strict=True) if o]
+    table = "; ".join(f"{i}: {s:.2f} s alone, {u:.2f} s {'during' if o else 'after'} the load"
+                      for i, (s, u, o) in enumerate(zip(solo, under_load, overlapped, strict=True),
+                                                    start=1))  # fmt: skip
     print(
-        f"20 readers: solo interaction median {statistics.median(solo):.2f} s "
-        f"(max {max(solo):.2f}); during the 1M-row load ({load_seconds:.0f} s) "
+        f"{READERS} readers: solo interaction median {statistics.median(solo):.2f} s "
+        f"(max {max(solo):.2f}); during the {BIG_ROWS:,}-row load ({load_seconds:.0f} s) "
         f"{len(ratios)} overlapped, median {statistics.median(under_load):.2f} s, "
         f"ratios median {statistics.median(ratios) if ratios else float('nan'):.2f} "
         f"max {max(ratios) if ratios else float('nan'):.2f}; "
-        f"server peak RSS {peak / 2**20:,.0f} MiB"
+        f"server peak RSS {peak / 2**20:,.0f} MiB; per reader: {table}"
     )
-    assert len(ratios) >= 5, "the big load ended before the others could interact"
-    assert max(ratios) <= 2.0, ratios
+    assert len(ratios) >= min(5, len(views)), (
+        f"the big load ended before the others could interact: {table}"
+    )
+    assert max(ratios) <= 2.0, f"an interaction took over 2x its solo time during the load: {table}"
     assert peak < MAX_SERVER_RSS, f"server RSS peaked at {peak / 2**20:,.0f} MiB"
 
     # the upload was never written where another session could read it, nor left behind

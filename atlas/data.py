@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -185,22 +186,30 @@ def return_freed_memory() -> None:
     this). Nothing live is touched: pyarrow returns its unused pages, glibc trims its
     heaps (``malloc_trim``; skipped where the C library has none).
     """
-    import ctypes
-    import ctypes.util
     import gc
 
     import pyarrow as pa
 
     gc.collect()
     pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None: looked up once (finding the C library may start
+    ``ldconfig``), not on every page run that hands memory back."""
+    import ctypes
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
-        trim = getattr(libc, "malloc_trim", None) if libc is not None else None
     except OSError:  # pragma: no cover - no loadable C library
-        trim = None
-    if trim is not None:
-        trim(0)
+        return None
+    return getattr(libc, "malloc_trim", None) if libc is not None else None
 
 
 # ---- shipped files --------------------------------------------------------------------

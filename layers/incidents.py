@@ -25,6 +25,7 @@ from layers.base import Layer, LegendEntry
 from layers.style import (
     EVENT_COLORS,
     EVENT_MARKERS,
+    RING_STYLE,
     SCREEN_RINGS,
     SIZE_LEGEND_FATALITIES,
     STYLES,
@@ -236,8 +237,7 @@ class _DomPoints(folium.map.Layer):
                 rows.forEach(function(r) {
                     var opts = Object.assign({radius: r[2], fillColor: C[r[3]], fill: true}, base);
                     if (P.rings[r[3]]) {  // a ring: white fill, its colour as the outline
-                        opts = Object.assign(opts, {fillColor: '#ffffff', color: C[r[3]],
-                                                    weight: 2.5});
+                        opts = Object.assign(opts, P.ring, {color: C[r[3]]});
                     }
                     reg.markers.push(L.circleMarker([r[0], r[1]], opts)
                         .bindPopup(function(){ return popup(r); }, {maxWidth: 320})
@@ -269,7 +269,7 @@ def dom_payload(incidents: gpd.GeoDataFrame, lang: str, sample: bool) -> dict:
     colors = event_colors(incidents["event_type"])
     ring = incidents["event_type"].astype("string").isin(SCREEN_RINGS).fillna(False).to_numpy()
     # one code per symbol (colour, and ring or filled): riots and protests share a hue
-    color_codes, symbols = pd.factorize(pd.Series(colors) + np.where(ring, "|ring", ""))
+    color_codes, symbols = pd.MultiIndex.from_arrays([colors, ring]).factorize()
     days = incident_days(incidents)
     table = pd.DataFrame(
         {
@@ -286,8 +286,9 @@ def dom_payload(incidents: gpd.GeoDataFrame, lang: str, sample: bool) -> dict:
     return {
         "rows": json.loads(table.to_json(orient="values", double_precision=6)),
         "strings": list(strings),
-        "colors": [str(s).split("|")[0] for s in symbols],
-        "rings": [str(s).endswith("|ring") for s in symbols],
+        "colors": [str(c) for c in symbols.get_level_values(0)],
+        "rings": [bool(r) for r in symbols.get_level_values(1)],
+        "ring": RING_STYLE,
         "labels": labels,
         "banner": popup_banner(lang) if flag.any() else "",
     }
@@ -342,14 +343,14 @@ def _compact_callback(lang: str, sample: bool) -> str:
     # textContent only: nothing from the data is parsed as HTML
     return (
         "var callback = (function(){"
-        f"var C={json.dumps(colors)},R={json.dumps(rings)},"
+        f"var C={json.dumps(colors)},R={json.dumps(rings)},RS={json.dumps(RING_STYLE)},"
         f"L_={json.dumps(labels, ensure_ascii=False)},"
         f"P={json.dumps([t(f'date_prec_{p}', lang) for p in DATE_PRECISIONS], ensure_ascii=False)},"
         f"T={json.dumps(texts, ensure_ascii=False)};"
         "return function(r){"
         "var f=r[3];var rad=Math.min(3+2.2*Math.sqrt(Math.max(f,0)),24);"
-        "var m=L.circleMarker([r[0],r[1]],R[r[2]]?{radius:rad,color:C[r[2]],weight:2.5,"
-        f"fillColor:'#ffffff',fillOpacity:{s.fill_opacity}}}:{{radius:rad,color:"
+        "var m=L.circleMarker([r[0],r[1]],R[r[2]]?Object.assign({radius:rad,color:C[r[2]],"
+        f"fillOpacity:{s.fill_opacity}}},RS):{{radius:rad,color:"
         f"'{s.color}',weight:{s.weight},fillColor:C[r[2]],fillOpacity:{s.fill_opacity}}});"
         "m.bindPopup(function(){var d=document.createElement('div');"
         "var day=new Date(r[4]*86400000).toISOString().slice(0,10);"

@@ -16,7 +16,7 @@ from atlas.i18n import t
 from layers.base import LegendEntry
 from layers.hexbins import aggregate_banner
 from layers.reference import STAR_SVG
-from layers.style import CHOROPLETH_RAMP, esc
+from layers.style import CHOROPLETH_RAMP, RING_STYLE, esc
 
 if TYPE_CHECKING:  # pragma: no cover
     from atlas.data import AtlasData
@@ -41,7 +41,11 @@ def _swatch(e: LegendEntry) -> str:
     if e.kind == "point":
         r = max(2.0, e.size / 2)
         d = 2 * r + 4
-        fill, stroke, width = ("#ffffff", e.color, 2.5) if e.ring else (e.color, edge, 1)
+        fill, stroke, width = (
+            (RING_STYLE["fillColor"], e.color, RING_STYLE["weight"])
+            if e.ring
+            else (e.color, edge, 1)
+        )
         return (
             f"<svg width='{d:.0f}' height='{d:.0f}'><circle cx='{d / 2:.1f}' cy='{d / 2:.1f}' "
             f"r='{r:.1f}' fill='{esc(fill)}' stroke='{esc(stroke)}' stroke-width='{width}'/></svg>"

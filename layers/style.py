@@ -47,6 +47,8 @@ assert set(EVENT_COLORS) == set(EVENT_TYPES), "one colour per canonical event ty
 #: protests (one muted hue): protests are drawn as rings (white fill, their colour as a
 #: thick outline), riots filled, in the map and its legend alike.
 SCREEN_RINGS: frozenset[str] = frozenset({"protest"})
+#: How a ring is drawn (Leaflet path options; the legend's swatch uses the same).
+RING_STYLE: dict[str, object] = {"fillColor": "#ffffff", "weight": 2.5}
 
 #: ColorBrewer YlOrRd, 5 classes (sequential, colour-blind safe).
 CHOROPLETH_RAMP: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -171,6 +173,7 @@ __all__ = [
     "CHOROPLETH_RAMP",
     "EVENT_COLORS",
     "EVENT_MARKERS",
+    "RING_STYLE",
     "SCREEN_RINGS",
     "FATALITY_CLASSES",
     "STYLES",

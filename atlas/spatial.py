@@ -109,7 +109,7 @@ def exact_pairs(
     ``intersects_xy`` (closed polygon, boundary included) or ``contains_xy``
     (``interior_only``) on prepared polygons: the same pairs as
     ``sindex.query(points, predicate=...)`` (tested), faster because each polygon is
-    prepared once instead of per candidate.
+    prepared once instead of per candidate and its tests run together.
     """
     if tree is None:
         tree = shapely.STRtree(polys)
@@ -121,7 +121,7 @@ def exact_pairs(
         inc_pos, reg_pos = tree.query(points)  # the given points; boxes only
     shapely.prepare(polys)
     exact = shapely.contains_xy if interior_only else shapely.intersects_xy
-    keep = exact(polys[reg_pos], x[inc_pos], y[inc_pos])
+    keep = lookup.test_grouped(exact, polys, reg_pos, x[inc_pos], y[inc_pos])
     inc_pos, reg_pos = inc_pos[keep], reg_pos[keep]
     order = np.lexsort((reg_pos, inc_pos))
     return inc_pos[order], reg_pos[order]

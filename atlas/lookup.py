@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -73,6 +74,14 @@ class GridLookup:
     runs: int  # entries below this are runs; the rest are sub-cells of boundary cells
     k: int  # sub-cells per side of a boundary cell
 
+    @cached_property
+    def fine_xs(self) -> np.ndarray:
+        return _refine(self.xs, self.k)
+
+    @cached_property
+    def fine_ys(self) -> np.ndarray:
+        return _refine(self.ys, self.k)
+
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.ys) - 1, len(self.xs) - 1
@@ -93,19 +102,16 @@ class GridLookup:
         region.
         """
         nx, k = self.shape[1], self.k
-        ix, iy = _cell_index(self.xs, x), _cell_index(self.ys, y)
-        inside = np.flatnonzero((ix >= 0) & (iy >= 0))
+        # the sub-cell on the refined edges, which keep the coarse ones bit for bit: its
+        # coarse cell is fx // k, fy // k
+        fx, fy = _cell_index(self.fine_xs, x), _cell_index(self.fine_ys, y)
+        inside = np.flatnonzero((fx >= 0) & (fy >= 0))
         out = np.full(len(x), -1, dtype=np.int64)
-        ix, iy = ix[inside], iy[inside]
-        first = self.entry[iy * nx + ix].astype(np.int64)
+        fx, fy = fx[inside], fy[inside]
+        first = self.entry[(fy // k) * nx + fx // k].astype(np.int64)
+        sub = first >= self.runs  # a boundary cell: its sub-cell's entry
+        first[sub] += (fy[sub] % k) * k + fx[sub] % k
         out[inside] = first
-        # boundary cell: the sub-cell, on the refined edges (which share the coarse ones)
-        sub = np.flatnonzero(first >= self.runs)
-        if len(sub):
-            at = inside[sub]
-            fx = _cell_index(_refine(self.xs, k), x[at]) - ix[sub] * k
-            fy = _cell_index(_refine(self.ys, k), y[at]) - iy[sub] * k
-            out[at] = first[sub] + fy * k + fx
         return out
 
 
@@ -120,17 +126,16 @@ def _cell_index(edges: np.ndarray, v: np.ndarray) -> np.ndarray:
     lo, hi = edges[0], edges[-1]
     ok = (v >= lo) & (v < hi)  # False for NaN
     scale = n / (hi - lo)
-    i = np.zeros(len(v), dtype=np.int64)
-    i[ok] = np.minimum(((v[ok] - lo) * scale).astype(np.int64), n - 1)
+    # outside (and NaN) start at 0 and are never moved: i stays in [0, n - 1]
+    i = np.minimum(np.where(ok, (v - lo) * scale, 0.0).astype(np.int64), n - 1)
     while True:
-        low = ok & (v < edges[i])
-        high = ok & (v >= edges[np.minimum(i + 1, n)])
+        low = (v < edges[i]) & ok
+        high = (v >= edges[i + 1]) & ok
         if not (low.any() or high.any()):
             break
-        i[low] -= 1
-        i[high] += 1
-    i[~ok] = -1
-    return i
+        i -= low
+        i += high
+    return np.where(ok, i, -1)
 
 
 def _edges(lo: float, hi: float, n: int) -> np.ndarray:

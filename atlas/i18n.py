@@ -254,9 +254,9 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "chart_label": {
         "en": "Chart of incidents and deaths per step, inside and outside the region, from "
-        "{first} to {last}; hover a step for its numbers",
+        "{first} to {last}",
         "es": "Gráfico de incidentes y muertes por paso, dentro y fuera de la región, de "
-        "{first} a {last}; pase el cursor sobre un paso para ver sus cifras",
+        "{first} a {last}",
     },
     "step_title": {"en": "Step through time", "es": "Recorrer el tiempo"},
     "step_on": {"en": "Show one step on the map", "es": "Mostrar un paso en el mapa"},

@@ -8,10 +8,11 @@ SVG of a few hundred rectangles costs the browser next to nothing.
 
 Two panels share one time axis: incidents as stacked bars (inside the region at the
 bottom, dark; outside on top, grey) and deaths as two lines. Every step has a column the
-width of the plot's two panels carrying a ``<title>``, so hovering anywhere over a step
-shows its four numbers (browsers show SVG titles as tooltips; screen readers read them).
-Two drawings are made, a wide one and a narrow one for phones, and CSS shows one: text
-in an SVG scales with its width, so one drawing cannot be readable on both.
+height of the two panels carrying a ``<title>``, so hovering anywhere over a step shows
+its four numbers (browsers show SVG titles as tooltips). Two drawings are made, a wide
+one and a narrow one for phones, and CSS shows one: text in an SVG scales with its
+width, so one drawing cannot be readable on both; the phone's has no hover columns (a
+touch screen cannot hover, and they are most of the chart's size).
 
 Every text is escaped (:func:`atlas.safety.escape_text`): labels come from the i18n
 table, numbers from :func:`atlas.i18n.fmt_int`, dates from :data:`atlas.i18n.MONTHS`.
@@ -48,6 +49,7 @@ class Frame:
     bottom: int  # room for the time labels
     font: int
     min_label_px: int  # time labels at least this far apart
+    tips: bool  # a hover column with a tooltip per step (a phone has no hover)
 
     @property
     def height(self) -> int:
@@ -55,9 +57,9 @@ class Frame:
 
 
 WIDE = Frame(width=1000, left=52, right=12, panel=150, gap=34, top=34, bottom=30, font=13,
-             min_label_px=76)  # fmt: skip
+             min_label_px=76, tips=True)  # fmt: skip
 NARROW = Frame(width=360, left=40, right=8, panel=120, gap=34, top=52, bottom=30, font=13,
-               min_label_px=64)  # fmt: skip
+               min_label_px=64, tips=False)  # fmt: skip
 
 #: Label steps in months, finest first (weeks are labelled by the month they start in).
 _MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)
@@ -202,7 +204,7 @@ def _draw(table: pd.DataFrame, bucket: str, lang: str, f: Frame, css_class: str)
         x += 24 + len(label) * fs * 0.55
     # one hover column per step with its numbers
     col_top, col_h = top1, axis_y - top1
-    for i, day in enumerate(starts):
+    for i, day in enumerate(starts if f.tips else []):
         tip = t("chart_tooltip", lang, period=period_label(day, bucket, lang),
                 inside=t("inside", lang), outside=t("outside", lang),
                 n_in=fmt_int(inc_in[i], lang), d_in=fmt_int(dead_in[i], lang),

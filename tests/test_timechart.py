@@ -76,6 +76,8 @@ def test_every_step_has_a_tooltip_with_its_numbers_in_the_readers_language():
         "June 2021. inside: 0 incidents, 0 deaths; outside: 0 incidents, 0 deaths",
         "July 2021. inside: 1 incidents, 0 deaths; outside: 0 incidents, 0 deaths",
     ]
+    narrow = root.findall(f"{SVG}svg")[1]
+    assert not list(narrow.iter(f"{SVG}title"))  # a phone cannot hover
     es = _chart(rows, lang="es").find(f"{SVG}svg")
     assert next(es.iter(f"{SVG}title")).text.startswith(
         "mayo 2021. dentro: 1 incidentes, 16 muertes"

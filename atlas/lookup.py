@@ -164,16 +164,41 @@ def _segments(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return segs, present[line_poly[line_idx[:-1][same]]]
 
 
+#: Boundary pieces marked per batch: bounds the build's temporary arrays (~60 MB a batch).
+_BATCH_PIECES = 1 << 18
+
+
 def _mark_boundary(
     segs: np.ndarray, seg_poly: np.ndarray, xs: np.ndarray, ys: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unique (cell, polygon) pairs where a polygon's boundary touches a cell's closed box."""
-    nx, ny = len(xs) - 1, len(ys) - 1
     npoly = int(seg_poly.max(initial=0)) + 1
-    keys = []
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     length = np.maximum(np.abs(segs[:, 2] - segs[:, 0]) / dx, np.abs(segs[:, 3] - segs[:, 1]) / dy)
     pieces = np.maximum(np.ceil(length * 2.0).astype(np.int64), 1)
+    # segments in batches of about _BATCH_PIECES pieces, each batch's keys made unique
+    ends = np.searchsorted(np.cumsum(pieces), np.arange(1, 1 + len(segs)) * _BATCH_PIECES)
+    bounds = np.unique(np.concatenate([[0], np.minimum(ends, len(segs)), [len(segs)]]))
+    keys = [
+        _mark_pieces(segs[lo:hi], seg_poly[lo:hi], pieces[lo:hi], xs, ys, npoly)
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    both = _sorted_unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+    return both // npoly, both % npoly
+
+
+def _mark_pieces(
+    segs: np.ndarray,
+    seg_poly: np.ndarray,
+    pieces: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    npoly: int,
+) -> np.ndarray:
+    """Sorted unique keys ``cell * npoly + polygon`` of one batch of segments, each cut
+    into ``pieces`` pieces."""
+    nx, ny = len(xs) - 1, len(ys) - 1
+    keys = []
     seg = np.repeat(np.arange(len(segs)), pieces)
     first = np.repeat(np.cumsum(pieces) - pieces, pieces)
     k = np.arange(len(seg)) - first
@@ -203,8 +228,7 @@ def _mark_boundary(
             if len(key):
                 key = key[np.concatenate([[True], key[1:] != key[:-1]])]
             keys.append(key)
-    both = _sorted_unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
-    return both // npoly, both % npoly
+    return _sorted_unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
 
 
 def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
@@ -273,22 +297,28 @@ def build(polys: np.ndarray, cells: int = DEFAULT_CELLS, k: int = SUBDIVIDE) -> 
     # cells is touched (fine cells nest exactly in coarse ones: the edges are shared)
     fine_cell, fine_poly = _mark_boundary(segs, seg_poly, fxs, fys)
     fx, fy = fine_cell % (nx * k), fine_cell // (nx * k)
+    del fine_cell
     coarse = (fy // k) * nx + fx // k
     local = (fy % k) * k + fx % k
+    del fx, fy
     flat = np.zeros(nx * ny, dtype=bool)
     flat[coarse] = True
 
     # entries: runs of unmarked cells along each row, then k * k per marked cell
     free = ~flat
     starts = free.copy()
-    starts[1:] &= flat[:-1] | (np.arange(1, flat.size) % nx == 0)
+    starts[1:] &= flat[:-1]
+    starts[::nx] = free[::nx]  # a free cell at the start of a row starts a run
     runs = np.flatnonzero(starts)
     marked = np.flatnonzero(flat)
     entry = np.empty(flat.size, dtype=np.int32)
     entry[free] = (np.cumsum(starts) - 1)[free]
-    rank = np.full(flat.size, -1, dtype=np.int64)
+    rank = np.full(flat.size, -1, dtype=np.int32)
     rank[marked] = np.arange(len(marked))
     entry[marked] = len(runs) + rank[marked] * k * k
+    # (marked rank, region) of each touched fine cell; int64: rank * npoly can pass 2**31
+    fine_item = rank[coarse].astype(np.int64) * npoly + fine_poly
+    del rank, coarse, fine_poly
     kk = k * k
     n_entries = len(runs) + len(marked) * kk
 
@@ -303,7 +333,7 @@ def build(polys: np.ndarray, cells: int = DEFAULT_CELLS, k: int = SUBDIVIDE) -> 
     # whole cell in their interior, found at its centre)
     mx, my = marked % nx, marked // nx
     m_pos, m_reg = exact_pairs(polys, (xs[mx] + xs[mx + 1]) / 2.0, (ys[my] + ys[my + 1]) / 2.0)
-    touched = _sorted_unique(rank[coarse] * npoly + fine_poly)  # (marked rank, region)
+    touched = _sorted_unique(fine_item)  # (marked rank, region)
     held = m_pos * npoly + m_reg
     held = held[~_member(held, touched)]
     # held: every fine cell of the marked cell, no test
@@ -311,36 +341,38 @@ def build(polys: np.ndarray, cells: int = DEFAULT_CELLS, k: int = SUBDIVIDE) -> 
     sub = np.arange(kk)
     keys.append(((len(runs) + h_rank * kk)[:, None] + sub).ravel() * npoly + np.repeat(h_reg, kk))
     flags.append(np.zeros(len(held) * kk, bool))
-    # touched: per fine cell, exact when that fine cell is touched, else its centre decides
+    # touched: per fine cell, exact when that fine cell is touched, else its centre
+    # decides; fine cell i of touched item j sits at j * kk + i
     t_rank, t_reg = touched // npoly, touched % npoly
-    f_entry = ((len(runs) + t_rank * kk)[:, None] + sub).ravel()
-    f_reg = np.repeat(t_reg, kk)
-    f_key = f_entry * npoly + f_reg
-    # fine cell i of touched item j sits at j * kk + i
-    is_touch = np.zeros(len(f_key), dtype=bool)
-    is_touch[np.searchsorted(touched, rank[coarse] * npoly + fine_poly) * kk + local] = True
+    is_touch = np.zeros(len(touched) * kk, dtype=bool)
+    is_touch[np.searchsorted(touched, fine_item) * kk + local] = True
+    del fine_item, local
     # untouched fine cells that follow each other along a row of one item cross no
     # boundary of its region: one test at the first one's centre answers the run
     free_f = ~is_touch
     first_f = free_f.copy()
-    first_f[1:] &= is_touch[:-1] | (np.arange(1, len(free_f)) % k == 0)
-    run_of = np.cumsum(first_f) - 1
+    first_f[1:] &= is_touch[:-1]
+    first_f[::k] = free_f[::k]  # a row of an item starts a run
     probe = np.flatnonzero(first_f)
-    p_rank, p_local = (f_entry[probe] - len(runs)) // kk, (f_entry[probe] - len(runs)) % kk
-    p_fx = mx[p_rank] * k + p_local % k
-    p_fy = my[p_rank] * k + p_local // k
+    p_item, p_local = probe // kk, probe % kk
+    p_fx = mx[t_rank[p_item]] * k + p_local % k
+    p_fy = my[t_rank[p_item]] * k + p_local // k
     shapely.prepare(polys)
     inside = test_grouped(
         shapely.intersects_xy,
         polys,
-        f_reg[probe],
+        t_reg[p_item],
         (fxs[p_fx] + fxs[p_fx + 1]) / 2.0,
         (fys[p_fy] + fys[p_fy + 1]) / 2.0,
     )
     keep = is_touch.copy()
-    keep[free_f] = inside[run_of[free_f]]
-    keys.append(f_key[keep])
-    flags.append(is_touch[keep])
+    keep[free_f] = inside[np.cumsum(first_f, dtype=np.int32)[free_f] - 1]
+    del free_f, first_f
+    kept = np.flatnonzero(keep)
+    item = kept // kk
+    keys.append((len(runs) + t_rank[item] * kk + kept % kk) * npoly + t_reg[item])
+    flags.append(is_touch[kept])
+    del keep, kept, item, is_touch
     start, regions, is_exact = _csr(np.concatenate(keys), np.concatenate(flags), npoly, n_entries)
     return GridLookup(xs, ys, entry, start, regions, is_exact, int(len(marked)), len(runs), k)
 

@@ -32,7 +32,8 @@ Why each step is exact:
 
 Cost, Peru's 1,826 districts, 1M points clustered near their borders: 64 % of the points
 fall in a boundary sub-cell; ``k = 4`` leaves 435k exact tests (``k = 2``: 819k, ~0.04 s
-CPU more per join) for a build of ~1.1 s CPU and 51 MB (``k = 2``: ~0.7 s, 27 MB).
+CPU more per join) for a build of ~1.2 s CPU and 51 MB kept, ~250 MB of temporaries at
+its peak (``k = 2``: ~0.8 s, 27 MB, ~115 MB).
 The lookup is built once per set of polygons (content hash) and kept in a small cache,
 like the STRtree geopandas keeps on a frame.
 """
@@ -59,7 +60,7 @@ SUBDIVIDE = 4
 _CACHE: OrderedDict[str, GridLookup] = OrderedDict()
 _CACHE_SIZE = 4
 #: Fewer points than this and no lookup built yet: the exact test alone is quicker than
-#: building the grid (~1.1 s CPU for Peru's districts; the exact test does ~1M points/s).
+#: building the grid (~1.2 s CPU for Peru's districts; the exact test does ~1M points/s).
 MIN_POINTS = 200_000
 
 

@@ -220,8 +220,9 @@ def run_dask(
 ) -> int:
     """The join on dask (atlas.dask_join); output written to a temporary name, then renamed.
 
-    ``.parquet`` becomes a folder of part files (one per partition); CSV and GeoJSON are
-    gathered into one file like the default engine's. A lost worker: dask retries its
+    ``.parquet`` becomes a folder of part files (one per partition, each written by the
+    worker that joined it); CSV and GeoJSON are gathered into one file like the default
+    engine's, in this process, so they need the memory the default engine needs. A lost worker: dask retries its
     tasks elsewhere (same output); when it cannot, the run fails naming the worker and
     nothing is left at --out.
     """
@@ -249,6 +250,8 @@ def run_dask(
     try:
         frames, inc_report = dask_join.read_partitions(Path(args.incidents), source=args.source)
         print(inc_report.summary())
+        if inc_report.rows_kept == 0:
+            raise InputError(f"{Path(args.incidents).name}: no usable incident rows")
         if date_from or date_to:
             frames = frames.map_partitions(filter_dates, date_from, date_to, meta=frames._meta)
         out = dask_join.join(frames, regions, client)

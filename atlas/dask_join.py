@@ -221,7 +221,9 @@ def read_partitions(
     checks = [dask.delayed(_check_block, nout=2)(b, i, **kw) for i, b in enumerate(blocks)]
     ids = dd.from_delayed([c[1] for c in checks], meta=_check_block(empty, 0, **kw)[1])
     repeated = ids.shuffle("event_id").map_partitions(_repeated, meta=ids._meta)
-    infos, rows = dask.compute([c[0] for c in checks], repeated)
+    # one graph of delayed objects (mixing them with a dask-expr frame would warn)
+    infos, found = dask.compute([c[0] for c in checks], repeated.to_delayed())
+    rows = pd.concat([repeated._meta, *found], ignore_index=True)
     report, offsets = _merge_reports(tuple(infos), path.name)
 
     # duplicate ids across blocks: the first occurrence in file order stays

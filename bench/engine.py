@@ -26,8 +26,8 @@ NAME = "join command: default vs dask engine"
 #: Not run: a 2.7 GB CSV; the default engine would hold ~14 GB (1.4 GB per 1M rows).
 TEN_MILLION_NOTE = (
     "not run here: 10M rows are a 2.7 GB CSV and the default engine peaks near 14 GB "
-    "(1.4 GB per 1M rows) on a 23.5 GB machine shared with other work; run "
-    "`conflict-atlas join --engine dask` on a cluster for that size"
+    "(1.4 GB per 1M rows) on a 23.5 GB machine shared with other work; measured on "
+    "demand with `python -m bench --quick --only engine10m`"
 )
 
 

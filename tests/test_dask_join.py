@@ -136,7 +136,9 @@ def test_the_lean_partitions_hold_the_default_readers_incidents_and_nothing_is_k
         frames, _report = dask_join.read_partitions(path, today=TODAY)
         assert client.has_what() and not any(client.has_what().values())
         assert "geometry" not in frames.columns
-        assert not [c for c, t in frames.dtypes.items() if t is object or t == "object"], frames.dtypes
+        assert not [c for c, t in frames.dtypes.items() if t is object or t == "object"], (
+            frames.dtypes
+        )
         got = dask_join.incidents(frames.compute())
     finally:
         client.close()

@@ -135,17 +135,20 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by the living processes of ``pid``'s tree."""
-    total = 0.0
+def _tree_cpu_s(pid: int, seen: dict[int, float] | None = None) -> float:
+    """CPU seconds (user + system) used so far by ``pid``'s tree. With ``seen`` (pid ->
+    last CPU read, kept by the caller), a process that has exited still counts what it
+    used when last seen: the sum never drops when a worker ends or is replaced (dask's
+    workers exit as the run finishes, which once read as a stall)."""
+    seen = {} if seen is None else seen
     for p in _tree(pid):
         try:
             with open(f"/proc/{p}/stat", encoding="utf-8") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            seen[p] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return sum(seen.values())
 
 
 def run_watched(
@@ -166,10 +169,11 @@ def run_watched(
             err.close()  # the child has its own copy
     peak, outcome = 0, ""
     cpu_marks: list[tuple[float, float]] = []
+    cpu_seen: dict[int, float] = {}
     while proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))
         elapsed = time.perf_counter() - t0
-        cpu_marks.append((elapsed, _tree_cpu_s(proc.pid)))
+        cpu_marks.append((elapsed, _tree_cpu_s(proc.pid, cpu_seen)))
         old = [c for t, c in cpu_marks if t <= elapsed - STALL_WINDOW_S]
         stalled = bool(old) and cpu_marks[-1][1] - old[-1] < STALL_CPU_S
         if peak > budget_bytes or elapsed > timeout_s or stalled:

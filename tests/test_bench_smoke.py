@@ -220,3 +220,24 @@ def test_merge_keeps_the_other_groups_rows() -> None:
     assert runs == [
         {"run": "2026-01-01 00:00 UTC, git abc1234", "groups": ["join"], "load_avg_1m": [0.5, 0.5]}
     ]
+
+
+_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < {s}: pass\n"
+
+
+def test_watched_run_is_not_stalled_when_a_child_process_ends(monkeypatch) -> None:
+    """The 10M harness stops a run whose process tree stops using CPU; a child that
+    finishes (dask's workers at the end of a run) must not read as a stall."""
+    from bench import engine
+
+    monkeypatch.setattr(engine, "STALL_WINDOW_S", 1.0)
+    monkeypatch.setattr(engine, "STALL_CPU_S", 0.05)
+    child = _BURN.format(s=1.5)
+    parent = (f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {child!r}])\n"
+              + _BURN.format(s=2.0))  # fmt: skip
+    outcome, _secs, _peak = engine.run_watched([sys.executable, "-c", parent], 2**34, 60)
+    assert outcome == "ok"
+    outcome, secs, _peak = engine.run_watched(
+        [sys.executable, "-c", "import time; time.sleep(30)"], 2**34, 60
+    )
+    assert outcome == "stalled" and secs < 20

@@ -7,7 +7,7 @@ own process held Python's lock (the GIL) for most of its ~15 s, in pieces up to 
 another reader's rerun, which needs that lock thousands of times, took up to 4.5x its
 time alone. Here the readers run in a fresh Python process at a lower CPU priority: the
 file's bytes go to it through a pipe, the canonical frame comes back through another as
-Arrow IPC (geometry as WKB) and the LoadReport as JSON. Nothing is written to disk
+Arrow IPC (geometry as WKB) and the LoadReport as JSON. Nothing is written to a file
 (uploads may be sensitive) and the process's memory is gone when it exits. The frame,
 its dtypes and the report are the same as reading in-process (tests/test_upload_worker.py);
 the geometry is rebuilt here in slices so no single step holds the lock for long.
@@ -57,12 +57,16 @@ def read_incidents_isolated(
     filename: str,
     mapping: dict[str, str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    timeout: float | None = None,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """``atlas.readers.read_incidents(data, filename=..., mapping=..., limits=...)`` run
     in a child process; the same frame and LoadReport, or the same InputError/LimitError
     (with its ``columns`` or ``report``). A child that ends without an answer (killed,
-    out of memory) or takes longer than twice ``limits.read_seconds`` plus a minute
-    raises :class:`WorkerError` naming the file."""
+    out of memory) or runs past ``timeout`` seconds (default: twice
+    ``limits.read_seconds`` plus a minute; the reader stops itself at its own limit
+    first) is ended and raises :class:`WorkerError` naming the file."""
+    if timeout is None:
+        timeout = 2 * limits.read_seconds + 60
     header = json.dumps(
         {"filename": filename, "mapping": mapping, "limits": asdict(limits)}
     ).encode("utf-8")
@@ -79,7 +83,7 @@ def read_incidents_isolated(
         timed_out.set()
         proc.kill()
 
-    watchdog = threading.Timer(2 * limits.read_seconds + 60, stop)
+    watchdog = threading.Timer(timeout, stop)
     watchdog.daemon = True
     writer = threading.Thread(target=_feed, args=(proc, header, data), daemon=True)
     try:
@@ -96,8 +100,8 @@ def read_incidents_isolated(
         writer.join()
     if timed_out.is_set():
         raise WorkerError(
-            f"{filename}: reading took longer than {2 * limits.read_seconds + 60:g} s and was "
-            "stopped; split the file or filter it before uploading"
+            f"{filename}: reading took longer than {timeout:g} s and was stopped; split "
+            "the file or filter it before uploading"
         )
     if code != 0 or len(answer) < _LEN:
         why = "it was stopped, perhaps out of memory" if code < 0 else f"exit code {code}"

@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -82,6 +81,7 @@ from atlas.ui_state import (
     widget_key,
 )
 from front.map_component import MapRenderer
+from layers.timechart import time_chart_html
 from layers.timeplayer import steps_key
 
 ROOT = Path(__file__).resolve().parent
@@ -641,56 +641,27 @@ def _step_controls(spec: MapSpec, lang: str, dmin: dt.date, dmax: dt.date
 
 def _chart(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, region_name: str,
            dmin: dt.date, dmax: dt.date, key: str) -> None:  # fmt: skip
-    """Incidents and deaths per bucket, inside vs outside the region (the Vega-Lite spec
-    is made once per filter state, ``key``)."""
+    """Incidents and deaths per bucket, inside vs outside the region: an inline SVG
+    (layers.timechart), made once per filter state ``key`` for every session."""
     bucket_word = t(f"bucket_{spec.bucket}", lang).lower()
     st.markdown(f"**{t('chart_title', lang, bucket=bucket_word, region=region_name)}**")
-    chart = _shared_chart_spec(key, lang, region_name, dmin, dmax, drawn, spec)
+    chart = _shared_chart(key, lang, dmin, dmax, drawn, spec)
     if chart is None:
         st.caption(t("no_match", lang))
         return
-    st.vega_lite_chart(chart, width="stretch")
+    st.markdown(chart, unsafe_allow_html=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _shared_chart_spec(key: str, lang: str, region_name: str, dmin: dt.date, dmax: dt.date,
-                       _drawn: gpd.GeoDataFrame, _spec: MapSpec) -> dict | None:  # fmt: skip
-    """The chart's Vega-Lite spec, made once per filter state for every session: ``key``
-    (app._map_keys) names the spec's content and the data version, so a new reader's first
-    page does not build it again (~0.4 s of Altair while the browser draws the map)."""
-    return _chart_spec(_drawn, _spec, lang, dmin, dmax)
-
-
-def _chart_spec(drawn: gpd.GeoDataFrame, spec: MapSpec, lang: str, dmin: dt.date,
-                dmax: dt.date) -> dict | None:  # fmt: skip
+def _shared_chart(key: str, lang: str, dmin: dt.date, dmax: dt.date,
+                  _drawn: gpd.GeoDataFrame, _spec: MapSpec) -> str | None:  # fmt: skip
+    """The chart's HTML for one filter state: ``key`` (app._map_keys) names the spec's
+    content and the data version, so a new reader's first page does not draw it again."""
     ts = query.time_series(
-        drawn, drawn["inside_region"], spec.bucket,
-        date_from=spec.date_from or dmin, date_to=spec.date_to or dmax,
+        _drawn, _drawn["inside_region"], _spec.bucket,
+        date_from=_spec.date_from or dmin, date_to=_spec.date_to or dmax,
     )  # fmt: skip
-    if ts.empty:
-        return None
-    ts = ts.assign(where=ts["where"].map({"inside": t("inside", lang),
-                                          "outside": t("outside", lang)}))  # fmt: skip
-    colour = alt.Color("where:N", title=t("where", lang),
-                       scale=alt.Scale(range=["#1b3a5c", "#bbbbbb"]))  # fmt: skip
-    time_unit = {"week": "yearmonthdate", "month": "yearmonth", "quarter": "yearquarter",
-                 "year": "year"}[spec.bucket]  # fmt: skip
-    axis = alt.Axis(
-        format="%Y" if spec.bucket == "year" else ("%m/%Y" if lang == "es" else "%b %Y")
-    )
-    x = alt.X(f"{time_unit}(period):T", title=t("period_axis", lang), axis=axis)
-    # the same y-axis width on both charts so their time axes line up
-    y_axis = alt.Axis(minExtent=44, maxExtent=44, tickMinStep=1)
-    base = alt.Chart(ts).properties(height=160)
-    bars = base.mark_bar().encode(
-        x=x, y=alt.Y("incidents:Q", title=t("incidents", lang), axis=y_axis), color=colour,
-        tooltip=["period:T", "where:N", "incidents:Q", "fatalities:Q"],
-    )  # fmt: skip
-    lines = base.mark_line(point=True).encode(
-        x=x, y=alt.Y("fatalities:Q", title=t("fatalities", lang), axis=y_axis), color=colour,
-        tooltip=["period:T", "where:N", "fatalities:Q"],
-    )  # fmt: skip
-    return alt.vconcat(bars, lines).resolve_scale(x="shared").to_dict()
+    return time_chart_html(ts, _spec.bucket, lang)
 
 
 def _recorded_bbox() -> tuple[float, float, float, float] | None:

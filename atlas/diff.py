@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -163,8 +162,7 @@ def check_ids(frame: gpd.GeoDataFrame, report: LoadReport, name: str) -> None:
     ids = _ids(frame)
     if not len(frame):
         return
-    made = ids.str.fullmatch(re.escape(str(frame["dataset"].iloc[0])) + r":\d+")
-    if bool(made.all()):
+    if report.numbered_ids:  # the reader named rows by number: no id column
         raise InputError(
             f"{name}: no event id column (looked for ACLED event_id_cnty, UCDP id, or a "
             "table's event_id/id); a diff matches events by id and will not guess by place "

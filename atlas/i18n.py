@@ -244,8 +244,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "outside": {"en": "outside", "es": "fuera"},
     "incidents": {"en": "Incidents", "es": "Incidentes"},
     "fatalities": {"en": "Deaths (best estimate)", "es": "Muertes (mejor estimación)"},
-    "period_axis": {"en": "Period", "es": "Periodo"},
-    "where": {"en": "Where", "es": "Dónde"},
+    "chart_week_of": {"en": "week of {day}", "es": "semana del {day}"},
+    "chart_quarter": {"en": "Q{q} {year}", "es": "trimestre {q} de {year}"},
+    "chart_tooltip": {
+        "en": "{period}. {inside}: {n_in} incidents, {d_in} deaths; {outside}: {n_out} "
+        "incidents, {d_out} deaths",
+        "es": "{period}. {inside}: {n_in} incidentes, {d_in} muertes; {outside}: {n_out} "
+        "incidentes, {d_out} muertes",
+    },
+    "chart_label": {
+        "en": "Chart of incidents and deaths per step, inside and outside the region, from "
+        "{first} to {last}",
+        "es": "Gráfico de incidentes y muertes por paso, dentro y fuera de la región, de "
+        "{first} a {last}",
+    },
     "step_title": {"en": "Step through time", "es": "Recorrer el tiempo"},
     "step_on": {"en": "Show one step on the map", "es": "Mostrar un paso en el mapa"},
     "step_slider": {"en": "Step", "es": "Paso"},

@@ -160,6 +160,9 @@ class LoadReport:
     rows_kept: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: True when the file had no id column and each row was named "<dataset>:<row>"
+    #: (ids that say nothing across versions: the diff refuses such a file).
+    numbered_ids: bool = False
 
     @property
     def rows_rejected(self) -> int:

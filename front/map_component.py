@@ -30,6 +30,8 @@ import folium
 import streamlit as st
 import streamlit_folium as sf
 
+from layers.assets import bundle_js
+
 #: What the dashboard asks the component to send back (``last_clicked`` places callouts;
 #: the map reads this list once, when first drawn).
 RETURNED = ("bounds", "center", "zoom", "last_clicked")
@@ -149,6 +151,7 @@ class MapRenderer:
     def draw(self, plans, *, height: int) -> Any:
         """Show the map; returns what the browser reported (bounds, centre, zoom)."""
         args = self.arguments(plans, height=height)
+        args["js_links"] = bundle_js(args["js_links"])  # one request, not one per script
         hash_key, key = args["key"], self.key
 
         def _on_change() -> None:

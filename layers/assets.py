@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
 import io
 import os
@@ -250,6 +251,46 @@ def install_package(
     verify_integrity(blob, pkg.integrity, pkg.folder)
     extract_files(blob, pkg.files, folder, pkg.folder)
     return True
+
+
+#: Self-served scripts are served as one file named by its content (see bundle_js).
+BUNDLE_FOLDER = "bundles"
+
+
+def bundle_js(urls: list[str], base_url: str = "/app/static/vendor") -> list[str]:
+    """The map's self-served scripts as one script, in their order.
+
+    streamlit-folium loads a map's scripts one after another, each waiting for the last
+    (Leaflet, jQuery, the cluster and heat plugins: four round trips before the map's own
+    script can run). One file, ``<base_url>/bundles/<sha256 of its bytes>.js``, holds them
+    joined by ``;`` and line ends (each file is a complete script: a UMD module or a
+    minified one), written once beside the vendor folders. The list is returned unchanged
+    when any script is not self-served, a file is missing or the folder cannot be
+    written (an installed, read-only copy)."""
+    prefix = base_url.rstrip("/") + "/"
+    if len(urls) < 2 or not all(u.startswith(prefix) for u in urls):
+        return list(urls)
+    try:
+        return [prefix + _bundle(tuple(u[len(prefix) :] for u in urls), VENDOR_DIR)]
+    except OSError:
+        return list(urls)
+
+
+@functools.lru_cache(maxsize=16)
+def _bundle(rels: tuple[str, ...], root: Path) -> str:
+    """Write (once) the bundle of ``rels`` under ``root``; its path relative to ``root``."""
+    paths = [(root / rel).resolve() for rel in rels]
+    if not all(p.is_relative_to(root.resolve()) and p.is_file() for p in paths):
+        raise FileNotFoundError(f"a bundled script is missing: {rels}")
+    blob = b"\n;\n".join(p.read_bytes() for p in paths) + b"\n"
+    rel = f"{BUNDLE_FOLDER}/{hashlib.sha256(blob).hexdigest()[:32]}.js"
+    target = root / rel
+    if not target.is_file() or target.read_bytes() != blob:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, target)  # another process may write the same bytes at once
+    return rel
 
 
 def install_assets(

@@ -163,3 +163,27 @@ def test_pinned_packages_match_folium_pins() -> None:
     assert all(
         p.integrity.startswith("sha512-") and len(p.integrity) == 95 for p in assets.PACKAGES
     )
+
+
+def test_bundle_joins_self_served_scripts_in_order(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "a@1").mkdir()
+    (tmp_path / "b@2").mkdir()
+    (tmp_path / "a@1/a.js").write_text("var a = 1", encoding="utf-8")  # no final semicolon
+    (tmp_path / "b@2/b.js").write_text("(function(){ window.b = a + 1 })()", encoding="utf-8")
+    monkeypatch.setattr(assets, "VENDOR_DIR", tmp_path)
+    urls = ["/app/static/vendor/a@1/a.js", "/app/static/vendor/b@2/b.js"]
+    (one,) = assets.bundle_js(urls)
+    assert one.startswith("/app/static/vendor/bundles/") and one.endswith(".js")
+    body = (tmp_path / one.removeprefix("/app/static/vendor/")).read_bytes()
+    assert body == b"var a = 1\n;\n(function(){ window.b = a + 1 })()\n"
+    assert one.removesuffix(".js").endswith(hashlib.sha256(body).hexdigest()[:32])
+    assert assets.bundle_js(urls) == [one]  # the same name for the same scripts
+    assert assets.bundle_js(urls[::-1]) != [one]  # order matters: another bundle
+    # a CDN script, a missing file or a single script: the list as given
+    cdn = [urls[0], "https://cdn.example.org/x.js"]
+    assert assets.bundle_js(cdn) == cdn
+    missing = [urls[0], "/app/static/vendor/c@3/c.js"]
+    assert assets.bundle_js(missing) == missing
+    assert assets.bundle_js(urls[:1]) == urls[:1]
+    escape = [urls[0], "/app/static/vendor/../../etc/passwd"]
+    assert assets.bundle_js(escape) == escape  # never reads outside the vendor folder

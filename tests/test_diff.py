@@ -110,6 +110,23 @@ def test_missing_ids_refused() -> None:
         diff_files(HOSTILE / "no_ids_v1.csv", HOSTILE / "no_ids_v2.csv")
 
 
+def test_real_ids_shaped_like_numbered_rows_are_ids(tmp_path) -> None:
+    """A file whose own id column reads "events:1", "events:2" (the shape the readers give
+    rows of a file without ids) is matched by those ids, not refused as id-less."""
+    head = "event_id,date,latitude,longitude,event_type,fatalities\n"
+    old = tmp_path / "events.csv"
+    new = tmp_path / "v2" / "events.csv"
+    new.parent.mkdir()
+    old.write_text(head + "events:1,2021-05-23,-12.1,-74.2,Battles,16\n"
+                   "events:2,2021-06-01,-12.3,-74.0,Riots,0\n", encoding="utf-8")  # fmt: skip
+    new.write_text(head + "events:1,2021-05-23,-12.1,-74.2,Battles,18\n"
+                   "events:3,2021-07-01,-12.2,-74.1,Riots,1\n", encoding="utf-8")  # fmt: skip
+    res = diff_files(old, new)
+    assert res.counts() == {"added": 1, "removed": 1, "changed": 1, "unchanged": 0}
+    changed = res.changes.set_index("event_id").loc["events:1"]
+    assert (changed["fatalities_old"], changed["fatalities_new"]) == (16, 18)
+
+
 def test_duplicate_ids_listed() -> None:
     with pytest.raises(InputError, match="repeat an event id.*PER2001"):
         diff_files(V1, HOSTILE / "duplicate_ids.csv")

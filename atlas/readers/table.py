@@ -172,6 +172,7 @@ def stage(
         out["latitude"], out["longitude"] = split_pair(out.pop("coordinates"))
     if "event_id" not in plan:
         out["event_id"] = dataset + ":" + raw[ROW].astype("string")
+        counters["numbered_ids"] = counters.get("numbered_ids", 0) + len(raw)
     if "event_type" in out:
         original = out["event_type"].astype("string").str.strip().fillna("")
         out["source_event_type"] = original

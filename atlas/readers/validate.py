@@ -428,6 +428,7 @@ def close_report(
     """
     report.rejected.sort(key=lambda r: r.row)  # checks ran by reason; show them by row
     report.check()
+    report.numbered_ids = bool(counters.get("numbered_ids"))
     if counters.get("decimal_commas"):
         report.warnings.append(
             f"{counters['decimal_commas']:,} coordinate values used a decimal comma "

@@ -15,6 +15,27 @@ def _box(page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
 
+def _chart_shown(page) -> str:
+    """Which of the time chart's two drawings shows; it must fit the column, carry the
+    numbers in a tooltip per step on a desktop (a phone cannot hover) and keep its text
+    at least 11 px tall."""
+    shown = page.evaluate(
+        """() => [...document.querySelectorAll('.atlas-chart svg')]
+          .filter(s => getComputedStyle(s).display !== 'none')
+          .map(s => { const r = s.getBoundingClientRect();
+            const col = s.closest('[data-testid=stMainBlockContainer]').clientWidth;
+            const text = [...s.querySelectorAll('text')].map(t => t.getBoundingClientRect().height);
+            return {cls: s.getAttribute('class'), width: r.width, col: col,
+                    tips: s.querySelectorAll('title').length, minText: Math.min(...text)}; })"""
+    )
+    assert len(shown) == 1, shown
+    chart = shown[0]
+    assert 0 < chart["width"] <= chart["col"], chart
+    assert chart["tips"] > 12 if chart["cls"] == "wide" else chart["tips"] == 0, chart
+    assert chart["minText"] >= 11, chart  # readable: SVG text scales with the drawing
+    return chart["cls"]
+
+
 @pytest.fixture
 def sized_page(browser, app_server, request):
     pages = []
@@ -55,6 +76,7 @@ def test_desktop_map_first_and_legend_whole(sized_page, app_server):
         " return l.scrollHeight <= l.clientHeight + 1; }"
     )
     assert scroll, "the legend needs scrolling at 1440x900"
+    assert _chart_shown(page) == "wide"  # the time chart's wide drawing, with a tip per step
 
 
 def test_phone_map_first_and_sidebar_folds_after_a_choice(sized_page, app_server):
@@ -63,6 +85,7 @@ def test_phone_map_first_and_sidebar_folds_after_a_choice(sized_page, app_server
     page.goto(app_server.url + "/", wait_until="domcontentloaded")
     wait_for_app(page)
     assert _box(page, MAP_IFRAME)["y"] < 400  # the map before a screen of text
+    assert _chart_shown(page) == "narrow"  # the chart drawn for a phone's width
     sidebar = page.locator("[data-testid=stSidebar]")
     assert sidebar.get_attribute("data-collapsed") == "true"
     folded = map_frame(page).evaluate("() => document.querySelector('.atlas-legend details').open")

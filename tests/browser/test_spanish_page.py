@@ -49,6 +49,13 @@ def test_every_string_the_spanish_reader_sees_is_spanish(app_page, app_server):
     text = page.evaluate("() => document.body.innerText")
     frame = page.query_selector(MAP_IFRAME).content_frame()
     text += "\n" + frame.evaluate("() => document.body.innerText")
+    # the time chart's words: its labels, each step's tooltip and its description
+    text += "\n" + page.evaluate(
+        """() => [...document.querySelectorAll('.atlas-chart text, .atlas-chart title')]
+          .map(e => e.textContent).concat([...document.querySelectorAll('.atlas-chart svg')]
+          .map(s => s.getAttribute('aria-label'))).join('\\n')"""
+    )
+    assert "muertes; fuera:" in text  # the chart's tooltips were read
     assert "Atlas de conflictos" in text and "Restablecer filtros" in text
     found = [
         (key, frag)

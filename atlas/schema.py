@@ -222,4 +222,5 @@ class LoadReport:
             rows_kept=int(d["rows_kept"]),
             rejected=[Rejection(int(r["row"]), r["reason"], r["detail"]) for r in d["rejected"]],
             warnings=list(d["warnings"]),
+            numbered_ids=bool(d.get("numbered_ids", False)),
         )

@@ -103,7 +103,7 @@ def read_incidents_isolated(
             f"{filename}: reading took longer than {timeout:g} s and was stopped; split "
             "the file or filter it before uploading"
         )
-    if code != 0 or len(answer) < _LEN:
+    if not _complete(answer):  # a whole answer counts even if the exit then failed
         why = "it was stopped, perhaps out of memory" if code < 0 else f"exit code {code}"
         raise WorkerError(
             f"{filename}: the process reading the file ended without an answer ({why}); "
@@ -125,6 +125,20 @@ def _feed(proc: subprocess.Popen, header: bytes, data: bytes) -> None:
             proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
+
+
+def _complete(answer: bytes) -> bool:
+    """Whether ``answer`` holds a header and all the body it announces."""
+    if len(answer) < _LEN:
+        return False
+    size = int.from_bytes(answer[:_LEN], "little")
+    if len(answer) < _LEN + size:
+        return False
+    try:
+        meta = json.loads(answer[_LEN : _LEN + size])
+    except ValueError:
+        return False
+    return isinstance(meta, dict) and len(answer) == _LEN + size + meta.get("body", 0)
 
 
 def _decode(answer: bytes) -> tuple[gpd.GeoDataFrame, LoadReport]:
@@ -167,7 +181,7 @@ def _encode(frame: gpd.GeoDataFrame) -> bytes:
 
 
 def _answer(out, meta: dict, body: bytes = b"") -> None:
-    head = json.dumps(meta).encode("utf-8")
+    head = json.dumps({**meta, "body": len(body)}).encode("utf-8")
     out.write(len(head).to_bytes(_LEN, "little"))
     out.write(head)
     out.write(body)
@@ -214,4 +228,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stderr.flush()
+    # the answer is written and flushed: skip the interpreter's teardown, where pyarrow's
+    # thread pools once aborted the process ("terminate called without an active
+    # exception") after a LimitError
+    os._exit(code)

@@ -71,6 +71,7 @@ def test_a_point_geojson_and_a_mapping_come_back_the_same() -> None:
     mapping = {"latitude": "y_deg", "longitude": "x_deg", "date_start": "when"}
     frame, report = _same(table, "mine.csv", mapping=mapping)
     assert (report.rows_kept, report.rows_for("no_coordinates")) == (1, [3])
+    assert report.numbered_ids  # no id column: the report says the rows were numbered
 
 
 def test_the_readers_errors_come_back_with_what_the_page_needs() -> None:

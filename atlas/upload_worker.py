@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -70,13 +72,21 @@ def read_incidents_isolated(
     header = json.dumps(
         {"filename": filename, "mapping": mapping, "limits": asdict(limits)}
     ).encode("utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "atlas.upload_worker"],
-        cwd=_ROOT,  # `-m` imports this checkout's atlas, whatever the server's folder
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        close_fds=True,
-    )
+    # the child's temporary folder is this private one (a vector file is opened from a
+    # temporary copy): removed here even when the child was killed before its own cleanup
+    private = tempfile.mkdtemp(prefix="atlas-upload-")
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "atlas.upload_worker"],
+            cwd=_ROOT,  # `-m` imports this checkout's atlas, whatever the server's folder
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+            env={**os.environ, "TMPDIR": private},
+        )
+    except OSError:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
     timed_out = threading.Event()
 
     def stop() -> None:
@@ -98,6 +108,7 @@ def read_incidents_isolated(
             proc.wait()
         proc.stdout.close()
         writer.join()
+        shutil.rmtree(private, ignore_errors=True)
     if timed_out.is_set():
         raise WorkerError(
             f"{filename}: reading took longer than {timeout:g} s and was stopped; split "

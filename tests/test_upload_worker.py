@@ -112,13 +112,24 @@ def _children() -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
-def test_a_worker_past_its_time_is_ended_and_named() -> None:
-    data = (FIXTURES / "tables/rejections.csv").read_bytes()
-    started = time.monotonic()
-    with pytest.raises(WorkerError, match=r"^late\.csv: reading took longer than 0\.05 s"):
-        read_incidents_isolated(data, filename="late.csv", timeout=0.05)
-    assert time.monotonic() - started < 30
-    assert not [c for c in _children() if "atlas.upload_worker" in c]
+def test_a_worker_past_its_time_is_ended_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed mid-read (a GeoJSON is opened from a temporary copy), the child leaves no
+    process and no temporary folder behind."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.0, -12.2]},
+               "properties": {"fecha": "2021-05-23", "notas": "x" * 200}}  # fmt: skip
+    data = json.dumps({"type": "FeatureCollection", "features": [feature] * 100_000}).encode()
+    for timeout in (0.05, 2.5):  # before the child has started, and while it reads
+        started = time.monotonic()
+        with pytest.raises(
+            WorkerError, match=rf"^late\.geojson: reading took longer than {timeout:g} s"
+        ):
+            read_incidents_isolated(data, filename="late.geojson", timeout=timeout)
+        assert time.monotonic() - started < 60
+        assert not [c for c in _children() if "atlas.upload_worker" in c]
+        assert list(tmp_path.iterdir()) == []
 
 
 def test_nothing_is_written_to_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,8 +26,8 @@ NAME = "join command: default vs dask engine"
 #: Not run: a 2.7 GB CSV; the default engine would hold ~14 GB (1.4 GB per 1M rows).
 TEN_MILLION_NOTE = (
     "not run here: 10M rows are a 2.7 GB CSV and the default engine peaks near 14 GB "
-    "(1.4 GB per 1M rows) on a 23.5 GB machine shared with other work; run "
-    "`conflict-atlas join --engine dask` on a cluster for that size"
+    "(1.4 GB per 1M rows) on a 23.5 GB machine shared with other work; measured on "
+    "demand with `python -m bench --quick --only engine10m`"
 )
 
 
@@ -148,14 +148,22 @@ def _tree_cpu_s(pid: int) -> float:
     return total
 
 
-def run_watched(cmd: list[str], budget_bytes: int, timeout_s: float) -> tuple[str, float, int]:
+def run_watched(
+    cmd: list[str], budget_bytes: int, timeout_s: float, log: Path | None = None
+) -> tuple[str, float, int]:
     """Run ``cmd``, sampling its process tree's RSS twice a second; stop it past the budget,
     the timeout, or when it stalls (under :data:`STALL_CPU_S` of CPU in
     :data:`STALL_WINDOW_S`). Returns (outcome: ok | out of memory | timeout | stalled |
-    exit N, seconds, peak bytes)."""
+    exit N, seconds, peak bytes). Its stderr (dask's workers log there) goes to ``log``:
+    a pipe nobody reads fills up and blocks every process that writes to it."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
+    err = log.open("wb") if log is not None else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True)  # fmt: skip
+    finally:
+        if log is not None:
+            err.close()  # the child has its own copy
     peak, outcome = 0, ""
     cpu_marks: list[tuple[float, float]] = []
     while proc.poll() is None:
@@ -177,6 +185,13 @@ def run_watched(cmd: list[str], budget_bytes: int, timeout_s: float) -> tuple[st
     return outcome, elapsed, peak
 
 
+def _last_error(log: Path) -> str:
+    """The last line of a failed run's stderr that names an error, for the note."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.is_file() else []
+    found = [ln.strip() for ln in lines if "Error" in ln or "error:" in ln]
+    return f"; last error: {found[-1][:300]}" if found else ""
+
+
 def bench_engines_10m(rec: Recorder, regions: gpd.GeoDataFrame, workdir: Path) -> None:
     """Both engines on 10M synthetic incidents, each in its own process tree, the default
     one stopped past :data:`RSS_BUDGET_GB`; outputs compared when both finish."""
@@ -196,7 +211,10 @@ def bench_engines_10m(rec: Recorder, regions: gpd.GeoDataFrame, workdir: Path) -
         cmd = [sys.executable, "-m", "cli", "join", "--incidents", str(csv),
                "--regions", str(regions_path), "--out", str(out), *extra]  # fmt: skip
         load = round(os.getloadavg()[0], 2)
-        outcome, secs, peak = run_watched(cmd, int(RSS_BUDGET_GB * 2**30), TEN_MILLION_TIMEOUT_S)
+        log = workdir / f"engine_{impl}_10m.log"
+        outcome, secs, peak = run_watched(
+            cmd, int(RSS_BUDGET_GB * 2**30), TEN_MILLION_TIMEOUT_S, log=log
+        )
         res = Result("engine10m", NAME, TEN_MILLION, impl)
         res.extra.update(load_avg_1m=load, rss_peak_mb=round(peak / 2**20))
         if outcome == "ok":
@@ -208,7 +226,7 @@ def bench_engines_10m(rec: Recorder, regions: gpd.GeoDataFrame, workdir: Path) -
             res.status = "error"
             res.note = (f"{outcome} after {secs:.0f} s (peak RSS of the tree {peak / 2**30:.1f} "
                         f"GB; budget {RSS_BUDGET_GB:.0f} GB, limit "
-                        f"{TEN_MILLION_TIMEOUT_S / 60:.0f} min)")  # fmt: skip
+                        f"{TEN_MILLION_TIMEOUT_S / 60:.0f} min){_last_error(log)}")  # fmt: skip
         rec.add(res)
     if len(outs) == 2:
         same = _sorted(outs["dask"]).equals(_sorted(outs["default"]))

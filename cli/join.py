@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+from concurrent.futures import CancelledError
 from pathlib import Path
 
 import geopandas as gpd
@@ -220,8 +221,9 @@ def run_dask(
 ) -> int:
     """The join on dask (atlas.dask_join); output written to a temporary name, then renamed.
 
-    ``.parquet`` becomes a folder of part files (one per partition); CSV and GeoJSON are
-    gathered into one file like the default engine's. A lost worker: dask retries its
+    ``.parquet`` becomes a folder of part files (one per partition, each written by the
+    worker that joined it); CSV and GeoJSON are gathered into one file like the default
+    engine's, in this process, so they need the memory the default engine needs. A lost worker: dask retries its
     tasks elsewhere (same output); when it cannot, the run fails naming the worker and
     nothing is left at --out.
     """
@@ -246,9 +248,12 @@ def run_dask(
     target = Path(args.out)
     tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
     done = False
+    workers = set(client.scheduler_info()["workers"])
     try:
         frames, inc_report = dask_join.read_partitions(Path(args.incidents), source=args.source)
         print(inc_report.summary())
+        if inc_report.rows_kept == 0:
+            raise InputError(f"{Path(args.incidents).name}: no usable incident rows")
         if date_from or date_to:
             frames = frames.map_partitions(filter_dates, date_from, date_to, meta=frames._meta)
         out = dask_join.join(frames, regions, client)
@@ -264,6 +269,17 @@ def run_dask(
             f"the dask worker {worker} was lost while running {exc.task!r}, after "
             f"{exc.allowed_failures + 1} workers died on that task; nothing was written to "
             f"{args.out}. Check that worker's memory and logs, then run again"
+        ) from None
+    except CancelledError:
+        # a worker that died holding the P2P shuffle's outputs can make the scheduler
+        # forget the run's keys: dask then cancels the result instead of naming the worker
+        lost = sorted(workers - set(client.scheduler_info()["workers"]))
+        if not lost:
+            raise
+        raise dask_join.EngineError(
+            f"the dask worker {', '.join(lost)} was lost during the run, which dask then "
+            f"cancelled; nothing was written to {args.out}. Check that worker's memory and "
+            "logs, then run again"
         ) from None
     finally:
         if not done:

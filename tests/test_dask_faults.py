@@ -102,11 +102,19 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-class Killer(threading.Thread):
-    """Watches the scheduler; SIGKILLs the first worker seen running one of our tasks."""
+#: Task names of the run's stages: the first pass over the blocks, the P2P shuffle's
+#: transfer (the second pass's blocks feed it) and the join after the shuffle.
+STAGES = {"first pass": "_check_block", "shuffle": "shuffle-transfer",
+          "join": "_join_partition"}  # fmt: skip
 
-    def __init__(self, address: str) -> None:
+
+class Killer(threading.Thread):
+    """Watches the scheduler; SIGKILLs the first worker seen running a task of ours (one
+    whose name holds ``stage``, any of :data:`STAGES` by default)."""
+
+    def __init__(self, address: str, stage: str | None = None) -> None:
         super().__init__(daemon=True)
+        self.names = [stage] if stage else list(STAGES.values())
         self.client = distributed.Client(address, timeout=30)
         self.pids = self.client.run(os.getpid)  # worker address -> process id
         self.killed: str | None = None
@@ -115,7 +123,7 @@ class Killer(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set() and self.killed is None:
             for worker, keys in self.client.processing().items():
-                if any("_validate_block" in str(k) or "join" in str(k) for k in keys):
+                if any(name in str(k) for k in keys for name in self.names):
                     os.kill(self.pids[worker], signal.SIGKILL)
                     self.killed = worker
                     return
@@ -160,12 +168,13 @@ def test_a_killed_worker_is_replaced_and_the_output_is_the_same(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dask.csv", "default.csv"]
 
 
+@pytest.mark.parametrize("stage", list(STAGES))
 def test_a_killed_worker_without_retries_is_named_and_nothing_is_written(
-    tmp_path: Path, big_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    tmp_path: Path, big_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys, stage: str
 ) -> None:
     monkeypatch.setattr(dask_join, "BLOCKSIZE", 2**18)
     cluster = _cluster(allowed_failures=0)
-    killer = Killer(cluster.scheduler_address)
+    killer = Killer(cluster.scheduler_address, STAGES[stage])
     out = tmp_path / "dask.parquet"
     try:
         killer.start()

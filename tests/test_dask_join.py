@@ -123,6 +123,32 @@ def test_partitions_merge_to_the_default_report(
     assert (expected["n_regions"].astype(int) > 1).any()  # border points in several regions
 
 
+def test_the_lean_partitions_hold_the_default_readers_incidents_and_nothing_is_kept(
+    tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first pass leaves no data on the workers (nothing persisted); the shuffled
+    form carries no Python objects (x/y floats, Arrow strings), and the points and
+    columns rebuilt from it equal what the default reader gives for the same file."""
+    path = _edge_file(tmp_path)
+    monkeypatch.setattr(dask_join, "BLOCKSIZE", 4000)
+    client = distributed.Client(scheduler)
+    try:
+        frames, _report = dask_join.read_partitions(path, today=TODAY)
+        assert client.has_what() and not any(client.has_what().values())
+        assert "geometry" not in frames.columns
+        assert not [c for c, t in frames.dtypes.items() if t is object or t == "object"], (
+            frames.dtypes
+        )
+        got = dask_join.incidents(frames.compute())
+    finally:
+        client.close()
+    want, _ = read_incidents(path, today=TODAY)
+    got = got.sort_values("event_id").reset_index(drop=True)
+    want = want.sort_values("event_id").reset_index(drop=True)
+    assert len(want) == 600 - 4  # two bad rows, two later duplicates
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(want))
+
+
 def test_lost_worker_is_named_and_nothing_is_written(
     tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

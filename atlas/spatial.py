@@ -82,9 +82,11 @@ def _crs_name(crs: object) -> str:
 
 def point_xy(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x and y of each point; NaN for a missing or empty one (in no region)."""
-    present = ~(shapely.is_missing(points) | shapely.is_empty(points))
-    if present.all():
+    try:  # one pass when no point is empty (a missing one reads as NaN)
         return shapely.get_x(points), shapely.get_y(points)
+    except shapely.errors.GEOSException:  # "getX called on empty Point"
+        pass
+    present = ~(shapely.is_missing(points) | shapely.is_empty(points))
     x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
     x[present], y[present] = shapely.get_x(points[present]), shapely.get_y(points[present])
     return x, y
@@ -109,7 +111,7 @@ def exact_pairs(
     ``intersects_xy`` (closed polygon, boundary included) or ``contains_xy``
     (``interior_only``) on prepared polygons: the same pairs as
     ``sindex.query(points, predicate=...)`` (tested), faster because each polygon is
-    prepared once instead of per candidate.
+    prepared once instead of per candidate and its tests run together.
     """
     if tree is None:
         tree = shapely.STRtree(polys)
@@ -121,7 +123,7 @@ def exact_pairs(
         inc_pos, reg_pos = tree.query(points)  # the given points; boxes only
     shapely.prepare(polys)
     exact = shapely.contains_xy if interior_only else shapely.intersects_xy
-    keep = exact(polys[reg_pos], x[inc_pos], y[inc_pos])
+    keep = lookup.test_grouped(exact, polys, reg_pos, x[inc_pos], y[inc_pos])
     inc_pos, reg_pos = inc_pos[keep], reg_pos[keep]
     order = np.lexsort((reg_pos, inc_pos))
     return inc_pos[order], reg_pos[order]
@@ -167,22 +169,27 @@ def _gather_rows(frame: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataF
     breaks = np.flatnonzero(np.diff(positions) != 1) + 1
     if len(breaks) >= _MAX_SLICES:
         return frame.iloc[positions].reset_index(drop=True)
-    first = positions[np.concatenate([[0], breaks])]
-    lengths = np.diff(np.concatenate([[0], breaks, [len(positions)]]))
+    first = positions[np.concatenate([[0], breaks])].tolist()
+    lengths = np.diff(np.concatenate([[0], breaks, [len(positions)]])).tolist()
     data = {}
     for i in range(frame.shape[1]):
         arr = frame.iloc[:, i].array
         if isinstance(arr, pd.arrays.ArrowStringArray):
             whole = arr._pa_array
-            chunks = [c for a, n in zip(first, lengths, strict=True)
-                      for c in whole.slice(int(a), int(n)).chunks]  # fmt: skip
+            if whole.num_chunks == 1:  # the usual case: slice the one array directly
+                one = whole.chunk(0)
+                chunks = [one.slice(a, n) for a, n in zip(first, lengths, strict=True)]
+            else:
+                chunks = [c for a, n in zip(first, lengths, strict=True)
+                          for c in whole.slice(a, n).chunks]  # fmt: skip
             data[i] = type(arr)(pa.chunked_array(chunks, type=whole.type), dtype=arr.dtype)
         else:
             data[i] = arr.take(positions)
     out = pd.DataFrame(data, copy=False)
     out.columns = frame.columns
     if isinstance(frame, gpd.GeoDataFrame):
-        out = gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs)
+        # the columns are new arrays (or slices of immutable Arrow data): no copy needed
+        out = gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs, copy=False)
     out.attrs = dict(frame.attrs)
     return out
 

@@ -144,7 +144,8 @@ def table_rows(results: list[Result], plan: Plan) -> list[dict[str, str]]:
             "grid lookup build (once per set of regions, cached)",
             b.n,
             _cell(b, plan)
-            + (f"; {b.extra['cells']:,} cells, {share:.1%} touch a boundary" if share else ""),
+            + (f"; {b.extra['cells']:,} cells, {share:.1%} touch a boundary" if share else "")
+            + (f"; {b.extra['megabytes']:.0f} MB" if b.extra.get("megabytes") else ""),
             "- (sjoin builds and caches its STRtree likewise)",
             "-",
             "-",

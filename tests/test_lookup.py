@@ -155,3 +155,110 @@ def test_gather_rows_equals_iloc(monkeypatch: pytest.MonkeyPatch) -> None:
     pd.testing.assert_frame_equal(spatial._gather_rows(incidents, pos), want)
     monkeypatch.setattr(spatial, "_MAX_SLICES", 3)  # many repeats: the plain take
     pd.testing.assert_frame_equal(spatial._gather_rows(incidents, pos), want)
+
+
+def _two_triangles() -> np.ndarray:
+    """Two triangles sharing the diagonal x + y = 8 of the square [0, 8] x [0, 8]."""
+    return np.array(
+        [
+            shapely.Polygon([(0, 0), (8, 0), (0, 8)]),  # A: x + y <= 8
+            shapely.Polygon([(8, 0), (8, 8), (0, 8)]),  # B: x + y >= 8
+        ]
+    )
+
+
+def test_sub_cells_of_a_boundary_cell() -> None:
+    """A 4 x 4 grid (cells of 2) cut 4 x 4 (sub-cells of 0.5): the diagonal crosses the
+    cell [2, 4] x [4, 6]. Its sub-cells the diagonal touches test A and B exactly; the
+    others are answered by the grid, A to the left of the diagonal and B to the right
+    along the same row (one probe per run of untouched sub-cells)."""
+    polys = _two_triangles()
+    built = lookup.build(polys, cells=16, k=4)
+    assert built.shape == (4, 4) and built.k == 4
+    # the sub-cell [3, 3.5] x [4.5, 5] of cell (column 1, row 2): on the diagonal
+    on_edge = built.locate(np.array([3.25]), np.array([4.75]))[0]
+    items = slice(built.start[on_edge], built.start[on_edge + 1])
+    assert built.regions[items].tolist() == [0, 1] and built.exact[items].all()
+    # every sub-cell of that cell: untouched ones hold A (x + y < 8) or B, without a test
+    cx = 2.0 + 0.25 + 0.5 * np.arange(4)
+    cy = 4.0 + 0.25 + 0.5 * np.arange(4)
+    gx, gy = np.meshgrid(cx, cy)
+    entries = built.locate(gx.ravel(), gy.ravel())
+    assert len(set(entries.tolist())) == 16  # 16 distinct sub-cell entries
+    free = {"A": 0, "B": 0}
+    for e, sx, sy in zip(entries, gx.ravel(), gy.ravel(), strict=True):
+        regs = built.regions[built.start[e] : built.start[e + 1]].tolist()
+        flags = built.exact[built.start[e] : built.start[e + 1]].tolist()
+        if not any(flags):  # answered by the grid: the sub-cell lies on one side
+            assert regs == ([0] if sx + sy < 8 else [1])
+            free["A" if sx + sy < 8 else "B"] += 1
+    assert free["A"] > 0 and free["B"] > 0
+    # a row with untouched sub-cells on both sides of the diagonal: y in [4.5, 5]
+    row = built.locate(cx, np.full(4, 4.75))
+    firsts = [built.regions[built.start[e] : built.start[e + 1]].tolist() for e in row]
+    assert firsts[0] == [0] and not built.exact[built.start[row[0]]]
+
+
+@pytest.mark.parametrize("k", [2, 4, 8])
+def test_points_on_edges_and_vertices_in_sub_cells(k: int) -> None:
+    """Points on the shared diagonal, on the triangles' vertices, on sub-cell edges and
+    corners, and random ones: the same pairs as the exact test, both predicates."""
+    polys = _two_triangles()
+    built = lookup.build(polys, cells=16, k=k)
+    t = np.linspace(0.0, 8.0, 8 * k * 4 + 1)  # every sub-cell edge and between
+    gx, gy = np.meshgrid(t, t)
+    rng = np.random.default_rng(11)
+    diag = rng.uniform(0, 8, 500)
+    xs = np.concatenate([gx.ravel(), diag, [0, 8, 8, 0], rng.uniform(-1, 9, 5000)])
+    ys = np.concatenate([gy.ravel(), 8 - diag, [0, 0, 8, 8], rng.uniform(-1, 9, 5000)])
+    on_diagonal = np.flatnonzero(xs + ys == 8)
+    assert len(on_diagonal) > 100
+    for interior_only in (False, True):
+        inc, reg = lookup.pairs(built, polys, xs, ys, interior_only=interior_only)
+        want = spatial.exact_pairs(polys, xs, ys, interior_only=interior_only)
+        assert np.array_equal(inc, want[0]) and np.array_equal(reg, want[1])
+    inc, _ = lookup.pairs(built, polys, xs, ys)
+    # a point exactly on the diagonal is in both triangles
+    assert (np.bincount(inc, minlength=len(xs))[on_diagonal] == 2).all()
+
+
+def test_locate_equals_coarse_then_sub_cell() -> None:
+    """locate finds the sub-cell on the refined edges and its cell as fx // k: the same
+    entry as searching the coarse edges, then the refined ones (searchsorted)."""
+    polys = _two_triangles()
+    built = lookup.build(polys, cells=16, k=4)
+    rng = np.random.default_rng(2)
+    fine = lookup._refine(built.xs, 4)
+    xs = np.concatenate([rng.uniform(-1, 9, 20_000), fine, np.nextafter(fine, -np.inf)])
+    ys = np.concatenate([rng.uniform(-1, 9, 20_000), fine[::-1], fine])
+    ix = np.searchsorted(built.xs, xs, "right") - 1
+    iy = np.searchsorted(built.ys, ys, "right") - 1
+    ok = (ix >= 0) & (ix < 4) & (iy >= 0) & (iy < 4)
+    want = np.full(len(xs), -1)
+    first = built.entry[iy[ok] * 4 + ix[ok]].astype(np.int64)
+    fx = np.searchsorted(fine, xs[ok], "right") - 1 - ix[ok] * 4
+    fy = np.searchsorted(lookup._refine(built.ys, 4), ys[ok], "right") - 1 - iy[ok] * 4
+    want[ok] = np.where(first >= built.runs, first + fy * 4 + fx, first)
+    assert np.array_equal(built.locate(xs, ys), want)
+
+
+def test_grouped_tests_keep_the_order() -> None:
+    polys = _two_triangles()
+    rng = np.random.default_rng(4)
+    reg = rng.integers(0, 2, 3000)
+    x, y = rng.uniform(0, 8, 3000), rng.uniform(0, 8, 3000)
+    shapely.prepare(polys)
+    got = lookup.test_grouped(shapely.intersects_xy, polys, reg, x, y)
+    assert np.array_equal(got, shapely.intersects_xy(polys[reg], x, y))
+    assert got.any() and not got.all()
+
+
+def test_gather_rows_from_chunked_text_columns() -> None:
+    """Text columns of several Arrow chunks (a concatenated frame) are sliced per chunk."""
+    half = synthetic_incidents(3000)
+    incidents = gpd.GeoDataFrame(pd.concat([half, half], ignore_index=True), crs=half.crs)
+    assert incidents["event_id"].array._pa_array.num_chunks > 1
+    rng = np.random.default_rng(6)
+    pos = np.sort(np.concatenate([np.arange(6000), rng.integers(0, 6000, 30)]))
+    want = incidents.iloc[pos].reset_index(drop=True)
+    pd.testing.assert_frame_equal(spatial._gather_rows(incidents, pos), want)

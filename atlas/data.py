@@ -428,7 +428,9 @@ def load_shipped() -> AtlasData:
 
 # ---- bundle with user files and downloads ----------------------------------------------
 def _incident_source(report: LoadReport, gdf: gpd.GeoDataFrame) -> DatasetInfo:
-    datasets = set(gdf["dataset"].astype(str)) if len(gdf) else set()
+    # unique() first: the app calls this on every run of a page showing an upload, and a
+    # set of 1M strings built in Python held the lock other readers' pages wait for
+    datasets = set(gdf["dataset"].astype(str).unique()) if len(gdf) else set()
     caveats = [CAVEAT_EMPTY]
     licence = "as given by the user"
     if "acled" in datasets:

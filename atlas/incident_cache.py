@@ -24,7 +24,7 @@ from atlas.errors import InputError
 from atlas.fetch import cache_root
 from atlas.readers import READER_VERSION, read_incidents
 from atlas.safety import Limits
-from atlas.schema import LoadReport, Rejection
+from atlas.schema import LoadReport
 
 SUBDIR = "incidents"
 MAX_BYTES_ENV = "CONFLICT_ATLAS_INCIDENT_CACHE_BYTES"
@@ -137,15 +137,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _report_from_json(text: str) -> LoadReport:
-    d = json.loads(text)
-    return LoadReport(
-        source=d["source"],
-        kind=d["kind"],
-        rows_read=int(d["rows_read"]),
-        rows_kept=int(d["rows_kept"]),
-        rejected=[Rejection(int(r["row"]), r["reason"], r["detail"]) for r in d["rejected"]],
-        warnings=list(d["warnings"]),
-    )
+    return LoadReport.from_dict(json.loads(text))
 
 
 __all__ = ["cache_key", "evict", "file_digest", "max_bytes_from_env", "read_cached"]

@@ -211,3 +211,16 @@ class LoadReport:
         d["rows_rejected"] = self.rows_rejected
         d["by_reason"] = self.by_reason()
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LoadReport:
+        """The report :meth:`to_dict` (or ``asdict``) described; derived keys are ignored."""
+        return cls(
+            source=d["source"],
+            kind=d["kind"],
+            rows_read=int(d["rows_read"]),
+            rows_kept=int(d["rows_kept"]),
+            rejected=[Rejection(int(r["row"]), r["reason"], r["detail"]) for r in d["rejected"]],
+            warnings=list(d["warnings"]),
+            numbered_ids=bool(d.get("numbered_ids", False)),
+        )

@@ -312,21 +312,34 @@ def check_upload_size(name: str, size: int, max_bytes: int) -> None:
 
 
 def read_upload(
-    name: str, data: bytes, kind: str, max_bytes: int, mapping: dict[str, str] | None = None
+    name: str,
+    data: bytes,
+    kind: str,
+    max_bytes: int,
+    mapping: dict[str, str] | None = None,
+    *,
+    isolate: bool | None = None,
 ) -> Upload:
     """Read an uploaded file as incidents or regions (with the readers' LoadReport).
 
     ``mapping`` (canonical -> the file's column) is what a reader chose in the column
     picker. Raises the readers' InputError/LimitError for a file that cannot be used at
     all (an InputError with ``columns`` when the coordinate columns were not recognised);
-    row-level problems land in the report instead.
+    row-level problems land in the report instead. Incident files from
+    ``atlas.upload_worker.ISOLATE_BYTES`` (4 MB) are read in a separate process, so the
+    other readers' pages are not held up (``isolate`` forces either way); the frame and
+    report are the same.
     """
     check_upload_size(name, len(data), max_bytes)
     sha = hashlib.sha256(data).hexdigest()
     if kind == "incidents":
         from atlas.readers import read_incidents
+        from atlas.upload_worker import ISOLATE_BYTES, read_incidents_isolated
 
-        frame, report = read_incidents(data, filename=name, mapping=mapping or None)
+        if isolate if isolate is not None else len(data) >= ISOLATE_BYTES:
+            frame, report = read_incidents_isolated(data, filename=name, mapping=mapping or None)
+        else:
+            frame, report = read_incidents(data, filename=name, mapping=mapping or None)
     elif kind == "regions":
         from atlas.regions import read_regions
 

@@ -1,0 +1,247 @@
+"""Read a large incident upload in a separate process, so other readers' pages keep running.
+
+Measured in the app server during a 1M-row upload (a probe thread that sleeps 10 ms
+and notes when it wakes late, plus ``py-spy --gil``): reading the file in the server's
+own process held Python's lock (the GIL) for most of its ~15 s, in pieces up to ~1 s
+(building 1M point geometries is one C call; the column staging is Python per row), and
+another reader's rerun, which needs that lock thousands of times, took up to 4.5x its
+time alone. Here the readers run in a fresh Python process at a lower CPU priority: the
+file's bytes go to it through a pipe, the canonical frame comes back through another as
+Arrow IPC (geometry as WKB) and the LoadReport as JSON. Nothing is written to a file
+(uploads may be sensitive) and the process's memory is gone when it exits. The frame,
+its dtypes and the report are the same as reading in-process (tests/test_upload_worker.py);
+the geometry is rebuilt here in slices so no single step holds the lock for long.
+
+``python -m atlas.upload_worker`` is the child's entry point; nothing else calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyarrow as pa
+import shapely
+
+from atlas.errors import CRSError, InputError, LimitError
+from atlas.safety import DEFAULT_LIMITS, Limits
+from atlas.schema import LoadReport
+
+#: Uploads from this size are read in a worker process; a smaller file is read faster
+#: in-process than a fresh interpreter imports pandas (~1.5 s here), and its lock holds
+#: are short (a 4 MB table has ~45,000 rows: ~50 ms of geometry).
+ISOLATE_BYTES = 4 * 2**20
+#: The worker's niceness: under load the readers' own pages get the CPU first.
+NICE = 10
+#: Geometries rebuilt per call (each call holds the GIL for ~20 ms per 20,000 points).
+GEOMETRY_SLICE = 20_000
+_ERRORS = {cls.__name__: cls for cls in (InputError, LimitError, CRSError)}
+_ROOT = Path(__file__).resolve().parents[1]
+_LEN = 8
+
+
+class WorkerError(InputError):
+    """The worker process ended without an answer (killed, out of memory, a crash)."""
+
+
+def read_incidents_isolated(
+    data: bytes,
+    *,
+    filename: str,
+    mapping: dict[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    timeout: float | None = None,
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """``atlas.readers.read_incidents(data, filename=..., mapping=..., limits=...)`` run
+    in a child process; the same frame and LoadReport, or the same InputError/LimitError
+    (with its ``columns`` or ``report``). A child that ends without an answer (killed,
+    out of memory) or runs past ``timeout`` seconds (default: twice
+    ``limits.read_seconds`` plus a minute; the reader stops itself at its own limit
+    first) is ended and raises :class:`WorkerError` naming the file."""
+    if timeout is None:
+        timeout = 2 * limits.read_seconds + 60
+    header = json.dumps(
+        {"filename": filename, "mapping": mapping, "limits": asdict(limits)}
+    ).encode("utf-8")
+    # the child's temporary folder is this private one (a vector file is opened from a
+    # temporary copy): removed here even when the child was killed before its own cleanup
+    private = tempfile.mkdtemp(prefix="atlas-upload-")
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "atlas.upload_worker"],
+            cwd=_ROOT,  # `-m` imports this checkout's atlas, whatever the server's folder
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+            env={**os.environ, "TMPDIR": private},
+        )
+    except OSError:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        proc.kill()
+
+    watchdog = threading.Timer(timeout, stop)
+    watchdog.daemon = True
+    writer = threading.Thread(target=_feed, args=(proc, header, data), daemon=True)
+    try:
+        watchdog.start()
+        writer.start()
+        answer = proc.stdout.read()  # the child reads all its input before it answers
+        code = proc.wait()
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:  # interrupted while waiting: leave no child behind
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        writer.join()
+        shutil.rmtree(private, ignore_errors=True)
+    if timed_out.is_set():
+        raise WorkerError(
+            f"{filename}: reading took longer than {timeout:g} s and was stopped; split "
+            "the file or filter it before uploading"
+        )
+    if not _complete(answer):  # a whole answer counts even if the exit then failed
+        why = "it was stopped, perhaps out of memory" if code < 0 else f"exit code {code}"
+        raise WorkerError(
+            f"{filename}: the process reading the file ended without an answer ({why}); "
+            "try a smaller file, or ask the operator to check the server's log"
+        )
+    return _decode(answer)
+
+
+def _feed(proc: subprocess.Popen, header: bytes, data: bytes) -> None:
+    """Write the request to the child's stdin (in a thread: the pipe holds 64 KB)."""
+    try:
+        proc.stdin.write(len(header).to_bytes(_LEN, "little"))
+        proc.stdin.write(header)
+        proc.stdin.write(data)
+    except (BrokenPipeError, OSError):
+        pass  # the child ended early; its exit code says so
+    finally:
+        try:
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+
+def _complete(answer: bytes) -> bool:
+    """Whether ``answer`` holds a header and all the body it announces."""
+    if len(answer) < _LEN:
+        return False
+    size = int.from_bytes(answer[:_LEN], "little")
+    if len(answer) < _LEN + size:
+        return False
+    try:
+        meta = json.loads(answer[_LEN : _LEN + size])
+    except ValueError:
+        return False
+    return isinstance(meta, dict) and len(answer) == _LEN + size + meta.get("body", 0)
+
+
+def _decode(answer: bytes) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    view = memoryview(answer)
+    size = int.from_bytes(view[:_LEN], "little")
+    meta = json.loads(bytes(view[_LEN : _LEN + size]))
+    if "error" in meta:
+        err = meta["error"]
+        exc = _ERRORS.get(err["type"], InputError)(err["message"])
+        if err.get("columns") is not None:
+            exc.columns = list(err["columns"])  # type: ignore[attr-defined]
+        if err.get("report") is not None:
+            exc.report = LoadReport.from_dict(err["report"])  # type: ignore[attr-defined]
+        raise exc
+    report = LoadReport.from_dict(meta["report"])
+    with pa.ipc.open_stream(pa.py_buffer(view[_LEN + size :])) as stream:
+        table = stream.read_all()
+    wkb = table.column("geometry")
+    frame = table.drop_columns(["geometry"]).to_pandas()
+    parts = [
+        shapely.from_wkb(wkb.slice(start, GEOMETRY_SLICE).to_numpy(zero_copy_only=False))
+        for start in range(0, len(wkb), GEOMETRY_SLICE)
+    ]
+    geometry = np.concatenate(parts) if parts else np.array([], dtype=object)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.array.GeometryArray(geometry, crs=meta["crs"]))
+    return gdf[meta["columns"]], report
+
+
+def _encode(frame: gpd.GeoDataFrame) -> bytes:
+    """The frame as one Arrow IPC stream, geometry as WKB (pandas dtypes in its metadata)."""
+    plain = frame.drop(columns=frame.geometry.name)
+    table = pa.Table.from_pandas(plain, preserve_index=True)
+    table = table.append_column(
+        "geometry", pa.array(shapely.to_wkb(np.asarray(frame.geometry.array)))
+    )
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _answer(out, meta: dict, body: bytes = b"") -> None:
+    head = json.dumps({**meta, "body": len(body)}).encode("utf-8")
+    out.write(len(head).to_bytes(_LEN, "little"))
+    out.write(head)
+    out.write(body)
+    out.flush()
+
+
+def main() -> int:
+    """The child: request on stdin, answer on stdout; anything printed goes to stderr."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a library's stray print must not corrupt the answer
+    if hasattr(os, "nice"):
+        os.nice(NICE)
+    raw = sys.stdin.buffer.read()
+    size = int.from_bytes(raw[:_LEN], "little")
+    request = json.loads(raw[_LEN : _LEN + size])
+    data = memoryview(raw)[_LEN + size :]
+
+    from atlas.readers import read_incidents
+
+    try:
+        frame, report = read_incidents(
+            data,
+            filename=request["filename"],
+            mapping=request["mapping"],
+            limits=Limits(**request["limits"]),
+        )
+    except (InputError, LimitError) as exc:
+        report = getattr(exc, "report", None)
+        _answer(out, {"error": {
+            "type": type(exc).__name__ if type(exc).__name__ in _ERRORS else "InputError",
+            "message": str(exc),
+            "columns": getattr(exc, "columns", None),
+            "report": report.to_dict() if report is not None else None,
+        }})  # fmt: skip
+        return 0
+    del raw, data
+    meta = {
+        "report": report.to_dict(),
+        "columns": list(frame.columns),
+        "crs": frame.crs.to_string() if frame.crs is not None else None,
+    }
+    _answer(out, meta, _encode(frame))
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stderr.flush()
+    # the answer is written and flushed: skip the interpreter's teardown, where pyarrow's
+    # thread pools once aborted the process ("terminate called without an active
+    # exception") after a LimitError
+    os._exit(code)

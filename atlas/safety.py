@@ -72,11 +72,16 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 def neutralise_formula(value: Any) -> Any:
     """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe.
 
+    A cell that already starts with an apostrophe gets one more: a spreadsheet hides a
+    leading apostrophe, so "'=x" would show as "=x" and read like a neutralised "=x";
+    with the prefix each cell has one reading (drop one leading apostrophe).
     Non-text values and plain signed numbers ("-12.5") are returned unchanged.
     """
     if not isinstance(value, str) or not value:
         return value
-    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+    if value.startswith("'") or (
+        value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value)
+    ):
         return "'" + value
     return value
 

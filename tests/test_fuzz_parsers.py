@@ -614,8 +614,9 @@ def _check_diff(old: list[dict], new: list[dict], mode: str, spec: MapSpec) -> N
 
 
 def _unneutralise(cell: str) -> str:
-    """What a neutralised cell held: the apostrophe comes off only before a formula."""
-    if cell.startswith("'") and cell[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+    """What a neutralised cell held: one apostrophe comes off, before a formula or before
+    the cell's own apostrophe (atlas.safety.neutralise_formula)."""
+    if cell.startswith("'") and cell[1:2] in ("=", "+", "-", "@", "\t", "\r", "'"):
         return cell[1:]
     return cell
 

@@ -36,6 +36,8 @@ from atlas.safety import (
         ("-1e5", "-1e5"),
         ("-12,18", "-12,18"),
         ("Ayacucho", "Ayacucho"),
+        ("'=1+1", "''=1+1"),  # a cell written with its own apostrophe keeps it
+        ("'quoted", "''quoted"),
         ("", ""),
         (3, 3),
         (None, None),

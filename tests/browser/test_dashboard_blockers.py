@@ -5,6 +5,7 @@ brings the whole data set back without moving the map."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import (
     counts_text,
@@ -92,9 +93,24 @@ def test_column_picker_reads_a_file_with_unknown_headers(app_page, app_server, t
     panel.get_by_text("did not recognise the coordinate columns").wait_for()
     for label, column in (("Latitude column", "norte"), ("Longitude column", "este"),
                           ("Date column", "cuando")):  # fmt: skip
-        panel.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
+        box = panel.locator("[data-testid=stSelectbox]").filter(has_text=label)
+        box.locator("input").click()  # the box's search field: focus, then type
+        expect(box.locator("input")).to_be_focused()
         page.keyboard.type(column)  # the list filters as one types, as a reader would
+        page.locator("[data-testid=stSelectboxVirtualDropdown]").get_by_text(
+            column, exact=True
+        ).wait_for()  # Enter before the list has filtered would pick another column
         page.keyboard.press("Enter")
+        # the choice shows in the box (as its text or its search input's value)
+        box.evaluate(
+            """(el, col) => new Promise((ok, fail) => { const t0 = Date.now();
+              (function look() {
+                const input = el.querySelector('input');
+                if (el.innerText.includes(col) || (input && input.value === col)) return ok();
+                if (Date.now() - t0 > 10000) return fail(new Error('not chosen: ' + col));
+                setTimeout(look, 50); })(); })""",
+            column,
+        )
     panel.get_by_role("button", name="Read with these columns").click()
     panel.get_by_text("odd.csv: 2 rows read, 2 kept, 0 left out.").wait_for(timeout=30_000)
     panel.get_by_role("button", name="Use this data").click()

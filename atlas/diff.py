@@ -211,10 +211,11 @@ def diff_incidents(
         raise InputError(f"by {by!r}: choose {', '.join(PERIODS)}")
     spec = spec or MapSpec()
     for name, frame in (("old", old), ("new", new)):
-        dup = _ids(frame).duplicated()
+        ids = _ids(frame)
+        dup = ids.duplicated()
         if dup.any():
-            ids = ", ".join(_ids(frame)[dup].astype(str).unique()[:20])
-            raise InputError(f"{name} version: duplicate event ids ({ids}); ids must be unique")
+            shown = ", ".join(ids[dup].astype(str).unique()[:20])
+            raise InputError(f"{name} version: duplicate event ids ({shown}); ids must be unique")
     a = _prepare(old, spec, regions, "old")
     b = _prepare(new, spec, regions, "new")
     both = a.join(b, how="outer")

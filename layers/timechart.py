@@ -50,6 +50,7 @@ class Frame:
     font: int
     min_label_px: int  # time labels at least this far apart
     tips: bool  # a hover column with a tooltip per step (a phone has no hover)
+    legend_y: int  # baseline of the legend's labels
 
     @property
     def height(self) -> int:
@@ -57,9 +58,9 @@ class Frame:
 
 
 WIDE = Frame(width=1000, left=52, right=12, panel=150, gap=34, top=34, bottom=30, font=13,
-             min_label_px=76, tips=True)  # fmt: skip
+             min_label_px=76, tips=True, legend_y=14)  # fmt: skip
 NARROW = Frame(width=360, left=40, right=8, panel=120, gap=34, top=52, bottom=30, font=13,
-               min_label_px=64, tips=False)  # fmt: skip
+               min_label_px=64, tips=False, legend_y=16)  # fmt: skip
 
 #: Label steps in months, finest first (weeks are labelled by the month they start in).
 _MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)
@@ -134,7 +135,8 @@ def _draw(table: pd.DataFrame, bucket: str, lang: str, f: Frame, css_class: str)
     plot_w = f.width - f.left - f.right
     band = plot_w / n
     pad = band * 0.15 if band >= 4 else 0.0
-    centres = [f.left + (i + 0.5) * band for i in range(n)]
+    lefts = [f.left + i * band for i in range(n)]  # each step's column
+    centres = [x + band / 2 for x in lefts]
     top1 = f.top
     top2 = f.top + f.panel + f.gap
     inc_in = table["incidents_inside"].to_numpy(dtype=float)
@@ -162,7 +164,7 @@ def _draw(table: pd.DataFrame, bucket: str, lang: str, f: Frame, css_class: str)
     bars: dict[str, list[str]] = {INSIDE: [], OUTSIDE: []}
     w = max(band - 2 * pad, 0.6)
     for i in range(n):
-        x = f.left + i * band + pad
+        x = lefts[i] + pad
         base = top1 + f.panel
         for value, colour in ((inc_in[i], INSIDE), (inc_out[i], OUTSIDE)):
             if value <= 0:
@@ -185,8 +187,7 @@ def _draw(table: pd.DataFrame, bucket: str, lang: str, f: Frame, css_class: str)
     # the time axis under the second panel
     axis_y = top2 + f.panel
     starts = [pd.Timestamp(p) for p in table.index]
-    for x, label in time_ticks(starts, [f.left + i * band for i in range(n)], lang,
-                               f.min_label_px):  # fmt: skip
+    for x, label in time_ticks(starts, lefts, lang, f.min_label_px):
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{axis_y}" y2="{axis_y + 5}" '
                      f'stroke="{INK}"/>')  # fmt: skip
         parts.append(f'<text x="{x:.1f}" y="{axis_y + 8 + fs}">{esc(label)}</text>')
@@ -194,14 +195,15 @@ def _draw(table: pd.DataFrame, bucket: str, lang: str, f: Frame, css_class: str)
         parts.append(f'<line x1="{f.left}" x2="{f.width - f.right}" y1="{top + f.panel}" '
                      f'y2="{top + f.panel}" stroke="{INK}"/>')  # fmt: skip
     # legend: top right (under the first title on a phone)
-    legend_y = 14 if f is WIDE else 16
+    legend_y = f.legend_y
     items = [(INSIDE, t("inside", lang)), (OUTSIDE, t("outside", lang))]
-    x = f.width - f.right - sum(24 + len(label) * fs * 0.55 for _c, label in items)
-    for colour, label in items:
+    widths = [24 + len(label) * fs * 0.55 for _c, label in items]  # swatch, gap, text
+    x = f.width - f.right - sum(widths)
+    for (colour, label), width in zip(items, widths, strict=True):
         parts.append(f'<rect x="{x:.1f}" y="{legend_y - fs * 0.8:.1f}" width="14" '
                      f'height="{fs * 0.8:.1f}" fill="{colour}"/>')  # fmt: skip
         parts.append(f'<text x="{x + 18:.1f}" y="{legend_y:.1f}">{esc(label)}</text>')
-        x += 24 + len(label) * fs * 0.55
+        x += width
     # one hover column per step with its numbers
     col_top, col_h = top1, axis_y - top1
     for i, day in enumerate(starts if f.tips else []):
@@ -209,7 +211,7 @@ def _draw(table: pd.DataFrame, bucket: str, lang: str, f: Frame, css_class: str)
                 inside=t("inside", lang), outside=t("outside", lang),
                 n_in=fmt_int(inc_in[i], lang), d_in=fmt_int(dead_in[i], lang),
                 n_out=fmt_int(inc_out[i], lang), d_out=fmt_int(dead_out[i], lang))  # fmt: skip
-        parts.append(f'<rect class="col" x="{f.left + i * band:.2f}" y="{col_top}" '
+        parts.append(f'<rect class="col" x="{lefts[i]:.2f}" y="{col_top}" '
                      f'width="{band:.2f}" height="{col_h}"><title>{esc(tip)}</title></rect>')  # fmt: skip
     label = esc(t("chart_label", lang, first=period_label(starts[0], bucket, lang),
                   last=period_label(starts[-1], bucket, lang)))  # fmt: skip

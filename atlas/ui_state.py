@@ -311,6 +311,14 @@ def check_upload_size(name: str, size: int, max_bytes: int) -> None:
         )
 
 
+def read_in_worker(kind: str, size: int) -> bool:
+    """Whether :func:`read_upload` reads an upload of ``kind`` and ``size`` bytes in the
+    worker process (incident files from ``atlas.upload_worker.ISOLATE_BYTES``)."""
+    from atlas.upload_worker import ISOLATE_BYTES
+
+    return kind == "incidents" and size >= ISOLATE_BYTES
+
+
 def read_upload(
     name: str,
     data: bytes,
@@ -319,6 +327,7 @@ def read_upload(
     mapping: dict[str, str] | None = None,
     *,
     isolate: bool | None = None,
+    sha256: str | None = None,
 ) -> Upload:
     """Read an uploaded file as incidents or regions (with the readers' LoadReport).
 
@@ -328,15 +337,15 @@ def read_upload(
     row-level problems land in the report instead. Incident files from
     ``atlas.upload_worker.ISOLATE_BYTES`` (4 MB) are read in a separate process, so the
     other readers' pages are not held up (``isolate`` forces either way); the frame and
-    report are the same.
+    report are the same. ``sha256`` is the bytes' digest when the caller has it already.
     """
     check_upload_size(name, len(data), max_bytes)
-    sha = hashlib.sha256(data).hexdigest()
+    sha = sha256 or hashlib.sha256(data).hexdigest()
     if kind == "incidents":
         from atlas.readers import read_incidents
-        from atlas.upload_worker import ISOLATE_BYTES, read_incidents_isolated
+        from atlas.upload_worker import read_incidents_isolated
 
-        if isolate if isolate is not None else len(data) >= ISOLATE_BYTES:
+        if isolate if isolate is not None else read_in_worker(kind, len(data)):
             frame, report = read_incidents_isolated(data, filename=name, mapping=mapping or None)
         else:
             frame, report = read_incidents(data, filename=name, mapping=mapping or None)

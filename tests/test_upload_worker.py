@@ -163,3 +163,110 @@ def test_read_upload_from_the_threshold_gives_the_same_upload() -> None:
     assert there.report == here.report and there.sha256 == here.sha256
     assert there.report.rows_for("no_coordinates") == [7]
     assert there.report.rows_for("unparseable_coordinates") == [779]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_the_worker_reads_in_the_background() -> None:
+    """While it reads (a 300,000-feature GeoJSON, seconds of work), every thread of the
+    child runs at NICE and, where Linux has it, in the batch class: its imports and its
+    reader's threads included, so other readers' pages get the CPU first. Where the kernel
+    shares the CPU between sessions (autogroups), the child has a session of its own whose
+    group has the same niceness."""
+    import threading
+
+    from atlas.upload_worker import NICE
+
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-74.0, -12.2]},
+               "properties": {"fecha": "2021-05-23", "notas": "x" * 200}}  # fmt: skip
+    data = json.dumps({"type": "FeatureCollection", "features": [feature] * 300_000}).encode()
+    done = threading.Event()
+    result: list = []
+    reader = threading.Thread(target=lambda: (result.append(
+        read_incidents_isolated(data, filename="bg.geojson")), done.set()))  # fmt: skip
+    reader.start()
+    seen: dict[str, tuple[int, int]] = {}
+    groups: dict[str, str] = {}
+    while not done.wait(0.05):
+        for stat in Path("/proc").glob("[0-9]*/task/[0-9]*/stat"):
+            try:
+                cmd = (stat.parents[2] / "cmdline").read_bytes()
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            # after ")": state is field 3 of proc(5), ppid 4, nice 19, policy 41
+            if b"atlas.upload_worker" in cmd and fields[1] == str(os.getpid()):
+                pid = stat.parents[2].name
+                seen[f"{pid}/{stat.parent.name}"] = (int(fields[16]), int(fields[38]))
+                # session id (field 6) and the session's scheduling group
+                try:
+                    nice = (stat.parents[2] / "autogroup").read_text().split()[-1]
+                except OSError:  # no autogroups here, or the child has just ended
+                    continue
+                groups[pid] = f"{fields[3] == pid} {nice}"
+    reader.join()
+    assert result and len(result[0][0]) == 300_000
+    assert len(seen) >= 2, seen  # the child's main thread and its pools' threads
+    assert {nice for nice, _ in seen.values()} == {NICE}, seen
+    if hasattr(os, "SCHED_BATCH"):
+        assert {policy for _, policy in seen.values()} == {os.SCHED_BATCH}, seen
+    if Path("/proc/self/autogroup").exists():
+        assert set(groups.values()) == {f"True {NICE}"}, groups
+
+
+def test_the_geometries_are_made_without_the_collector_running() -> None:
+    """Making 300,000 points back in the server starts no garbage collection (each would
+    walk every session's objects while holding Python's lock), and the collector is on
+    again afterwards."""
+    import gc
+    import io
+
+    from atlas.upload_worker import _answer, _decode, _encode
+
+    _, report = read_incidents((FIXTURES / "tables/rejections.csv").read_bytes(),
+                               filename="rejections.csv")  # fmt: skip
+    n = 300_000
+    frame = gpd.GeoDataFrame({"event_id": [f"e{i}" for i in range(n)]},
+                             geometry=gpd.points_from_xy(np.linspace(-75, -73, n),
+                                                         np.linspace(-13, -11, n)),
+                             crs="EPSG:4326")  # fmt: skip
+    out = io.BytesIO()
+    _answer(out, {"report": report.to_dict(), "columns": ["event_id", "geometry"],
+                  "crs": "EPSG:4326"}, _encode(frame))  # fmt: skip
+    starts: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            starts.append(info["generation"])
+
+    assert gc.isenabled()
+    gc.collect()
+    gc.callbacks.append(seen)
+    try:
+        back, back_report = _decode(out.getvalue())
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.isenabled()
+    assert back_report == report
+    assert_geodataframe_equal(back, frame, check_dtype=True, check_crs=True)
+    assert len(starts) < 5, f"{len(starts)} collections while decoding"
+    # the new points wait in the oldest generation, and the young count starts again:
+    # the next allocations do not start a pass over 300,000 young objects
+    assert gc.get_count()[0] < 700
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert all(id(g) in oldest for g in back.geometry.array[:: n // 50])
+
+
+def test_read_upload_takes_the_digest_it_is_given_and_names_where_it_reads() -> None:
+    """The page hashes an upload once (its key) and hands the digest on; the rule for the
+    worker process is one function the page also asks (it decides the clean-up after)."""
+    import hashlib
+
+    from atlas.ui_state import read_in_worker
+
+    data = (FIXTURES / "tables/rejections.csv").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert read_upload("r.csv", data, "incidents", 2**30, sha256=digest).sha256 == digest
+    assert read_upload("r.csv", data, "incidents", 2**30).sha256 == digest
+    assert read_in_worker("incidents", ISOLATE_BYTES)
+    assert not read_in_worker("incidents", ISOLATE_BYTES - 1)
+    assert not read_in_worker("regions", 10 * ISOLATE_BYTES)

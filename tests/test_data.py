@@ -225,3 +225,27 @@ def test_return_freed_memory_hands_freed_pages_back(tmp_path: Path) -> None:
     before, after, kept = (int(v) for v in out)
     assert kept == 100  # the survivors are still alive: nothing live was freed
     assert before - after >= 120, f"RSS {before} MB -> {after} MB"
+
+
+def test_collect_now_and_then_collects_at_most_once_per_interval() -> None:
+    """The end-of-run collection (atlas.data.collect_now_and_then): at most one full
+    collection per interval for the whole process, and it does collect a cycle."""
+    import gc
+    import weakref
+
+    from atlas.data import collect_now_and_then
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only a collection frees it
+    gone = weakref.ref(a)
+    del a, b
+    gc.disable()  # no automatic collection may free it meanwhile
+    try:
+        assert collect_now_and_then(every=0.0)
+        assert gone() is None
+        assert not collect_now_and_then(every=3600.0)  # too soon after the last one
+    finally:
+        gc.enable()

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from atlas import query
 from atlas.catalog import CATALOG
 from atlas.data import (
     AtlasData,
+    collect_now_and_then,
     compact_incidents,
     is_acled_source,
     load_bundle,
@@ -38,7 +40,7 @@ from atlas.data import (
     with_incidents,
 )
 from atlas.errors import AtlasError, FetchError
-from atlas.frame import MapView
+from atlas.frame import MapView, frame_of
 from atlas.generalise import note as generalise_note
 from atlas.i18n import fmt_date, fmt_int, t
 from atlas.periods import default_periods, filter_periods
@@ -66,6 +68,7 @@ from atlas.ui_state import (
     hiding_filters,
     quick_range_for,
     quick_ranges,
+    read_in_worker,
     read_upload,
     region_layers,
     region_summary,
@@ -104,6 +107,13 @@ MIME = {
     "gif": "image/gif",
     "mp4": "video/mp4",
 }
+#: How long a thread may keep Python's lock while another waits for it (Python's default
+#: is 5 ms). One reader's big page (a first 1M-row map) keeps the lock busy for seconds;
+#: every other reader's run, which gives the lock up and waits for it again at each
+#: message it sends and each lock it takes, waited up to this long each time. Set for
+#: the whole server process on every run (the same value).
+SWITCH_INTERVAL_S = 0.001
+sys.setswitchinterval(SWITCH_INTERVAL_S)
 DISTRICTS_ENTRY = "pe-districts-2023"
 #: Incident files given at start-up (the app's own copy of the notebook's variable).
 INCIDENTS_ENV = "CONFLICT_ATLAS_INCIDENTS"
@@ -164,11 +174,14 @@ def _base_data() -> tuple[AtlasData, str]:
     return _shipped(fp), f"shipped:{fp}"
 
 
-def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str]:
-    """Swap in uploaded incidents and add uploaded region layers the reader chose to use."""
+def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str, str]:
+    """Swap in uploaded incidents and add uploaded region layers the reader chose to use.
+    Returns the data, the key naming its version and the key naming everything but its
+    incidents (what the base map depends on: app._map_keys)."""
     active = st.session_state[K.UPLOAD_ACTIVE]
     uploads: dict[str, Upload] = st.session_state[K.UPLOADS]
     inc_key = active.get("incidents")
+    context = key
     if inc_key and inc_key in uploads:
         up = uploads[inc_key]
         data = with_incidents(data, up.frame, up.report)  # credited as the reader's file
@@ -183,7 +196,8 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str]:
                 reports=[*data.reports, up.report],
             )
             key += f"|{reg_key[:24]}"
-    return data, key
+            context += f"|{reg_key[:24]}"
+    return data, key, context
 
 
 # ---- state ----------------------------------------------------------------------------------
@@ -671,13 +685,19 @@ def _recorded_bbox() -> tuple[float, float, float, float] | None:
     return view.bbox if view is not None else st.session_state[K.FRAME][0]
 
 
-def _map_keys(spec: MapSpec, data_key: str) -> tuple[str, str]:
+def _map_keys(spec: MapSpec, data_key: str, context_key: str) -> tuple[str, str]:
     """(base key, layers key): what the base map and what its layer groups show, without
     where the map looks or the player's step (the chart and coca panel key on it; the
-    groups' own keys carry the player). The same base key keeps the same map component."""
+    groups' own keys carry the player). The same base key keeps the same map component.
+
+    The base (places, rivers, boundaries: no incidents) is keyed by ``context_key``, the
+    data version without its incidents: putting an uploaded incident file in use swaps
+    the incident layers inside the map the reader has, at the view they had, instead of
+    building, sending and drawing a whole new map (at 1M rows that redraw was the slowest
+    part of the first page, for the server and for the browser)."""
     content = spec.replace(bbox=None, title="", dek="", notes="", source_line="", byline="")
     layers = hashlib.sha256(f"{content.to_json()}|{data_key}".encode()).hexdigest()
-    return f"{spec.basemap}|{data_key}", layers
+    return f"{spec.basemap}|{context_key}", layers
 
 
 @st.fragment
@@ -714,8 +734,12 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
         first_view = ss.get(K.VIEW)
         renderer.set_base(base_key, lambda: build_base(spec, view, assets="local",
                                                        view=first_view),
+                          # no recorded view: the base fits the frame, which may
+                          # follow the incidents (the base key does not name them)
                           shared_key=repr((base_key, first_view, spec.bbox, spec.focus,
-                                           spec.lang, spec.region)))  # fmt: skip
+                                           spec.lang, spec.region,
+                                           frame_of(spec, view) if first_view is None
+                                           else None)))  # fmt: skip
         out = renderer.draw(plans, height=620)
     except AtlasError as exc:
         st.error(t("map_failed", lang, error=exc))
@@ -820,7 +844,8 @@ def _upload_panel(lang: str) -> None:
         upload = ss[K.UPLOADS].get(key)
         if upload is None:
             try:
-                upload = read_upload(file.name, data, kind, DEFAULT_LIMITS.max_bytes, mapping)
+                upload = read_upload(file.name, data, kind, DEFAULT_LIMITS.max_bytes, mapping,
+                                     sha256=digest)  # fmt: skip
             except AtlasError as exc:
                 columns = getattr(exc, "columns", None)
                 if columns:
@@ -829,7 +854,9 @@ def _upload_panel(lang: str) -> None:
                     st.error(str(exc))
                 return
             ss[K.UPLOADS][key] = upload
-            return_freed_memory()  # the parse's temporaries, back to the system
+            # the parse's temporaries, back to the system; a file read in the worker process
+            # left only buffers here, which need no (whole-server) garbage collection
+            return_freed_memory(collect=not read_in_worker(kind, len(data)))
         show_report(upload.report, lang)
         if upload.report.rows_kept == 0:
             st.warning(t("nothing_kept", lang, name=upload.name))
@@ -1253,6 +1280,7 @@ def _compare_page(spec: MapSpec, data: AtlasData, data_key: str, inside: pd.Seri
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):
         _close_sidebar_on_phone()
     _count_page_run()
+    collect_now_and_then()  # after the page's last element: see atlas.data
     if data.incidents is not None and len(data.incidents) >= TRIM_ROWS:
         return_freed_memory()  # a run's 1M-row temporaries, freed in this run's thread
 
@@ -1293,7 +1321,7 @@ def main() -> None:
         st.error(t("data_failed", "en", error=exc))
         st.stop()
     _init_state(base)
-    data, data_key = _apply_uploads(base, data_key)
+    data, data_key, context_key = _apply_uploads(base, data_key)
     _sync_in()
     _clamp_state(data)
     _sync_out()
@@ -1343,7 +1371,7 @@ def main() -> None:
     _sync_url(spec)
     if diff is not None:
         data_key = f"{data_key}|changes:{st.session_state[K.CHANGES].sha256}"
-    map_keys = _map_keys(spec, data_key)
+    map_keys = _map_keys(spec, data_key, context_key)
     with map_slot:
         _map_fragment(spec, view, lang, (map_keys[0], data_key), player)
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
@@ -1377,6 +1405,7 @@ def main() -> None:
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):
         _close_sidebar_on_phone()
     _count_page_run()
+    collect_now_and_then()  # after the page's last element: see atlas.data
 
 
 def _page_style(lang: str) -> None:

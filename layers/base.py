@@ -91,13 +91,31 @@ class PointsMemo:
     def __init__(self, size: int = 4) -> None:
         self.size = size
         self._items: OrderedDict[str, Any] = OrderedDict()
+        # id(geometry array) -> (a weak reference to it, its coordinates' digest)
+        self._coords: OrderedDict[int, tuple[Any, str]] = OrderedDict()
 
-    def get(self, points: Any, extra: str, compute: Callable[[], Any]) -> Any:
+    def _coords_digest(self, points: Any) -> str:
+        """The digest of the points' coordinates, worked out once per geometry array (the
+        layer and its legend ask about the same array in one run: at 1M points reading the
+        coordinates and hashing them again took ~0.15 s). Arrays are read only here."""
+        import weakref
+
         import numpy as np
 
-        key = hashlib.sha1(np.column_stack([points.x.to_numpy(), points.y.to_numpy()]).tobytes())
-        key.update(extra.encode())
-        digest = key.hexdigest()
+        array = getattr(points, "array", None)
+        known = self._coords.get(id(array)) if array is not None else None
+        if known is not None and known[0]() is array:
+            return known[1]
+        xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+        digest = hashlib.sha1(xy.tobytes()).hexdigest()
+        if array is not None:
+            self._coords[id(array)] = (weakref.ref(array), digest)
+            while len(self._coords) > 2 * self.size:
+                self._coords.popitem(last=False)
+        return digest
+
+    def get(self, points: Any, extra: str, compute: Callable[[], Any]) -> Any:
+        digest = hashlib.sha1(f"{self._coords_digest(points)}|{extra}".encode()).hexdigest()
         hit = self._items.get(digest)
         if hit is None:
             hit = self._items[digest] = compute()

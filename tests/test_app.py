@@ -465,6 +465,26 @@ def test_all_layers_and_tile_basemap_render(app: AppTest) -> None:
     assert "cartocdn" in _map_script(at) or "carto" in _map_script(at).lower()
 
 
+def test_using_an_incident_file_keeps_the_map_and_swaps_its_layers(app: AppTest) -> None:
+    """The base map (places, rivers, boundaries) shows no incidents: putting a reader's
+    incident file in use keeps it, and the map component with it, and only the incident
+    layers are made again; the counts and the drawn points are the file's."""
+    at = _run(app)
+    renderer = at.session_state[K.MAP_CACHE]
+    base_key, base = renderer.base_key, renderer.base
+    groups_before = {key for key, _ in renderer.groups}
+    at.file_uploader(key=K.UPLOAD_FILE).set_value(("mine.csv", BAD_CSV, "text/csv"))
+    _run(at)
+    at.button(key="use_upload").click()
+    _run(at)
+    assert "2 incidents" in _markdown(at)
+    renderer = at.session_state[K.MAP_CACHE]
+    assert renderer.base_key == base_key and renderer.base is base
+    groups_after = {key for key, _ in renderer.groups}
+    points = {k for k in groups_after if k.startswith("points|")}
+    assert points - groups_before  # the incident layer made again, for the file
+
+
 def test_uploaded_region_file_becomes_a_layer(app: AppTest) -> None:
     geojson = json.dumps({"type": "FeatureCollection", "features": [{
         "type": "Feature", "properties": {"id": "box1", "name": "Test box"},

@@ -427,3 +427,32 @@ def test_screen_map_tells_riots_from_protests_by_ring_in_map_and_legend() -> Non
     assert riot.color == protest.color and not riot.ring and protest.ring
     assert "fill='#ffffff'" in _swatch(protest) and f"stroke='{protest.color}'" in _swatch(protest)
     assert f"fill='{riot.color}'" in _swatch(riot)
+
+
+def test_points_memo_answers_by_coordinates_and_reads_each_array_once() -> None:
+    """layers.base.PointsMemo: one answer per coordinates and ``extra``; a second ask about
+    the same geometry array reuses its coordinates' digest, a new array with the same
+    points gets the same answer, other points (or another ``extra``) their own."""
+    import geopandas as gpd
+    import numpy as np
+
+    from layers.base import PointsMemo
+
+    memo, calls = PointsMemo(), []
+
+    def answer(tag: str):
+        return lambda: calls.append(tag) or tag
+
+    a = gpd.GeoSeries(gpd.points_from_xy(np.arange(5.0), np.arange(5.0)))
+    assert memo.get(a, "x", answer("a")) == "a"
+    assert memo.get(a, "x", answer("again")) == "a"
+    assert len(memo._coords) == 1
+    same = gpd.GeoSeries(gpd.points_from_xy(np.arange(5.0), np.arange(5.0)))
+    assert memo.get(same, "x", answer("same")) == "a"
+    moved = gpd.GeoSeries(gpd.points_from_xy(np.arange(5.0) + 1e-9, np.arange(5.0)))
+    assert memo.get(moved, "x", answer("moved")) == "moved"
+    assert memo.get(a, "y", answer("other extra")) == "other extra"
+    assert calls == ["a", "moved", "other extra"]
+    del a, same, moved  # their ids may be reused: a digest is only taken for its own array
+    fresh = gpd.GeoSeries(gpd.points_from_xy(np.arange(3.0), np.zeros(3)))
+    assert memo.get(fresh, "x", answer("fresh")) == "fresh"

@@ -136,12 +136,12 @@ def _background(pid: int) -> None:
 
     - Its threads' niceness is NICE and, where the system has it, their class is batch
       (CPU-bound; never preempts an interactive task when it wakes).
-    - Where the kernel groups the CPU by session (``/proc/<pid>/autogroup``, on in
-      Debian's kernels), niceness only ranks threads inside one group, and every group
-      gets an equal share: a child in the server's group took a core from twenty
-      readers' browsers as if it were the server itself (measured: their changes 1.7-2.5x
-      slower while it read). So the child starts its own session (``start_new_session``)
-      and its group gets the same niceness.
+    - Where the kernel groups the CPU by session (``/proc/<pid>/autogroup``, on here),
+      niceness only ranks threads inside one group, and every group gets an equal
+      share: a child in the server's group took a core from twenty readers' browsers as
+      if it were the server itself (measured with 20 pages: while it read, their
+      changes took a median 1.8x their time without it, up to 4x). So the child starts
+      its own session (``start_new_session``) and its group gets the same niceness.
 
     Best effort: where none of this exists the file is read at the normal priority."""
     try:
@@ -228,10 +228,11 @@ def _collector_paused() -> Iterator[None]:
     Re-enabled as it was, the collector would still walk the million new objects as young
     ones, in up to three passes (young, middle, then a full pass they trigger), each a
     ~0.1-0.4 s hold of the lock in whichever session's thread allocates next (one was
-    seen holding it 0.37 s in a page run just after a 1M upload). So everything tracked is first moved to the oldest
-    generation without a pass (``gc.freeze`` then ``gc.unfreeze``: two list splices, and
-    the young count starts again at zero). The cost: cycles other threads made just
-    before are found at the next full collection rather than a young one."""
+    seen holding it 0.37 s in a page run just after a 1M upload). So everything tracked
+    is first moved to the oldest generation without a pass (``gc.freeze`` then
+    ``gc.unfreeze``: two list splices, and the young count starts again at zero). The
+    cost: cycles other threads made just before are found at the next full collection
+    rather than a young one."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -181,11 +181,11 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str, str]:
     active = st.session_state[K.UPLOAD_ACTIVE]
     uploads: dict[str, Upload] = st.session_state[K.UPLOADS]
     inc_key = active.get("incidents")
-    context = key
+    incidents = ""
     if inc_key and inc_key in uploads:
         up = uploads[inc_key]
         data = with_incidents(data, up.frame, up.report)  # credited as the reader's file
-        key += f"|{inc_key[:24]}"
+        incidents = f"|{inc_key[:24]}"
     for reg_key in active.get("regions", []):
         if reg_key in uploads:
             up = uploads[reg_key]
@@ -196,8 +196,7 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str, str]:
                 reports=[*data.reports, up.report],
             )
             key += f"|{reg_key[:24]}"
-            context += f"|{reg_key[:24]}"
-    return data, key, context
+    return data, key + incidents, key
 
 
 # ---- state ----------------------------------------------------------------------------------
@@ -1280,9 +1279,10 @@ def _compare_page(spec: MapSpec, data: AtlasData, data_key: str, inside: pd.Seri
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):
         _close_sidebar_on_phone()
     _count_page_run()
-    collect_now_and_then()  # after the page's last element: see atlas.data
+    collected = collect_now_and_then()  # after the page's last element: see atlas.data
     if data.incidents is not None and len(data.incidents) >= TRIM_ROWS:
-        return_freed_memory()  # a run's 1M-row temporaries, freed in this run's thread
+        # a run's 1M-row temporaries, freed in this run's thread (collected once per run)
+        return_freed_memory(collect=not collected)
 
 
 @st.fragment

@@ -46,6 +46,7 @@ from atlas.i18n import fmt_date, fmt_int, t
 from atlas.periods import default_periods, filter_periods
 from atlas.safety import DEFAULT_LIMITS, to_safe_csv
 from atlas.schema import EVENT_TYPE_LABELS, EVENT_TYPES, GEO_PRECISIONS
+from atlas.spatial import RowDepartments, row_departments
 from atlas.spec import (
     BASEMAPS,
     BUCKETS,
@@ -184,7 +185,7 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str, str]:
     incidents = ""
     if inc_key and inc_key in uploads:
         up = uploads[inc_key]
-        data = with_incidents(data, up.frame, up.report)  # credited as the reader's file
+        data = with_incidents(data, up.frame, up.report, up.departments)  # credited as theirs
         incidents = f"|{inc_key[:24]}"
     for reg_key in active.get("regions", []):
         if reg_key in uploads:
@@ -197,6 +198,23 @@ def _apply_uploads(data: AtlasData, key: str) -> tuple[AtlasData, str, str]:
             )
             key += f"|{reg_key[:24]}"
     return data, key + incidents, key
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _row_departments(_data: AtlasData, key: str) -> RowDepartments:
+    """Each incident row's department, placed once per data version (``key``) for every
+    session (read only)."""
+    return row_departments(_data.incidents, _data.departments)
+
+
+def _with_departments(data: AtlasData, key: str) -> AtlasData:
+    """``data`` with each incident row's department (``AtlasData.incident_departments``),
+    so the coca layer and table read each view's rows' departments rather than place its
+    points at each filter. An upload read in the worker process brought them along;
+    otherwise they are placed here, once per data version."""
+    if data.incident_departments is not None or data.departments is None:
+        return data
+    return dataclasses.replace(data, incident_departments=_row_departments(data, key))
 
 
 # ---- state ----------------------------------------------------------------------------------
@@ -1322,6 +1340,7 @@ def main() -> None:
         st.stop()
     _init_state(base)
     data, data_key, context_key = _apply_uploads(base, data_key)
+    data = _with_departments(data, data_key)
     _sync_in()
     _clamp_state(data)
     _sync_out()

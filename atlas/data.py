@@ -33,6 +33,7 @@ from atlas.readers import read_incidents
 from atlas.regions import REGION_COLUMNS, BuildReport, build_region, read_regions
 from atlas.safety import Limits, operator_limits
 from atlas.schema import INCIDENT_COLUMNS, LoadReport
+from atlas.spatial import RowDepartments
 
 SAMPLE_INCIDENTS = GEODATA / "sample_incidents.csv"
 PERU = GEODATA / "peru"  # written by scripts/build_geodata.py; see geodata/README.md
@@ -138,6 +139,10 @@ class AtlasData:
     #: Changes against another version of the incident file (atlas.diff.changes_points),
     #: drawn by layers/changes.py when set.
     changes: gpd.GeoDataFrame | None = None
+    #: The department of each incident row, worked out when the incidents were loaded
+    #: (atlas.spatial.RowDepartments); views (filtered rows) keep it. None: the coca layer
+    #: places the view's points itself. Set again whenever ``incidents`` get other rows.
+    incident_departments: RowDepartments | None = None
 
     @property
     def is_sample(self) -> bool:
@@ -317,10 +322,15 @@ def load_towns(path: Path = TOWNS, names: Path = TOWN_NAMES) -> gpd.GeoDataFrame
     return gdf
 
 
+def load_departments(path: Path = DEPARTMENTS) -> gpd.GeoDataFrame:
+    """Peru's 25 departments (INEI 2023): ubigeo, name, capital."""
+    return _geo(path)
+
+
 def load_context() -> dict[str, gpd.GeoDataFrame]:
     """The reference-map layers of geodata/peru, by AtlasData field name."""
     return {
-        "departments": _geo(DEPARTMENTS),
+        "departments": load_departments(),
         "provinces": _geo(PROVINCES),
         "rivers": _geo(RIVERS),
         "lakes": _geo(LAKES),
@@ -490,15 +500,21 @@ def _incident_source(report: LoadReport, gdf: gpd.GeoDataFrame) -> DatasetInfo:
     )
 
 
-def with_incidents(data: AtlasData, frame: gpd.GeoDataFrame, report: LoadReport) -> AtlasData:
+def with_incidents(
+    data: AtlasData,
+    frame: gpd.GeoDataFrame,
+    report: LoadReport,
+    departments: RowDepartments | None = None,
+) -> AtlasData:
     """``data`` with ``frame`` as its incidents (a reader's upload): the load report is
     added and the synthetic sample's credit is replaced by the file's own, so a map of a
-    real ACLED upload never credits "synthetic SAMPLE incidents"."""
+    real ACLED upload never credits "synthetic SAMPLE incidents". ``departments``: the
+    frame's rows' departments when known (never the previous incidents')."""
     import dataclasses
 
     sources = [s for s in data.sources if not s.sample] + [_incident_source(report, frame)]
     return dataclasses.replace(data, incidents=frame, reports=[*data.reports, report],
-                               sources=sources)  # fmt: skip
+                               sources=sources, incident_departments=departments)  # fmt: skip
 
 
 def is_acled_source(src: DatasetInfo) -> bool:

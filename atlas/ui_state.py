@@ -20,6 +20,7 @@ import pandas as pd
 from atlas.errors import InputError, LimitError
 from atlas.frame import MapView
 from atlas.schema import LoadReport
+from atlas.spatial import RowDepartments
 from atlas.spec import MapSpec, check_bbox
 
 
@@ -109,6 +110,8 @@ class Upload:
     kind: str  # "incidents" or "regions"
     frame: gpd.GeoDataFrame
     report: LoadReport
+    #: incidents read in the worker process: each row's department, worked out there
+    departments: RowDepartments | None = None
 
 
 def spec_from_params(params: dict[str, str | list[str]]) -> tuple[MapSpec, str | None]:
@@ -341,12 +344,15 @@ def read_upload(
     """
     check_upload_size(name, len(data), max_bytes)
     sha = sha256 or hashlib.sha256(data).hexdigest()
+    departments = None
     if kind == "incidents":
         from atlas.readers import read_incidents
         from atlas.upload_worker import read_incidents_isolated
 
         if isolate if isolate is not None else read_in_worker(kind, len(data)):
-            frame, report = read_incidents_isolated(data, filename=name, mapping=mapping or None)
+            frame, report, departments = read_incidents_isolated(
+                data, filename=name, mapping=mapping or None
+            )
         else:
             frame, report = read_incidents(data, filename=name, mapping=mapping or None)
     elif kind == "regions":
@@ -355,7 +361,8 @@ def read_upload(
         frame, report = read_regions(data, filename=name)
     else:
         raise InputError(f"{name}: upload kind {kind!r}; choose incidents or regions")
-    return Upload(name=name, sha256=sha, kind=kind, frame=frame, report=report)
+    return Upload(name=name, sha256=sha, kind=kind, frame=frame, report=report,
+                  departments=departments)  # fmt: skip
 
 
 def report_sentence(report: LoadReport, lang: str) -> str:

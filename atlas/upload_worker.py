@@ -38,6 +38,7 @@ import shapely
 from atlas.errors import CRSError, InputError, LimitError
 from atlas.safety import DEFAULT_LIMITS, Limits
 from atlas.schema import LoadReport
+from atlas.spatial import RowDepartments, row_departments
 
 #: Uploads from this size are read in a worker process; a smaller file is read faster
 #: in-process than a fresh interpreter imports pandas (~1.5 s here), and its lock holds
@@ -52,6 +53,7 @@ GEOMETRY_SLICE = 20_000
 _ERRORS = {cls.__name__: cls for cls in (InputError, LimitError, CRSError)}
 _ROOT = Path(__file__).resolve().parents[1]
 _LEN = 8
+_DEPARTMENT = "_department"  # the codes' column on the wire (no canonical column has "_")
 
 
 class WorkerError(InputError):
@@ -65,10 +67,12 @@ def read_incidents_isolated(
     mapping: dict[str, str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     timeout: float | None = None,
-) -> tuple[gpd.GeoDataFrame, LoadReport]:
+) -> tuple[gpd.GeoDataFrame, LoadReport, RowDepartments | None]:
     """``atlas.readers.read_incidents(data, filename=..., mapping=..., limits=...)`` run
     in a child process; the same frame and LoadReport, or the same InputError/LimitError
-    (with its ``columns`` or ``report``). A child that ends without an answer (killed,
+    (with its ``columns`` or ``report``). Third: each row's department, worked out there
+    too (:class:`atlas.spatial.RowDepartments`; None if the departments could not be
+    read), so the first map of the file does not place a million points in the server. A child that ends without an answer (killed,
     out of memory) or runs past ``timeout`` seconds (default: twice
     ``limits.read_seconds`` plus a minute; the reader stops itself at its own limit
     first) is ended and raises :class:`WorkerError` naming the file."""
@@ -189,7 +193,7 @@ def _complete(answer: bytes) -> bool:
     return isinstance(meta, dict) and len(answer) == _LEN + size + meta.get("body", 0)
 
 
-def _decode(answer: bytes) -> tuple[gpd.GeoDataFrame, LoadReport]:
+def _decode(answer: bytes) -> tuple[gpd.GeoDataFrame, LoadReport, RowDepartments | None]:
     view = memoryview(answer)
     size = int.from_bytes(view[:_LEN], "little")
     meta = json.loads(bytes(view[_LEN : _LEN + size]))
@@ -212,8 +216,12 @@ def _decode(answer: bytes) -> tuple[gpd.GeoDataFrame, LoadReport]:
             for start in range(0, len(wkb), GEOMETRY_SLICE)
         ]
     geometry = np.concatenate(parts) if parts else np.array([], dtype=object)
+    departments = None
+    if meta.get("departments") is not None:  # categorical codes, indexed like the frame
+        codes = frame.pop(_DEPARTMENT).rename("region_id")
+        departments = RowDepartments(meta["departments"], codes)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.array.GeometryArray(geometry, crs=meta["crs"]))
-    return gdf[meta["columns"]], report
+    return gdf[meta["columns"]], report, departments
 
 
 @contextlib.contextmanager
@@ -244,9 +252,12 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _encode(frame: gpd.GeoDataFrame) -> bytes:
-    """The frame as one Arrow IPC stream, geometry as WKB (pandas dtypes in its metadata)."""
+def _encode(frame: gpd.GeoDataFrame, departments: RowDepartments | None = None) -> bytes:
+    """The frame as one Arrow IPC stream, geometry as WKB (pandas dtypes in its metadata),
+    with the rows' department codes as one more column when given."""
     plain = frame.drop(columns=frame.geometry.name)
+    if departments is not None:
+        plain[_DEPARTMENT] = departments.codes.array  # worked out from this frame: same order
     table = pa.Table.from_pandas(plain, preserve_index=True)
     table = table.append_column(
         "geometry", pa.array(shapely.to_wkb(np.asarray(frame.geometry.array)))
@@ -294,13 +305,28 @@ def main() -> int:
         }})  # fmt: skip
         return 0
     del raw, data
+    departments = _departments_of(frame)
     meta = {
         "report": report.to_dict(),
         "columns": list(frame.columns),
         "crs": frame.crs.to_string() if frame.crs is not None else None,
+        "departments": departments.key if departments is not None else None,
     }
-    _answer(out, meta, _encode(frame))
+    _answer(out, meta, _encode(frame, departments))
     return 0
+
+
+def _departments_of(frame: gpd.GeoDataFrame) -> RowDepartments | None:
+    """Each row's department (the shipped INEI 2023 layer, as the server loads it); None,
+    with a line on stderr, when it cannot be worked out: the server then places the points
+    itself, so the read never fails for it."""
+    from atlas.data import load_departments
+
+    try:
+        return row_departments(frame, load_departments())
+    except (InputError, CRSError, OSError) as exc:
+        print(f"upload worker: departments not worked out: {exc}", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":

@@ -109,24 +109,21 @@ def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
 def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
     """2-digit department code of each incident (NA outside every department).
 
-    The map layer and the per-1,000-ha table ask this for the same view in one page run:
-    answers are kept for a few point sets (keyed by the points' coordinates and the
-    departments' codes and bounds)."""
-    from atlas.spatial import assign_region
+    Read from ``data.incident_departments`` when the incidents were placed in their
+    departments as they were loaded (a 1M-row upload, in the process that read it);
+    otherwise placed here. The map layer and the per-1,000-ha table ask this for the same
+    view in one page run: answers placed here are kept for a few point sets (keyed by the
+    points' coordinates and the departments' codes and bounds)."""
+    from atlas.spatial import departments_key, row_departments
 
     inc = data.incidents
-
-    def assign() -> pd.api.extensions.ExtensionArray:
-        regions = gpd.GeoDataFrame(
-            {"region_id": departments["ubigeo"].astype(str)},
-            geometry=departments.geometry,
-            crs=departments.crs,
-        )
-        # kept as a string array: each later ask wraps it without converting 100k values
-        return pd.array(assign_region(inc, regions).to_numpy(), dtype="string")
-
-    extra = repr((tuple(departments["ubigeo"].astype(str)), tuple(departments.total_bounds)))
-    hit = _DEPARTMENT_MEMO.get(inc.geometry, extra, assign)
+    known = getattr(data, "incident_departments", None)
+    if known is not None:
+        hit = known.for_rows(departments, inc.index)
+        if hit is not None:
+            return hit
+    hit = _DEPARTMENT_MEMO.get(inc.geometry, departments_key(departments),
+                               lambda: row_departments(inc, departments).codes.array)  # fmt: skip
     return pd.Series(hit, index=inc.index, name="region_id", copy=False)
 
 

@@ -18,9 +18,11 @@ import pandas as pd
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 
+from atlas.data import load_departments
 from atlas.errors import InputError, LimitError
 from atlas.readers import read_incidents
 from atlas.safety import Limits
+from atlas.spatial import row_departments
 from atlas.ui_state import read_upload
 from atlas.upload_worker import ISOLATE_BYTES, WorkerError, read_incidents_isolated
 
@@ -41,10 +43,14 @@ SAME = [
 
 def _same(data: bytes, name: str, **kw) -> tuple[gpd.GeoDataFrame, object]:
     here, report = read_incidents(data, filename=name, **kw)
-    there, their_report = read_incidents_isolated(data, filename=name, **kw)
+    there, their_report, departments = read_incidents_isolated(data, filename=name, **kw)
     assert_geodataframe_equal(there, here, check_dtype=True, check_crs=True)
     assert list(there.dtypes.astype(str)) == list(here.dtypes.astype(str))
     assert their_report == report
+    # each row's department, worked out in the worker: as the server would place them
+    ours = row_departments(here, load_departments())
+    assert departments is not None and departments.key == ours.key
+    pd.testing.assert_series_equal(departments.codes, ours.codes, check_names=False)
     return there, their_report
 
 
@@ -242,7 +248,7 @@ def test_the_geometries_are_made_without_the_collector_running() -> None:
     gc.collect()
     gc.callbacks.append(seen)
     try:
-        back, back_report = _decode(out.getvalue())
+        back, back_report, _departments = _decode(out.getvalue())
     finally:
         gc.callbacks.remove(seen)
     assert gc.isenabled()

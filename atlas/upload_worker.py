@@ -237,17 +237,17 @@ def _collector_paused() -> Iterator[None]:
     ones, in up to three passes (young, middle, then a full pass they trigger), each a
     ~0.1-0.4 s hold of the lock in whichever session's thread allocates next (one was
     seen holding it 0.37 s in a page run just after a 1M upload). So everything tracked
-    is first moved to the oldest generation without a pass (``gc.freeze`` then
-    ``gc.unfreeze``: two list splices, and the young count starts again at zero). The
-    cost: cycles other threads made just before are found at the next full collection
-    rather than a young one."""
+    is set aside without a pass (``gc.freeze``: a list splice, and the young count starts
+    again at zero), as the app's own collection does at each sweep
+    (:func:`atlas.data.collect_now_and_then`): the next sweep walks them, once, with the
+    rest. The cost: cycles other threads made just before are found at that sweep rather
+    than at a young collection."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         gc.freeze()
-        gc.unfreeze()
         if was:
             gc.enable()
 

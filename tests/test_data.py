@@ -249,3 +249,39 @@ def test_collect_now_and_then_collects_at_most_once_per_interval() -> None:
         assert not collect_now_and_then(every=3600.0)  # too soon after the last one
     finally:
         gc.enable()
+        gc.unfreeze()
+
+
+def test_what_outlived_a_sweep_is_walked_again_at_the_next() -> None:
+    """Each sweep sets the survivors aside (frozen): collections in between walk only what
+    was made since, and garbage among the set-aside objects goes at the next sweep."""
+    import gc
+    import weakref
+
+    from atlas.data import collect_now_and_then
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    gc.disable()
+    try:
+        assert collect_now_and_then(every=0.0, sweep=0.0)  # a sweep: a and b survive it
+        assert gc.get_freeze_count() > 0
+        walked = {id(o) for o in gc.get_objects()}
+        assert id(gone()) not in walked  # set aside: no collection walks it now
+        del a, b  # now garbage, among the set-aside objects
+        young = Node()
+        young.me = young  # garbage made after the sweep
+        young_ref = weakref.ref(young)
+        del young
+        assert collect_now_and_then(every=0.0, sweep=3600.0)  # between sweeps
+        assert young_ref() is None  # what was made since is collected
+        assert gone() is not None  # the set-aside cycle waits for the sweep
+        assert collect_now_and_then(every=0.0, sweep=0.0)
+        assert gone() is None
+    finally:
+        gc.enable()
+        gc.unfreeze()

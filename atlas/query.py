@@ -84,17 +84,22 @@ def filter_incidents(
     _check_incidents(incidents)
     keep = np.asarray(match_mask(incidents, spec), dtype=bool)
     precise = incidents["geo_precision"].isin(spec.precisions).to_numpy(dtype=bool)
-    # one take of the whole frame (the drawn rows); the summary reads single columns
-    matched = incidents[["date_start", "date_end", "fatalities"]][keep]
+    # one take of the whole frame (the drawn rows); the summary reads single columns.
+    # When every row is drawn (the default view of any file) there is nothing to take:
+    # a shallow copy, where the take of 1M rows cost ~0.2-0.35 s per page run
+    shown = keep & precise
+    matched = incidents[["date_start", "date_end", "fatalities"]]
+    if not keep.all():
+        matched = matched[keep]
     hidden_precision = incidents["geo_precision"][keep & ~precise]
-    drawn = incidents[keep & precise]
+    drawn = incidents.copy(deep=False) if shown.all() else incidents[shown]
 
     if inside is None:
         inside = region_mask(incidents, regions, spec.region) if regions is not None else None
     if inside is not None:
         if not inside.index.equals(incidents.index):
             raise InputError("inside: the region mask must have the same index as the incidents")
-        drawn["inside_region"] = inside[keep & precise].astype(bool).to_numpy()
+        drawn["inside_region"] = inside[shown].astype(bool).to_numpy()
     else:
         drawn["inside_region"] = False
 

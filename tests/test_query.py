@@ -159,6 +159,21 @@ def test_all_precisions_draws_all() -> None:
     assert s.inside_region is None  # no region geometry given
 
 
+def test_drawing_every_row_leaves_the_loaded_frame_as_it_was() -> None:
+    """Every row drawn: no take of the frame (a shallow copy), yet the loaded incidents
+    get no ``inside_region`` column and no changed value, however the copy is used."""
+    incidents = _incidents()
+    before = incidents.copy()
+    drawn, s = filter_incidents(incidents, MapSpec(region="zone", precisions=ALL_PRECISIONS),
+                                _regions())  # fmt: skip
+    assert s.drawn == len(incidents) == len(drawn)
+    assert "inside_region" in drawn and "inside_region" not in incidents
+    drawn.loc[drawn.index[0], "fatalities"] = 999
+    drawn["event_id"] = "changed"
+    pd.testing.assert_frame_equal(pd.DataFrame(incidents), pd.DataFrame(before))
+    assert list(drawn["inside_region"]) == [True, True, True, False, True, False]
+
+
 def test_date_range_is_inclusive_and_uses_overlap() -> None:
     spec = MapSpec(date_from=D(2021, 1, 1), date_to=D(2021, 1, 31), precisions=ALL_PRECISIONS)
     drawn, s = filter_incidents(_incidents(), spec)

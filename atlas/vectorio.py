@@ -280,7 +280,9 @@ def _read_file(path: Path, name: str, limits: Limits) -> gpd.GeoDataFrame:
     try:
         layers = pyogrio.list_layers(path)
     except _GDAL_ERRORS as exc:
-        raise InputError(f"{name}: cannot be opened as vector data ({_short(exc)})") from None
+        raise InputError(
+            f"{name}: cannot be opened as vector data ({_short(exc, path, name)})"
+        ) from None
     names = [str(row[0]) for row in layers if row[1] is not None] or [str(row[0]) for row in layers]
     if not names:
         raise InputError(f"{name}: the file holds no layers")
@@ -291,7 +293,9 @@ def _read_file(path: Path, name: str, limits: Limits) -> gpd.GeoDataFrame:
         try:
             info = pyogrio.read_info(path, layer=layer)
         except _GDAL_ERRORS as exc:
-            raise InputError(f"{name}: layer {layer!r} cannot be read ({_short(exc)})") from None
+            raise InputError(
+                f"{name}: layer {layer!r} cannot be read ({_short(exc, path, name)})"
+            ) from None
         if info.get("driver") not in allowed:
             raise InputError(
                 f"{name}: opened as {info.get('driver')} data, expected {' or '.join(allowed)}; "
@@ -310,7 +314,9 @@ def _read_file(path: Path, name: str, limits: Limits) -> gpd.GeoDataFrame:
                 limits.read_seconds,
             )
         except _GDAL_ERRORS as exc:
-            raise InputError(f"{name}: layer {layer!r} cannot be read ({_short(exc)})") from None
+            raise InputError(
+                f"{name}: layer {layer!r} cannot be read ({_short(exc, path, name)})"
+            ) from None
         if not isinstance(frame, gpd.GeoDataFrame):
             continue  # a table without geometry (e.g. a GeoPackage attribute table)
         frame.attrs["layer"] = layer
@@ -358,8 +364,15 @@ def _within_deadline(read: Callable[[], _T], deadline: float, name: str, budget:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _short(exc: BaseException) -> str:
+def _short(exc: BaseException, path: Path | None = None, name: str = "") -> str:
+    """GDAL's reason in a reader's words: the file's own name where GDAL printed the
+    temporary copy's path (a server folder the reader never sees), without the SQL GDAL
+    ran on a GeoPackage, each repeated clause once."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if path is not None:
+        text = text.replace(str(path), name).replace(str(path.parent), "")
+    text = re.sub(r"sqlite3_\w+\(.*?\) failed: ", "", text)
+    text = "; ".join(dict.fromkeys(p.strip() for p in text.split(";") if p.strip()))
     return text[:200]
 
 

@@ -218,3 +218,24 @@ def test_read_time_limit_gives_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LimitError, match="reading took longer than 0 s"):
         read_vector(path, limits=Limits(read_seconds=0.0))
     assert len(read_vector(path)) == n  # within the default budget it reads in full
+
+
+def test_gdal_reasons_name_the_file_not_the_server_copy(tmp_path: Path) -> None:
+    """GDAL's reason is shown to the reader: with the uploaded file's name where GDAL
+    printed the temporary copy's path, and without the SQL it ran on a GeoPackage."""
+    cut_kml = (
+        b'<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        b"<Placemark><Point><coordinates>-74.0,-12.2"
+    )
+    with pytest.raises(InputError) as kml:
+        read_vector(cut_kml, filename="zonas.kml")
+    text = str(kml.value)
+    assert text.startswith("zonas.kml: cannot be opened as vector data")
+    assert "parsing kml zonas.kml" in text
+    assert "/tmp" not in text and "atlas-vec" not in text and str(tmp_path) not in text
+
+    not_gpkg = b"SQLite format 3\x00" + bytes(200)  # an SQLite header and nothing usable
+    with pytest.raises(InputError) as gpkg:
+        read_vector(not_gpkg, filename="distritos.gpkg")
+    text = str(gpkg.value)
+    assert text == "distritos.gpkg: cannot be opened as vector data (file is not a database)"

@@ -5,6 +5,7 @@ brings the whole data set back without moving the map."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from .conftest import (
@@ -111,20 +112,36 @@ def test_column_picker_reads_a_file_with_unknown_headers(app_page, app_server, t
             .get_by_role("combobox")
         )
 
-    for label, column in choices:
+    def pick(label: str, column: str) -> None:
+        """Type the column into the box and press Enter, as a reader would; then click
+        away: a search that Enter did not pick shows in the field until the box loses
+        focus, then goes. Under load the list can close under the keys while the page is
+        still settling (the reader sees the box empty and picks again; so does this)."""
         box = field(label)
-        box.click()  # the box's search field: focus, then type
-        expect(box).to_be_focused()
-        page.keyboard.type(column)  # the list filters as one types, as a reader would
-        page.locator("[data-testid=stSelectboxVirtualDropdown]").get_by_text(
+        option = page.locator("[data-testid=stSelectboxVirtualDropdown]").get_by_text(
             column, exact=True
-        ).wait_for()  # Enter before the list has filtered would pick another column
-        page.keyboard.press("Enter")
-        expect(box).to_have_attribute("aria-expanded", "false")
-    # a typed search that Enter did not pick shows in the field until the box loses focus,
-    # then goes: click away, and every box must still hold its column
-    panel.get_by_text("did not recognise the coordinate columns").click()
+        )
+        for attempt in range(1, 4):
+            box.click()  # the box's search field: focus, then type
+            expect(box).to_be_focused()
+            page.keyboard.type(column)  # the list filters as one types
+            try:
+                option.wait_for(timeout=5_000)  # Enter before it would pick another column
+                page.keyboard.press("Enter")
+            except PlaywrightTimeoutError:
+                pass  # the list closed under the keys
+            panel.get_by_text("did not recognise the coordinate columns").click()
+            try:
+                expect(box).to_have_value(column, timeout=3_000)
+            except AssertionError:
+                print(f"{label}: {column!r} not picked at try {attempt}; picking again")
+                continue
+            return
+        raise AssertionError(f"{label}: {column!r} not picked in three tries")
+
     for label, column in choices:
+        pick(label, column)
+    for label, column in choices:  # every box still holds its column
         expect(field(label)).to_have_value(column)
     panel.get_by_role("button", name="Read with these columns").click()
     panel.get_by_text("odd.csv: 2 rows read, 2 kept, 0 left out.").wait_for(timeout=30_000)

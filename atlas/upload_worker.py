@@ -72,10 +72,11 @@ def read_incidents_isolated(
     in a child process; the same frame and LoadReport, or the same InputError/LimitError
     (with its ``columns`` or ``report``). Third: each row's department, worked out there
     too (:class:`atlas.spatial.RowDepartments`; None if the departments could not be
-    read), so the first map of the file does not place a million points in the server. A child that ends without an answer (killed,
-    out of memory) or runs past ``timeout`` seconds (default: twice
-    ``limits.read_seconds`` plus a minute; the reader stops itself at its own limit
-    first) is ended and raises :class:`WorkerError` naming the file."""
+    read), so the first map of the file does not place a million points in the server.
+    A child that ends without an answer (killed, out of memory) or runs past ``timeout``
+    seconds (default: twice ``limits.read_seconds`` plus a minute; the reader stops
+    itself at its own limit first) is ended and raises :class:`WorkerError` naming the
+    file."""
     if timeout is None:
         timeout = 2 * limits.read_seconds + 60
     header = json.dumps(

@@ -42,6 +42,7 @@ from atlas.data import (
 from atlas.errors import AtlasError, FetchError
 from atlas.frame import MapView, frame_of
 from atlas.generalise import note as generalise_note
+from atlas.giveway import give_way, heavy_if, page_run
 from atlas.i18n import fmt_date, fmt_int, t
 from atlas.periods import default_periods, filter_periods
 from atlas.safety import DEFAULT_LIMITS, to_safe_csv
@@ -729,6 +730,13 @@ def _map_fragment(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, st
     nothing; this fragment then records the view (session state and the URL's bbox). The
     component stays, hence the reader's view.
     """
+    with page_run():  # a run of its own when the map alone reruns (atlas.giveway)
+        heavy_if(len(view.incidents) if view.incidents is not None else 0)
+        _map_body(spec, view, lang, keys, player)
+
+
+def _map_body(spec: MapSpec, view: AtlasData, lang: str, keys: tuple[str, str],
+              player: tuple[list[tuple[dt.date, dt.date]], int] | None) -> None:  # fmt: skip
     from layers.compose import INCIDENT_GROUPS, build_base, build_group, plan_groups
     from layers.hexbins import incident_view, view_key
 
@@ -1333,6 +1341,11 @@ def _compare_fragment(spec: MapSpec, data: AtlasData, periods: list, lang: str,
 # ---- page ---------------------------------------------------------------------------------
 def main() -> None:
     st.set_page_config(page_title="Conflict Atlas: VRAEM", layout="wide", page_icon="🗺️")
+    with page_run():  # a run on a very large table gives way to quick ones: atlas.giveway
+        _page()
+
+
+def _page() -> None:
     try:
         base, data_key = _base_data()
     except AtlasError as exc:
@@ -1340,12 +1353,16 @@ def main() -> None:
         st.stop()
     _init_state(base)
     data, data_key, context_key = _apply_uploads(base, data_key)
+    heavy_if(len(data.incidents) if data.incidents is not None else 0)
+    give_way()
     data = _with_departments(data, data_key)
     _sync_in()
     _clamp_state(data)
     _sync_out()
+    give_way()
 
     spec, spec_error = _sidebar(data)
+    give_way()
     lang = spec.lang
     _page_style(lang)
     st.title(t("page_title", lang))
@@ -1366,6 +1383,7 @@ def main() -> None:
         inside = _inside(data.incidents, data.regions, data_key, spec.region)
     except AtlasError as exc:
         st.warning(str(exc))
+    give_way()
     drawn, summary = query.filter_incidents(data.incidents, spec, inside=inside,
                                             districts=data.districts)  # fmt: skip
     if spec.periods:  # periods side by side: a branch of the page of its own
@@ -1391,6 +1409,7 @@ def main() -> None:
     if diff is not None:
         data_key = f"{data_key}|changes:{st.session_state[K.CHANGES].sha256}"
     map_keys = _map_keys(spec, data_key, context_key)
+    give_way()
     with map_slot:
         _map_fragment(spec, view, lang, (map_keys[0], data_key), player)
     period = t("period", lang, start=fmt_date(spec.date_from or dmin, lang),
@@ -1407,18 +1426,24 @@ def main() -> None:
         names = sorted({short_region_name(n) for n in approx.astype(str)})
         notes.append(t("approx_note", lang, regions=", ".join(names)))
     st.caption(" ".join(notes))
+    give_way()
     _chart(drawn, spec, lang, region_name, dmin, dmax, map_keys[1])
+    give_way()
 
     st.header(t("about_title", lang), anchor="data-sources")
     st.caption(t("page_caption", lang))
     if data.is_sample:
         st.warning(t("sample_banner", lang), icon="⚠️")
     _coca_panel(view, lang, map_keys[1])
+    give_way()
     _facts_panel(spec, data, lang)
+    give_way()
     _upload_panel(lang)
     _changes_panel(diff, data, lang)
     _sources_panel(data, lang)
+    give_way()
     _downloads(drawn, data, spec, lang)
+    give_way()
     _export_panel(spec, view, summary, lang)
     _fetch_panel(lang)
     if st.session_state.pop(K.SIDEBAR_CHANGED, False):

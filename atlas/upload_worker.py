@@ -36,6 +36,7 @@ import pyarrow as pa
 import shapely
 
 from atlas.errors import CRSError, InputError, LimitError
+from atlas.giveway import give_way, mark_heavy
 from atlas.safety import DEFAULT_LIMITS, Limits
 from atlas.schema import LoadReport
 from atlas.spatial import RowDepartments, row_departments
@@ -79,6 +80,9 @@ def read_incidents_isolated(
     file."""
     if timeout is None:
         timeout = 2 * limits.read_seconds + 60
+    # the page run taking in a file this size is heavy: decoding the answer gives way to
+    # other readers' quick runs (atlas.giveway), and waiting for it does not count as one
+    mark_heavy()
     header = json.dumps(
         {"filename": filename, "mapping": mapping, "limits": asdict(limits)}
     ).encode("utf-8")
@@ -210,12 +214,14 @@ def _decode(answer: bytes) -> tuple[gpd.GeoDataFrame, LoadReport, RowDepartments
     with pa.ipc.open_stream(pa.py_buffer(view[_LEN + size :])) as stream:
         table = stream.read_all()
     wkb = table.column("geometry")
+    give_way()
     frame = table.drop_columns(["geometry"]).to_pandas()
-    with _collector_paused():
-        parts = [
-            shapely.from_wkb(wkb.slice(start, GEOMETRY_SLICE).to_numpy(zero_copy_only=False))
-            for start in range(0, len(wkb), GEOMETRY_SLICE)
-        ]
+    parts = []
+    for start in range(0, len(wkb), GEOMETRY_SLICE):
+        give_way()  # outside the pause below: a quick run may collect meanwhile
+        with _collector_paused():
+            chunk = wkb.slice(start, GEOMETRY_SLICE).to_numpy(zero_copy_only=False)
+            parts.append(shapely.from_wkb(chunk))
     geometry = np.concatenate(parts) if parts else np.array([], dtype=object)
     departments = None
     if meta.get("departments") is not None:  # categorical codes, indexed like the frame

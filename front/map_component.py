@@ -30,6 +30,7 @@ import folium
 import streamlit as st
 import streamlit_folium as sf
 
+from atlas.giveway import give_way
 from layers.assets import bundle_js
 
 #: What the dashboard asks the component to send back (``last_clicked`` places callouts;
@@ -104,6 +105,7 @@ class MapRenderer:
             slot = (key, idx)
             done = self.groups.get(slot) or SHARED.get(f"group|{key}|{idx}")
             if done is None:
+                give_way()  # a heavy run lets quick ones through between groups
                 group = build()
                 if group is None:
                     continue

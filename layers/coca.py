@@ -11,6 +11,7 @@ not where incidents happen, and the zone figures are not department sums.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 import folium
@@ -86,24 +87,58 @@ def class_color(k: int) -> str:
     return NO_DATA_COLOR if k == -1 else ZERO_COLOR if k == 0 else CLASS_COLORS[k - 1]
 
 
-def coca_frame(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
+def coca_frame(data: AtlasData, spec: MapSpec, *, counts: bool = True) -> gpd.GeoDataFrame | None:
     """Departments with ``hectares`` (NA = no data), ``klass``, ``fill``, ``source``,
-    ``url`` and ``incidents`` (the view's incidents in the department dated that year)."""
+    ``url`` and, with ``counts``, ``incidents`` (the view's incidents in the department
+    dated that year). The caller may change the frame it gets."""
+    classes = _classes(data, coca_year(spec, data))
+    if classes is None:
+        return None
+    frame = classes[1].copy()
+    if counts:
+        frame["incidents"] = _incidents_by_department(data, frame)
+    return frame
+
+
+def _classes(data: AtlasData, year: int) -> tuple[str, gpd.GeoDataFrame] | None:
+    """(key, departments with their hectares and classes for ``year``): the part of
+    :func:`coca_frame` no filter changes, made once per departments layer, coca table and
+    year (``key`` names them; callers must not change the frame)."""
     departments = getattr(data, "departments", None)
     if departments is None or departments.empty:
         return None
-    year = coca_year(spec, data)
     rows = department_rows(data.coca)
     rows = rows[rows["year"] == year][
         ["ubigeo_dep", "hectares", "source_publisher", "source_url"]
     ].rename(columns={"ubigeo_dep": "ubigeo", "source_publisher": "source", "source_url": "url"})
-    frame = departments[["ubigeo", "name", "geometry"]].merge(rows, on="ubigeo", how="left")
-    frame["hectares"] = pd.to_numeric(frame["hectares"], errors="coerce")
-    frame["klass"] = [class_of(v) for v in frame["hectares"]]
-    frame["fill"] = [class_color(k) for k in frame["klass"]]
-    frame["year"] = year
-    frame["incidents"] = _incidents_by_department(data, frame)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs)
+    digest = hashlib.sha1(rows.to_json(orient="values").encode())
+    digest.update(departments["ubigeo"].astype(str).str.cat(sep=",").encode())
+    digest.update(departments["name"].astype(str).str.cat(sep=",").encode())
+    digest.update(b"".join(shapely.to_wkb(np.asarray(departments.geometry.array))))
+    key = f"{year}|{departments.crs}|{digest.hexdigest()}"
+    hit = _CLASSES.get(key)
+    if hit is None:
+        frame = departments[["ubigeo", "name", "geometry"]].merge(rows, on="ubigeo", how="left")
+        frame["hectares"] = pd.to_numeric(frame["hectares"], errors="coerce")
+        frame["klass"] = [class_of(v) for v in frame["hectares"]]
+        frame["fill"] = [class_color(k) for k in frame["klass"]]
+        frame["year"] = year
+        hit = (key, gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs))
+        _remember(_CLASSES, key, hit)
+    return hit
+
+
+#: A few department frames and their map features (the app asks every page run; layers
+#: and years are few). Sessions run in threads: a dict read or write is atomic, and two
+#: runs making the same entry at once make the same thing.
+_CLASSES: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
+_FEATURES: dict[str, list[dict]] = {}
+
+
+def _remember(cache: dict, key: str, value: object, size: int = 8) -> None:
+    while len(cache) >= size:
+        cache.pop(next(iter(cache)), None)
+    cache[key] = value
 
 
 def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
@@ -195,6 +230,39 @@ def zone_series_text(data: AtlasData, lang: str) -> str:
     return i18n.t("coca_zone_series", lang, zone=zone, series=" · ".join(parts))
 
 
+def _features(frame: gpd.GeoDataFrame, lang: str) -> list[dict]:
+    """The departments as GeoJSON features for the web map, with what their tooltip and
+    popup show but the view's incidents (escaped here: the popup renders HTML)."""
+    shown = pd.DataFrame(index=frame.index)
+    shown["name"] = frame["name"].map(lambda v: esc(str(v)))
+    shown["ha"] = [
+        f"{i18n.fmt_int(v, lang)} ha" if pd.notna(v) else i18n.t("coca_no_data", lang)
+        for v in frame["hectares"]
+    ]
+    shown["year"] = frame["year"].astype(str)
+    shown["source"] = [
+        esc(f"{s} {u}") if isinstance(s, str) else esc(i18n.t("coca_not_in_table", lang))
+        for s, u in zip(frame["source"], frame["url"].fillna(""), strict=True)
+    ]
+    shown["fill"] = frame["fill"]
+    shown["nodata"] = frame["klass"] == -1
+    # departments at screen detail: about 0.5 km, a quarter of the bytes
+    geometry = frame.geometry
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:  # the web map's degrees
+        geometry = geometry.to_crs(4326)
+    light = shapely.set_precision(shapely.simplify(np.asarray(geometry.array), 0.004), 1e-3)
+    records = shown.to_dict(orient="records")
+    return [
+        {
+            "id": str(i),  # what the styler switches on
+            "type": "Feature",
+            "properties": props,
+            "geometry": shapely.geometry.mapping(geom),
+        }
+        for i, props, geom in zip(frame.index, records, light, strict=True)
+    ]
+
+
 def source_text(frame: gpd.GeoDataFrame) -> str:
     sources = sorted({str(s) for s in frame["source"].dropna()})
     return "; ".join(sources)
@@ -213,7 +281,7 @@ class CocaLayer(Layer):
     style = STYLES["coca"]
 
     def legend_entries(self, data: AtlasData, spec: MapSpec) -> list[LegendEntry]:
-        frame = coca_frame(data, spec)
+        frame = coca_frame(data, spec, counts=False)
         if frame is None:
             return []
         lang = spec.lang
@@ -243,34 +311,30 @@ class CocaLayer(Layer):
         return entries
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
-        frame = coca_frame(data, spec)
-        if frame is None:
+        classes = _classes(data, coca_year(spec, data))
+        if classes is None:
             return
+        key, frame = classes
         lang = spec.lang
         if isinstance(fmap, folium.Map):  # in a layer group the map's base has the pane
             folium.map.CustomPane(COCA_PANE, z_index=COCA_PANE_Z).add_to(fmap)
-        shown = pd.DataFrame(index=frame.index)
-        shown["name"] = frame["name"].map(lambda v: esc(str(v)))
-        shown["ha"] = [
-            f"{i18n.fmt_int(v, lang)} ha" if pd.notna(v) else i18n.t("coca_no_data", lang)
-            for v in frame["hectares"]
-        ]
-        shown["year"] = frame["year"].astype(str)
-        shown["source"] = [
-            esc(f"{s} {u}") if isinstance(s, str) else esc(i18n.t("coca_not_in_table", lang))
-            for s, u in zip(frame["source"], frame["url"].fillna(""), strict=True)
-        ]
-        shown["per_ha"] = [
+        # the departments' outlines and figures are the same at every filter: made once;
+        # each view adds its incidents per 1,000 ha
+        features = _FEATURES.get(f"{key}|{lang}")
+        if features is None:
+            features = _features(frame, lang)
+            _remember(_FEATURES, f"{key}|{lang}", features)
+        per_ha = [
             i18n.fmt_number(n / h * 1000, lang, 1) if pd.notna(h) and h > 0 else "–"
-            for n, h in zip(frame["incidents"], frame["hectares"], strict=True)
+            for n, h in zip(_incidents_by_department(data, frame), frame["hectares"], strict=True)
         ]
-        shown["fill"] = frame["fill"]
-        shown["nodata"] = frame["klass"] == -1
-        # departments at screen detail: about 0.5 km, a quarter of the bytes
-        light = shapely.set_precision(
-            shapely.simplify(np.asarray(frame.geometry.array), 0.004), 1e-3
-        )
-        gdf = gpd.GeoDataFrame(shown, geometry=list(light), crs=frame.crs)
+        gdf = {
+            "type": "FeatureCollection",
+            "features": [
+                {**f, "properties": {**f["properties"], "per_ha": v}}
+                for f, v in zip(features, per_ha, strict=True)
+            ],
+        }
         caveat = esc(i18n.t("coca_per_ha_caveat", lang))
         folium.GeoJson(
             gdf,
@@ -300,7 +364,7 @@ class CocaLayer(Layer):
         ).add_to(fmap)
 
     def to_matplotlib(self, ax: Axes, data: AtlasData, spec: MapSpec) -> None:
-        frame = coca_frame(data, spec)
+        frame = coca_frame(data, spec, counts=False)
         if frame is None:
             return
         nodata = frame["klass"] == -1

@@ -8,6 +8,7 @@ except the shape of the columns.
 
 from __future__ import annotations
 
+import folium
 import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,6 +18,7 @@ from matplotlib.collections import PathCollection, PolyCollection
 from shapely.geometry import Point, box
 
 from atlas.data import AtlasData
+from atlas.i18n import fmt_number
 from atlas.schema import EVENT_TYPES, INCIDENT_COLUMNS
 from atlas.spec import LAYER_NAMES, MapSpec
 from layers.base import REGISTRY
@@ -231,6 +233,42 @@ def test_coca_choropleth_draws_the_year_and_keeps_no_data_apart_from_zero() -> N
     dates = pd.to_datetime(data.incidents["date_start"]).dt.year
     inside = data.incidents.within(box(-75.5, -14.0, -73.6, -12.0))
     assert ratio.loc[2022, "incidents"] == int((inside & (dates == 2022)).sum())
+
+
+def test_coca_map_outlines_are_made_once_and_each_view_brings_its_own_counts() -> None:
+    """The departments' features (simplified outlines, hectares, sources) do not change
+    with a filter: made once per departments layer, table, year and language. The popup's
+    incidents per 1,000 ha are the view's own; other departments mean other features."""
+    import dataclasses
+    import json
+
+    from layers import coca
+
+    data = make_data(40)
+    coca._FEATURES.clear()
+    coca._CLASSES.clear()
+
+    def popup(view) -> dict[str, str]:
+        fmap = folium.Map(tiles=None)
+        coca.CocaLayer().to_folium(fmap, view, MapSpec())
+        (gj,) = [c for c in fmap._children.values() if isinstance(c, folium.GeoJson)]
+        return {f["properties"]["name"]: f["properties"]["per_ha"] for f in gj.data["features"]}
+
+    whole = popup(data)
+    made = next(iter(coca._FEATURES.values()))
+    fewer = dataclasses.replace(data, incidents=data.incidents.iloc[:5])
+    some = popup(fewer)
+    assert len(coca._FEATURES) == 1 and next(iter(coca._FEATURES.values())) is made
+    frame = coca.coca_frame(data, MapSpec()).set_index("name")
+    name = frame.index[frame["hectares"].notna().to_numpy()][0]
+    want = coca.coca_frame(fewer, MapSpec()).set_index("name").loc[name, "incidents"]
+    assert some[name] == fmt_number(want / frame.loc[name, "hectares"] * 1000, "en", 1)
+    assert whole[name] != some[name]  # 40 incidents vs 5: the view's own counts
+    assert "per_ha" not in json.dumps(made)  # the shared features never hold a view's
+    moved = data.departments.copy()
+    moved["geometry"] = moved.geometry.translate(0.5, 0.0)
+    popup(dataclasses.replace(data, departments=moved))
+    assert len(coca._FEATURES) == 2  # other outlines: features of their own
 
 
 def _artists(ax: plt.Axes) -> int:

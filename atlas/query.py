@@ -118,8 +118,10 @@ def filter_incidents(
         deaths=int(deaths.sum()),
         deaths_unknown=int(matched["fatalities"].isna().sum()),
         inside_region=int(drawn["inside_region"].sum()) if inside is not None else None,
-        deaths_inside=(
-            int(_fatalities(drawn[drawn["inside_region"]]).sum()) if inside is not None else None
+        deaths_inside=(  # one column's rows, not the whole frame's (~0.1 s at 1M)
+            int(_fatalities(drawn[["fatalities"]][drawn["inside_region"].to_numpy()]).sum())
+            if inside is not None
+            else None
         ),
         region=spec.region if inside is not None else "",
         date_min=dates.min().date() if len(matched) else None,

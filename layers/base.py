@@ -82,6 +82,33 @@ class Layer:
 REGISTRY: dict[str, type[Layer]] = {}
 
 
+class FrameMemo:
+    """A few answers per set of long-lived frames (the shared data's regions, districts):
+    keyed by the frames' identity and ``extra``, and only while those very frames live (a
+    weak reference to each; a new frame, even with the same content, is a new key). The
+    oldest of ``size`` answers goes first. Callers must not change the frames they pass
+    or what they get back. Sessions run in threads: two runs computing the same answer at
+    once compute the same thing."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()
+
+    def get(self, frames: tuple[Any, ...], extra: str, compute: Callable[[], Any]) -> Any:
+        import weakref
+
+        key = (tuple(id(f) for f in frames), extra)
+        hit = self._items.get(key)
+        if hit is not None and all(r() is f for r, f in zip(hit[0], frames, strict=True)):
+            return hit[1]
+        value = compute()
+        refs = tuple(weakref.ref(f) if f is not None else (lambda: None) for f in frames)
+        self._items[key] = (refs, value)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
 class PointsMemo:
     """A few answers per point set: the map layer and its legend (or a panel) ask the same
     question of the same view in one page run. Keyed by the points' coordinates and

@@ -12,7 +12,7 @@ import shapely
 
 from atlas.i18n import t
 from atlas.regions import REGION_COLUMNS
-from layers.base import Layer, LegendEntry
+from layers.base import FrameMemo, Layer, LegendEntry
 from layers.style import STYLES, esc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,8 +39,18 @@ def layer_regions(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
 
     When the focus region ``spec.region`` exists and is not itself the layer, only the
     regions with at least 5% of their area inside it are kept (the VRAEM's districts,
-    not all 1,8xx of Peru's).
+    not all 1,8xx of Peru's). Worked out once per regions and districts frames, layer and
+    focus (the callers read it every page run); do not change what it returns.
     """
+    frames = (data.regions, getattr(data, "districts", None))
+    return _LAYER_MEMO.get(frames, f"{spec.region_layer}|{spec.region}",
+                           lambda: _layer_regions(data, spec))  # fmt: skip
+
+
+_LAYER_MEMO = FrameMemo()
+
+
+def _layer_regions(data: AtlasData, spec: MapSpec) -> gpd.GeoDataFrame | None:
     regions = data.regions
     frames = []
     if regions is not None and not regions.empty:

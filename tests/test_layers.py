@@ -494,3 +494,24 @@ def test_points_memo_answers_by_coordinates_and_reads_each_array_once() -> None:
     del a, same, moved  # their ids may be reused: a digest is only taken for its own array
     fresh = gpd.GeoSeries(gpd.points_from_xy(np.arange(3.0), np.zeros(3)))
     assert memo.get(fresh, "x", answer("fresh")) == "fresh"
+
+
+def test_region_layer_is_worked_out_once_per_frames_and_again_for_new_ones() -> None:
+    """layer_regions keeps its answer for the very frames it was given (the shared data's)
+    and the layer and focus asked; a new frame, even an equal copy, is worked out anew."""
+    import dataclasses
+
+    from atlas.data import load_shipped
+    from layers.regions import layer_regions
+
+    data = load_shipped()
+    spec = MapSpec(region_layer="district", region="vraem-devida")
+    first = layer_regions(data, spec)
+    assert layer_regions(data, spec) is first  # the same frames: the kept answer
+    assert 0 < len(first) < len(data.districts)  # the focus's districts, not Peru's
+    copy = dataclasses.replace(data, districts=data.districts.copy())
+    again = layer_regions(copy, spec)
+    assert again is not first
+    assert list(again["region_id"]) == list(first["region_id"])
+    other = layer_regions(data, spec.replace(region_layer="vraem"))
+    assert other is not first and set(other["layer"]) == {"vraem"}

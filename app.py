@@ -863,7 +863,14 @@ def _upload_panel(lang: str) -> None:
         if file is None:
             return
         data = file.getvalue()
-        digest = hashlib.sha256(data).hexdigest()
+        # the uploader hands the same file to every run of this page: hash it once
+        # (a 80 MB file took ~0.2 s of a core at each run), by Streamlit's id of the upload
+        known = ss.get(K.UPLOAD_DIGEST)
+        if known is not None and known[0] == file.file_id and known[1] == len(data):
+            digest = known[2]
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+            ss[K.UPLOAD_DIGEST] = (file.file_id, len(data), digest)
         mapping = ss.get(K.UPLOAD_MAPPING, {}).get(digest) if kind == "incidents" else None
         key = f"{kind}:{digest}" + (f":{sorted(mapping.items())}" if mapping else "")
         upload = ss[K.UPLOADS].get(key)

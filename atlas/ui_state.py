@@ -66,6 +66,7 @@ class K:
     UPLOAD_FILE = "w_upload_file"
     UPLOAD_ACTIVE = "atlas_upload_active"  # {"incidents": sha, "regions": [sha, ...]}
     UPLOAD_MAPPING = "atlas_upload_mapping"  # file sha -> columns the reader picked
+    UPLOAD_DIGEST = "atlas_upload_digest"  # (file_id, size, sha256) of the uploader's file
     UPLOADS = "atlas_uploads"  # sha -> Upload (read once, kept for the session)
     DISTRICTS = "atlas_districts"  # path of fetched exact district boundaries
     REGION_LAYER = "w_region_layer"

@@ -288,6 +288,34 @@ def test_upload_with_bad_row_shows_rejection_before_use(app: AppTest) -> None:
     assert not any(w.value.startswith("SAMPLE DATA") for w in at.warning)
 
 
+def test_the_uploaded_file_is_hashed_once_not_at_every_run(app: AppTest, monkeypatch) -> None:
+    """The uploader hands the same bytes to every run of the page: their digest (the key
+    of the read upload) is worked out once per file; another file gets its own."""
+    import hashlib
+
+    real, hashed = hashlib.sha256, []
+
+    def counting(data=b"", *args, **kwargs):
+        hashed.append(bytes(data))
+        return real(data, *args, **kwargs)
+
+    at = _run(app)
+    at.file_uploader(key=K.UPLOAD_FILE).set_value(("mine.csv", BAD_CSV, "text/csv"))
+    monkeypatch.setattr(hashlib, "sha256", counting)
+    _run(at)
+    at.number_input(key=W(K.MIN_FAT)).set_value(1)
+    _run(at)
+    _run(at)
+    assert hashed.count(BAD_CSV) == 1
+    first = at.session_state[K.UPLOAD_DIGEST][2]
+    assert first == real(BAD_CSV).hexdigest()
+    other = BAD_CSV + b"\n"
+    at.file_uploader(key=K.UPLOAD_FILE).set_value(("other.csv", other, "text/csv"))
+    _run(at)
+    assert hashed.count(other) == 1
+    assert at.session_state[K.UPLOAD_DIGEST][2] == real(other).hexdigest() != first
+
+
 def _player_config(at: AppTest) -> dict:
     args = json.loads(at.get("component_instance")[0].proto.json_args)
     group_js = args.get("feature_group") or ""

@@ -41,6 +41,7 @@ from atlas.data import load_shipped
 from atlas.i18n import fmt_int, t
 from atlas.query import filter_incidents
 from atlas.spec import MapSpec
+from tests.chromium import CHROMIUM_ARGS
 
 from .conftest import ROOT, SCREENSHOTS, open_page, wait_for_app, wait_for_counts
 from .test_sessions import _rss
@@ -215,10 +216,28 @@ def _big_phrase(big: pd.DataFrame, url: str) -> str:
             f"{fmt_int(int(big.loc[keep, 'fatalities'].sum()), 'en')} deaths")  # fmt: skip
 
 
-def test_twenty_readers_one_loading_a_million_rows(browser, app_server, tmp_path):
+def _loader_browser(browser, chromium_path: str, folder: Path):
+    """A chromium of the loader's own, at the lowest CPU priority.
+
+    On a deployment the reader who loads a million rows does so from their own machine;
+    here all twenty pages share two cores, and the loader's browser work is not the
+    server's load: sending the 80 MB file cost its page's renderer ~0.8 s of CPU more than
+    a small file (measured from /proc), and drawing its first page of the file is a page
+    like the others'. In the same chromium as the nineteen, that work was charged to
+    their turns (the turns starting with the upload and with "use this data" were the ones
+    over 2x). In a chromium of its own at niceness 19 it takes the cores the others leave;
+    the server, its reading process and the others' pages are measured as before."""
+    wrapper = folder / "nice-chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n 19 "{chromium_path}" "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    return browser.browser_type.launch(executable_path=str(wrapper), args=CHROMIUM_ARGS)
+
+
+def test_twenty_readers_one_loading_a_million_rows(browser, chromium_path, app_server, tmp_path):
     """READERS pages (default 20; ``ATLAS_TEST_READERS=3`` and ``ATLAS_TEST_BIG_ROWS`` for
     a cut-down run of the same code path). Timeouts only bound a hang (2-core machine,
-    20 sessions): the slowdown is measured by the 2x assertion, not by them."""
+    20 sessions): the slowdown is measured by the 2x assertion, not by them. The loader's
+    page is in a chromium of its own (:func:`_loader_browser`)."""
     data = load_shipped()
     views = _views(READERS - 1)
     expected = [_expected(data, v) for v in views]
@@ -228,7 +247,8 @@ def test_twenty_readers_one_loading_a_million_rows(browser, app_server, tmp_path
     temp_before = set(Path(tempfile.gettempdir()).iterdir())
     peak = _rss(app_server.pid)
 
-    loader = open_page(browser, viewport={"width": 1400, "height": 1000})
+    loader_browser = _loader_browser(browser, chromium_path, tmp_path)
+    loader = open_page(loader_browser, viewport={"width": 1400, "height": 1000})
     pages = [open_page(browser, viewport={"width": 1100, "height": 800}) for _ in views]
     everyone = [loader, *pages]
     for bp in everyone:
@@ -275,6 +295,8 @@ def test_twenty_readers_one_loading_a_million_rows(browser, app_server, tmp_path
                 control[k].append(take_turn(k, "before the load"))
             peak = max(peak, _rss(app_server.pid))
         solo = [statistics.median(times) for times in control]
+        # the noise floor: the same turns with nothing loading, against their own medians
+        quiet = [x / solo[k] for k, times in enumerate(control) for x in times]
 
         # reader 0 starts the big upload; the others interact while it loads
         panel = lpage.locator("[data-testid=stExpander]").filter(has_text=t("upload_title", "en"))
@@ -353,6 +375,7 @@ def test_twenty_readers_one_loading_a_million_rows(browser, app_server, tmp_path
                 bp.page.context.close()
             except PlaywrightError:
                 pass
+        loader_browser.close()
 
     ratios = [secs / solo[k] for k, _began, secs in during]
     table = "; ".join(f"{k + 1} at +{began - load_started_wall:.1f} s: {secs:.2f} s during the "
@@ -366,7 +389,8 @@ def test_twenty_readers_one_loading_a_million_rows(browser, app_server, tmp_path
         f"{statistics.median([s for *_, s in during]) if during else float('nan'):.2f} s, "
         f"ratios median {statistics.median(ratios) if ratios else float('nan'):.2f} "
         f"max {max(ratios) if ratios else float('nan'):.2f}; "
-        f"server peak RSS {peak / 2**20:,.0f} MiB; interactions: {table}"
+        f"server peak RSS {peak / 2**20:,.0f} MiB; without the load, turns against their "
+        f"reader's median: max {max(quiet):.2f}; interactions: {table}"
     )
     assert len(ratios) >= min(5, len(views)), (
         f"the big load ended before the others could interact: {table}"

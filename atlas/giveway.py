@@ -49,6 +49,7 @@ class _Board:
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.light = 0
+        self.heavy = 0
         self.given = 0  # give_way calls that waited, since the process started (tests)
 
 
@@ -75,7 +76,9 @@ def page_run() -> Iterator[None]:
     finally:
         _LOCAL.run = None
         with _BOARD.cond:
-            if not run.heavy:
+            if run.heavy:
+                _BOARD.heavy -= 1
+            else:
                 _BOARD.light -= 1
             _BOARD.cond.notify_all()
 
@@ -88,6 +91,7 @@ def mark_heavy() -> None:
     run.heavy = True
     with _BOARD.cond:
         _BOARD.light -= 1
+        _BOARD.heavy += 1
         _BOARD.cond.notify_all()
 
 
@@ -129,6 +133,13 @@ def light_runs() -> int:
         return _BOARD.light
 
 
+def heavy_runs() -> int:
+    """Heavy runs in progress now (the garbage collector's sweep waits for one to end:
+    :func:`atlas.data.collect_now_and_then`)."""
+    with _BOARD.cond:
+        return _BOARD.heavy
+
+
 def waits_so_far() -> int:
     """``give_way`` calls that waited since the process started (for tests)."""
     with _BOARD.cond:
@@ -141,6 +152,7 @@ __all__ = [
     "WAIT_S",
     "give_way",
     "heavy_if",
+    "heavy_runs",
     "is_heavy",
     "light_runs",
     "mark_heavy",

@@ -703,6 +703,7 @@ def _shared_chart(key: str, lang: str, dmin: dt.date, dmax: dt.date,
         _drawn, _drawn["inside_region"], _spec.bucket,
         date_from=_spec.date_from or dmin, date_to=_spec.date_to or dmax,
     )  # fmt: skip
+    give_way()  # between the counting and the drawing (a heavy run: atlas.giveway)
     return time_chart_html(ts, _spec.bucket, lang)
 
 

@@ -13,8 +13,11 @@ So a page run says when it is **heavy** (:func:`mark_heavy`: its table has
 :func:`give_way` between its steps: while any light run is in progress it waits, and the
 light runs have the lock to themselves; the heavy run goes on in the time between them.
 Each wait is bounded (:data:`WAIT_S` per call, :data:`BUDGET_S` per run), so a stream of
-light runs slows a heavy one down and never stops it. A light run pays one lock round at
-its start and end; :func:`give_way` in a light run, or outside any run, returns at once.
+light runs slows a heavy one down and never stops it. It also waits :data:`GRACE_S`
+after a light run ends (the page is still being sent), so its work falls in the gaps
+between other readers' turns, a little in each, rather than into one of them. A light
+run pays one lock round at its start and end; :func:`give_way` in a light run, or
+outside any run, returns at once.
 
 A run is the body of ``with page_run():`` in the thread that runs it (app.main wraps the
 page in one). Heavy runs never wait for each other.
@@ -34,6 +37,10 @@ HEAVY_ROWS = 250_000
 #: At most this long per :func:`give_way` call, and in all per heavy run (seconds).
 WAIT_S = 1.0
 BUDGET_S = 6.0
+#: After a light run ends its page is still on its way (the server's event loop sends
+#: what the run drew): a heavy run also waits until no light run has ended for this long,
+#: so its work falls between readers' turns, a little in each gap, not into one turn.
+GRACE_S = 0.25
 
 
 @dataclass
@@ -50,6 +57,7 @@ class _Board:
         self.cond = threading.Condition()
         self.light = 0
         self.heavy = 0
+        self.light_ended = float("-inf")  # time.monotonic() when a light run last ended
         self.given = 0  # give_way calls that waited, since the process started (tests)
 
 
@@ -80,6 +88,7 @@ def page_run() -> Iterator[None]:
                 _BOARD.heavy -= 1
             else:
                 _BOARD.light -= 1
+                _BOARD.light_ended = time.monotonic()
             _BOARD.cond.notify_all()
 
 
@@ -93,6 +102,11 @@ def mark_heavy() -> None:
         _BOARD.light -= 1
         _BOARD.heavy += 1
         _BOARD.cond.notify_all()
+
+
+def _busy(now: float) -> bool:
+    """Whether a light run is in progress or ended less than GRACE_S ago (hold the lock)."""
+    return _BOARD.light > 0 or now - _BOARD.light_ended < GRACE_S
 
 
 def heavy_if(rows: int) -> None:
@@ -116,10 +130,15 @@ def give_way() -> float:
     if limit <= 0:
         return 0.0
     start = time.monotonic()
+    deadline = start + limit
     with _BOARD.cond:
-        if _BOARD.light <= 0:
+        if not _busy(start):
             return 0.0
-        _BOARD.cond.wait_for(lambda: _BOARD.light <= 0, timeout=limit)
+        now = start
+        while _busy(now) and now < deadline:
+            quiet_at = _BOARD.light_ended + GRACE_S if _BOARD.light <= 0 else deadline
+            _BOARD.cond.wait(timeout=max(0.0, min(deadline, quiet_at) - now))
+            now = time.monotonic()
         _BOARD.given += 1
     waited = time.monotonic() - start
     run.waited += waited
@@ -148,6 +167,7 @@ def waits_so_far() -> int:
 
 __all__ = [
     "BUDGET_S",
+    "GRACE_S",
     "HEAVY_ROWS",
     "WAIT_S",
     "give_way",

@@ -48,6 +48,14 @@ def test_a_heavy_run_waits_for_a_light_run_in_progress_and_goes_on_when_it_ends(
     assert giveway.light_runs() == 0
 
 
+@pytest.fixture(autouse=True)
+def _no_grace_by_default(monkeypatch, request):
+    """The grace after a light run ends (GRACE_S) only where a test is about it: others
+    start right after a light run of the test before them."""
+    if "grace" not in request.node.name:
+        monkeypatch.setattr(giveway, "GRACE_S", 0.0)
+
+
 def test_light_runs_and_runs_outside_a_page_never_wait():
     started, release, ended = threading.Event(), threading.Event(), []
     other = threading.Thread(target=_light_run, args=(started, release, ended))
@@ -157,3 +165,32 @@ def test_the_page_on_a_heavy_table_gives_way_to_a_reader_in_progress(monkeypatch
     assert giveway.waits_so_far() - before >= 3  # 0.35 s of budget in 0.1 s waits
     assert fmt_int(len(sample), "en") in at.markdown[0].value  # the whole page was drawn
     assert giveway.light_runs() == 0
+
+
+def test_a_heavy_run_also_waits_a_grace_after_a_light_run_ends(monkeypatch):
+    """The quick run's page is still on its way when its run ends: the heavy run goes on
+    GRACE_S later, and not at all while another light run starts in that time."""
+    monkeypatch.setattr(giveway, "GRACE_S", 0.3)
+    started, release, ended = threading.Event(), threading.Event(), []
+    light = threading.Thread(target=_light_run, args=(started, release, ended))
+    light.start()
+    assert started.wait(10)
+    resumed: list[float] = []
+
+    def heavy() -> None:
+        with giveway.page_run():
+            giveway.mark_heavy()
+            giveway.give_way()
+            resumed.append(time.monotonic())
+
+    h = threading.Thread(target=heavy)
+    h.start()
+    time.sleep(0.1)
+    release.set()
+    light.join(10)
+    h.join(10)
+    assert resumed[0] - ended[0] >= 0.3 - 0.02  # the grace, after the light run's end
+    with giveway.page_run():  # no light run for a while now: a heavy run goes on at once
+        time.sleep(0.35)
+        giveway.mark_heavy()
+        assert giveway.give_way() == 0.0

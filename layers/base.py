@@ -108,6 +108,13 @@ class FrameMemo:
             self._items.popitem(last=False)
         return value
 
+    def answers(self) -> list[Any]:
+        """The answers kept now, oldest first (for tests)."""
+        return [value for _refs, value in self._items.values()]
+
+    def clear(self) -> None:
+        self._items.clear()
+
 
 class PointsMemo:
     """A few answers per point set: the map layer and its legend (or a panel) ask the same

@@ -11,7 +11,6 @@ not where incidents happen, and the zone figures are not department sums.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 import folium
@@ -21,7 +20,7 @@ import pandas as pd
 import shapely
 
 from atlas import i18n
-from layers.base import Layer, LegendEntry, PointsMemo
+from layers.base import FrameMemo, Layer, LegendEntry, PointsMemo
 from layers.style import STYLES, esc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,51 +93,41 @@ def coca_frame(data: AtlasData, spec: MapSpec, *, counts: bool = True) -> gpd.Ge
     classes = _classes(data, coca_year(spec, data))
     if classes is None:
         return None
-    frame = classes[1].copy()
+    frame = classes.copy()
     if counts:
         frame["incidents"] = _incidents_by_department(data, frame)
     return frame
 
 
-def _classes(data: AtlasData, year: int) -> tuple[str, gpd.GeoDataFrame] | None:
-    """(key, departments with their hectares and classes for ``year``): the part of
+def _classes(data: AtlasData, year: int) -> gpd.GeoDataFrame | None:
+    """Departments with their hectares and classes for ``year``: the part of
     :func:`coca_frame` no filter changes, made once per departments layer, coca table and
-    year (``key`` names them; callers must not change the frame)."""
+    year (callers must not change the frame)."""
     departments = getattr(data, "departments", None)
     if departments is None or departments.empty:
         return None
-    rows = department_rows(data.coca)
-    rows = rows[rows["year"] == year][
-        ["ubigeo_dep", "hectares", "source_publisher", "source_url"]
-    ].rename(columns={"ubigeo_dep": "ubigeo", "source_publisher": "source", "source_url": "url"})
-    digest = hashlib.sha1(rows.to_json(orient="values").encode())
-    digest.update(departments["ubigeo"].astype(str).str.cat(sep=",").encode())
-    digest.update(departments["name"].astype(str).str.cat(sep=",").encode())
-    digest.update(b"".join(shapely.to_wkb(np.asarray(departments.geometry.array))))
-    key = f"{year}|{departments.crs}|{digest.hexdigest()}"
-    hit = _CLASSES.get(key)
-    if hit is None:
+
+    def make() -> gpd.GeoDataFrame:
+        rows = department_rows(data.coca)
+        rows = rows[rows["year"] == year][
+            ["ubigeo_dep", "hectares", "source_publisher", "source_url"]
+        ].rename(
+            columns={"ubigeo_dep": "ubigeo", "source_publisher": "source", "source_url": "url"}
+        )
         frame = departments[["ubigeo", "name", "geometry"]].merge(rows, on="ubigeo", how="left")
         frame["hectares"] = pd.to_numeric(frame["hectares"], errors="coerce")
         frame["klass"] = [class_of(v) for v in frame["hectares"]]
         frame["fill"] = [class_color(k) for k in frame["klass"]]
         frame["year"] = year
-        hit = (key, gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs))
-        _remember(_CLASSES, key, hit)
-    return hit
+        return gpd.GeoDataFrame(frame, geometry="geometry", crs=departments.crs)
+
+    return _CLASSES.get((departments, data.coca), str(year), make)
 
 
-#: A few department frames and their map features (the app asks every page run; layers
-#: and years are few). Sessions run in threads: a dict read or write is atomic, and two
-#: runs making the same entry at once make the same thing.
-_CLASSES: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
-_FEATURES: dict[str, list[dict]] = {}
-
-
-def _remember(cache: dict, key: str, value: object, size: int = 8) -> None:
-    while len(cache) >= size:
-        cache.pop(next(iter(cache)), None)
-    cache[key] = value
+#: The department frames and their map features, per departments layer and coca table
+#: (the shared data's: the app asks every page run) and year (and language).
+_CLASSES = FrameMemo()
+_FEATURES = FrameMemo()
 
 
 def _department_of_incidents(data: AtlasData, departments: gpd.GeoDataFrame) -> pd.Series:
@@ -311,19 +300,17 @@ class CocaLayer(Layer):
         return entries
 
     def to_folium(self, fmap: folium.Map, data: AtlasData, spec: MapSpec) -> None:
-        classes = _classes(data, coca_year(spec, data))
-        if classes is None:
+        year = coca_year(spec, data)
+        frame = _classes(data, year)
+        if frame is None:
             return
-        key, frame = classes
         lang = spec.lang
         if isinstance(fmap, folium.Map):  # in a layer group the map's base has the pane
             folium.map.CustomPane(COCA_PANE, z_index=COCA_PANE_Z).add_to(fmap)
         # the departments' outlines and figures are the same at every filter: made once;
         # each view adds its incidents per 1,000 ha
-        features = _FEATURES.get(f"{key}|{lang}")
-        if features is None:
-            features = _features(frame, lang)
-            _remember(_FEATURES, f"{key}|{lang}", features)
+        features = _FEATURES.get((data.departments, data.coca), f"{year}|{lang}",
+                                 lambda: _features(frame, lang))  # fmt: skip
         per_ha = [
             i18n.fmt_number(n / h * 1000, lang, 1) if pd.notna(h) and h > 0 else "–"
             for n, h in zip(_incidents_by_department(data, frame), frame["hectares"], strict=True)

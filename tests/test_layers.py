@@ -255,10 +255,10 @@ def test_coca_map_outlines_are_made_once_and_each_view_brings_its_own_counts() -
         return {f["properties"]["name"]: f["properties"]["per_ha"] for f in gj.data["features"]}
 
     whole = popup(data)
-    made = next(iter(coca._FEATURES.values()))
+    made = coca._FEATURES.answers()[0]
     fewer = dataclasses.replace(data, incidents=data.incidents.iloc[:5])
     some = popup(fewer)
-    assert len(coca._FEATURES) == 1 and next(iter(coca._FEATURES.values())) is made
+    assert len(coca._FEATURES.answers()) == 1 and coca._FEATURES.answers()[0] is made
     frame = coca.coca_frame(data, MapSpec()).set_index("name")
     name = frame.index[frame["hectares"].notna().to_numpy()][0]
     want = coca.coca_frame(fewer, MapSpec()).set_index("name").loc[name, "incidents"]
@@ -268,7 +268,7 @@ def test_coca_map_outlines_are_made_once_and_each_view_brings_its_own_counts() -
     moved = data.departments.copy()
     moved["geometry"] = moved.geometry.translate(0.5, 0.0)
     popup(dataclasses.replace(data, departments=moved))
-    assert len(coca._FEATURES) == 2  # other outlines: features of their own
+    assert len(coca._FEATURES.answers()) == 2  # other outlines: features of their own
 
 
 def _artists(ax: plt.Axes) -> int:
